@@ -1,0 +1,65 @@
+// AlignedBuffer: an owning, 64-byte aligned, uninitialised byte buffer (RAII; move-only).
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "base/check.h"
+
+namespace ocular {
+
+class AlignedBuffer {
+ public:
+  static constexpr size_t kAlignment = 64;
+
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t size_bytes) { Allocate(size_bytes); }
+  ~AlignedBuffer() { std::free(data_); }
+  AlignedBuffer(AlignedBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
+    if (this != &o) {
+      std::free(data_);
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+  }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+
+  // Explicit deep copy (STYLE.md rule 11: expensive copies are explicit).
+  AlignedBuffer Clone() const {
+    AlignedBuffer b(size_);
+    if (size_) std::memcpy(b.data_, data_, size_);
+    return b;
+  }
+
+  void* data() { return data_; }
+  const void* data() const { return data_; }
+  template <typename T>
+  T* as() { return static_cast<T*>(data_); }
+  template <typename T>
+  const T* as() const { return static_cast<const T*>(data_); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  void Zero() {
+    if (size_) std::memset(data_, 0, size_);
+  }
+
+ private:
+  void Allocate(size_t size_bytes) {
+    if (size_bytes == 0) return;
+    size_t rounded = (size_bytes + kAlignment - 1) / kAlignment * kAlignment;
+    data_ = std::aligned_alloc(kAlignment, rounded);
+    if (data_ == nullptr) throw std::bad_alloc();
+    size_ = size_bytes;
+  }
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace ocular

@@ -1,0 +1,17 @@
+// Logging: thin wrappers over spdlog so the rest of the code does not depend on it directly.
+// Thread-safe. Messages go to stderr; the level is set once in apps/.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+namespace ocular {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError, kOff };
+void SetLogLevel(LogLevel level);
+
+}  // namespace ocular
+
+#define LOG_DEBUG(...) ::spdlog::debug(__VA_ARGS__)
+#define LOG_INFO(...) ::spdlog::info(__VA_ARGS__)
+#define LOG_WARN(...) ::spdlog::warn(__VA_ARGS__)
+#define LOG_ERROR(...) ::spdlog::error(__VA_ARGS__)

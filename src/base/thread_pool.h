@@ -1,0 +1,84 @@
+// ThreadPool: a persistent pool of compute threads for data-parallel kernels.
+//
+// Low latency on few cores: workers spin briefly before sleeping, the calling thread takes part
+// in the work, and there is exactly one pool per process context (created in apps/, passed
+// down; STYLE.md rule 12), so our threads never oversubscribe the cores.
+//
+// Thread-safety: ParallelFor may be called from any thread; concurrent calls are serialised.
+// A ParallelFor issued from inside a task runs inline on the calling worker (no deadlock).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace ocular {
+
+class ThreadPool {
+ public:
+  // `num_threads` counts the caller: 1 means no worker threads. 0 picks the number of cores.
+  explicit ThreadPool(int num_threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return num_threads_; }
+
+  // Runs fn(task, thread_index) for every task in [0, num_tasks) and returns when all are
+  // done. thread_index is in [0, num_threads()) and unique among concurrently running tasks.
+  template <typename Fn>
+  void ParallelFor(int64_t num_tasks, Fn&& fn) {
+    if (num_tasks <= 0) return;
+    using F = std::remove_reference_t<Fn>;
+    Run(num_tasks, [](void* ctx, int64_t task, int thread) { (*static_cast<F*>(ctx))(task, thread); },
+        const_cast<void*>(static_cast<const void*>(&fn)));
+  }
+
+  // Splits [0, n) into about num_threads() contiguous ranges (multiples of `grain`) and runs
+  // fn(begin, end, thread_index) on each.
+  template <typename Fn>
+  void ParallelRange(int64_t n, int64_t grain, Fn&& fn) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    int64_t chunks = (n + grain - 1) / grain;
+    int64_t parts = std::min<int64_t>(chunks, num_threads_);
+    int64_t per = (chunks + parts - 1) / parts * grain;
+    ParallelFor(parts, [&](int64_t p, int t) {
+      int64_t b = p * per, e = std::min(n, b + per);
+      if (b < e) fn(b, e, t);
+    });
+  }
+
+  static int DefaultThreadCount();
+
+ private:
+  using TaskFn = void (*)(void* ctx, int64_t task, int thread);
+  void Run(int64_t num_tasks, TaskFn fn, void* ctx);
+  void WorkerLoop(int thread_index);
+  void DrainTasks(int thread_index);
+
+  int num_threads_;
+  std::vector<std::thread> workers_;
+  std::mutex run_mutex_;  // serialises ParallelFor callers
+
+  // The current job (written by the caller before bumping generation_).
+  TaskFn job_fn_ = nullptr;
+  void* job_ctx_ = nullptr;
+  int64_t job_num_tasks_ = 0;
+  std::atomic<int64_t> next_task_{0};
+  std::atomic<int> workers_pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
+  // Sleeping after the spin phase: std::atomic::wait in libstdc++ 12 can lose wake-ups for
+  // 64-bit atomics, so waits use a mutex and condition variables.
+  std::mutex sleep_mutex_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+};
+
+}  // namespace ocular

@@ -1,0 +1,69 @@
+// Block layouts of the quantized weight formats (GGUF-compatible) and their scalar reference
+// dequantization / quantization. These are the executable specification; SIMD versions live
+// in kernels/ and are tested against them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/dtype.h"
+
+namespace ocular {
+
+constexpr int kQK8_0 = 32;
+constexpr int kQK4_0 = 32;
+constexpr int kQK_K = 256;
+constexpr int kKScaleBytes = 12;
+
+#pragma pack(push, 1)
+// 32 values: x[i] = d * qs[i].
+struct BlockQ8_0 {
+  uint16_t d;  // f16 scale
+  int8_t qs[kQK8_0];
+};
+// 32 values: x[i] = d * ((qs[i] & 15) - 8), x[i + 16] = d * ((qs[i] >> 4) - 8).
+struct BlockQ4_0 {
+  uint16_t d;  // f16 scale
+  uint8_t qs[kQK4_0 / 2];
+};
+// 256 values in 8 sub-blocks of 32, each with a 6-bit scale and a 6-bit min:
+// x = d * sc * q - dmin * m.
+struct BlockQ4_K {
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t scales[kKScaleBytes];
+  uint8_t qs[kQK_K / 2];
+};
+// 256 values in 16 sub-blocks of 16, 6-bit quants (low 4 bits in ql, high 2 bits in qh),
+// signed 8-bit sub-block scales: x = d * scales[s] * (q - 32).
+struct BlockQ6_K {
+  uint8_t ql[kQK_K / 2];
+  uint8_t qh[kQK_K / 4];
+  int8_t scales[kQK_K / 16];
+  uint16_t d;
+};
+#pragma pack(pop)
+
+static_assert(sizeof(BlockQ8_0) == 34);
+static_assert(sizeof(BlockQ4_0) == 18);
+static_assert(sizeof(BlockQ4_K) == 144);
+static_assert(sizeof(BlockQ6_K) == 210);
+
+namespace ref {
+
+// Converts `n` values of `dtype` at `src` to f32. Preconditions (CHECKed): dtype is supported,
+// n is a multiple of the block size.
+void DequantizeRow(DType dtype, const void* src, float* dst, int64_t n);
+
+// Quantizes `n` f32 values (n a multiple of 32) with the GGML reference rounding.
+void QuantizeRowQ8_0(const float* src, BlockQ8_0* dst, int64_t n);
+void QuantizeRowQ4_0(const float* src, BlockQ4_0* dst, int64_t n);
+// Plain conversions.
+void ConvertRowF32ToBf16(const float* src, uint16_t* dst, int64_t n);
+void ConvertRowF32ToF16(const float* src, uint16_t* dst, int64_t n);
+
+// Unpacks the 6-bit scale and min of sub-block j (0..7) of a q4_k block.
+void Q4KScaleMin(int j, const uint8_t* scales, uint8_t* scale, uint8_t* min);
+
+}  // namespace ref
+}  // namespace ocular
