@@ -1,0 +1,59 @@
+// The per-ISA kernel bodies behind kernels.h, as one table of function pointers per
+// instruction-set path. kernels.h's functions pick the table once per call from ctx.isa()
+// (STYLE.md rule 13); the bodies live in files compiled with that ISA's flags.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/compute_context.h"
+#include "kernels/kernels.h"
+
+namespace ocular::kernels::cpu {
+
+struct CpuKernels {
+  // y[i, j] (+ bias[j]) for weight rows j in [row_begin, row_end) and all i < m; one pass over
+  // those weight rows. x: [m, w.cols] (x_stride), y: [m, w.rows] (y_stride). m <= 8.
+  void (*gemv)(const float* x, int64_t x_stride, int64_t m, const WeightMatrix& w,
+               int64_t row_begin, int64_t row_end, const float* bias, float* y,
+               int64_t y_stride);
+  void (*dequantize_row)(DType dtype, const void* src, float* dst, int64_t n);
+  // dst: n values of bf16 (the compute dtype of oneDNN bf16 tiles).
+  void (*dequantize_row_bf16)(DType dtype, const void* src, uint16_t* dst, int64_t n);
+  void (*convert_f32_to_bf16)(const float* src, uint16_t* dst, int64_t n);
+  void (*convert_f32_to_f16)(const float* src, uint16_t* dst, int64_t n);
+  void (*round_to_bf16)(float* x, int64_t n);
+  void (*rms_norm)(const float* x, const float* weight, float eps, float* y, int64_t rows,
+                   int64_t dim);
+  void (*layer_norm)(const float* x, const float* weight, const float* bias, float eps,
+                     float* y, int64_t rows, int64_t dim);
+  void (*softmax)(float* x, int64_t n);
+  // x[i] = exp(x[i] - shift) in place; returns the sum of the results. x[i] may be -inf.
+  float (*exp_shift_sum)(float* x, float shift, int64_t n);
+  void (*swiglu)(const float* gate, const float* up, float* out, int64_t n);
+  void (*gelu_erf)(float* x, int64_t n);
+  void (*gelu_tanh)(float* x, int64_t n);
+  void (*add_in_place)(float* y, const float* x, int64_t n);
+  void (*scale)(float* x, float s, int64_t n);
+  void (*rope_neox)(float* x, int64_t tokens, int heads, int head_dim, int64_t token_stride,
+                    const float* cos, const float* sin, int rot_dim);
+  // Attention building blocks on head_dim-long vectors.
+  float (*dot)(const float* a, const float* b, int64_t n);
+  void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a * x
+  // dst[i] = f32(src[i]) for a KV cache row of `dtype` (f32, bf16, f16).
+  void (*load_row)(DType dtype, const void* src, float* dst, int64_t n);
+  void (*store_row)(DType dtype, const float* src, void* dst, int64_t n);
+};
+
+const CpuKernels& ScalarKernels();
+const CpuKernels& Avx2Kernels();
+const CpuKernels& Avx512Kernels();
+
+inline const CpuKernels& KernelsFor(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512: return Avx512Kernels();
+    case Isa::kAvx2: return Avx2Kernels();
+    default: return ScalarKernels();
+  }
+}
+
+}  // namespace ocular::kernels::cpu

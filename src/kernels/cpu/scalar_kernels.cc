@@ -1,0 +1,90 @@
+// The Isa::kScalar table: the references themselves, plus a GEMV over a row range.
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/ref/ref.h"
+#include "tensor/half.h"
+#include "tensor/quant.h"
+
+namespace ocular::kernels::cpu {
+namespace {
+
+void Gemv(const float* x, int64_t x_stride, int64_t m, const WeightMatrix& w, int64_t row_begin,
+          int64_t row_end, const float* bias, float* y, int64_t y_stride) {
+  WeightMatrix part = w;
+  part.data = w.Row(row_begin);
+  part.rows = row_end - row_begin;
+  part.row_stride_bytes = w.Stride();
+  ref::MatMul(x, x_stride, m, part, bias ? bias + row_begin : nullptr, y + row_begin, y_stride);
+}
+
+void DequantizeRowBf16(DType dtype, const void* src, uint16_t* dst, int64_t n) {
+  std::vector<float> tmp(static_cast<size_t>(n));
+  ocular::ref::DequantizeRow(dtype, src, tmp.data(), n);
+  ocular::ref::ConvertRowF32ToBf16(tmp.data(), dst, n);
+}
+
+float ExpShiftSum(float* x, float shift, int64_t n) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - shift);
+    sum += x[i];
+  }
+  return static_cast<float>(sum);
+}
+
+float Dot(const float* a, const float* b, int64_t n) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
+  return static_cast<float>(s);
+}
+
+void Axpy(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+void LoadRow(DType dtype, const void* src, float* dst, int64_t n) {
+  ocular::ref::DequantizeRow(dtype, src, dst, n);
+}
+
+void StoreRow(DType dtype, const float* src, void* dst, int64_t n) {
+  switch (dtype) {
+    case DType::kF32:
+      for (int64_t i = 0; i < n; ++i) static_cast<float*>(dst)[i] = src[i];
+      return;
+    case DType::kBF16: ocular::ref::ConvertRowF32ToBf16(src, static_cast<uint16_t*>(dst), n); return;
+    case DType::kF16: ocular::ref::ConvertRowF32ToF16(src, static_cast<uint16_t*>(dst), n); return;
+    default: CHECK(false) << "unsupported row dtype";
+  }
+}
+
+}  // namespace
+
+const CpuKernels& ScalarKernels() {
+  static const CpuKernels k = {
+      .gemv = Gemv,
+      .dequantize_row = ref::DequantizeRow,
+      .dequantize_row_bf16 = DequantizeRowBf16,
+      .convert_f32_to_bf16 = ref::ConvertF32ToBf16,
+      .convert_f32_to_f16 = ref::ConvertF32ToF16,
+      .round_to_bf16 = ref::RoundToBf16,
+      .rms_norm = ref::RmsNorm,
+      .layer_norm = ref::LayerNorm,
+      .softmax = ref::Softmax,
+      .exp_shift_sum = ExpShiftSum,
+      .swiglu = ref::SwiGlu,
+      .gelu_erf = ref::GeluErf,
+      .gelu_tanh = ref::GeluTanh,
+      .add_in_place = ref::AddInPlace,
+      .scale = ref::Scale,
+      .rope_neox = ref::RopeNeox,
+      .dot = Dot,
+      .axpy = Axpy,
+      .load_row = LoadRow,
+      .store_row = StoreRow,
+  };
+  return k;
+}
+
+}  // namespace ocular::kernels::cpu

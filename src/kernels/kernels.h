@@ -1,0 +1,196 @@
+// The public kernel API: plain functions on raw pointers and sizes, no model knowledge
+// (STYLE.md rule 1). Every function here has a scalar reference in kernels/ref/ (the
+// executable specification) and is tested against it on every dispatch path of this CPU.
+//
+// Conventions
+// - Row-major; shapes are written outer-to-inner, e.g. `[m, k]`; the last dim is contiguous.
+// - Activations are f32. Weights are `WeightMatrix` views in their stored dtype.
+// - The ISA path is picked once per call from `ctx.isa()` (STYLE.md rule 13).
+// - Preconditions are CHECKed (they are programming errors, never user input).
+// - In-place use is allowed only where a comment says so.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/compute_context.h"
+#include "tensor/dtype.h"
+
+namespace ocular::kernels {
+
+// ---------------------------------------------------------------------------------------------
+// Matrix products
+
+// A weight matrix as stored in the checkpoint: [rows = out_features, cols = in_features],
+// row-major, each row `cols` values of `dtype` (for block types, cols is a multiple of the
+// block size and a row is cols / block_elems whole blocks). dtype in {f32, f16, bf16, q8_0,
+// q4_0, q4_k, q6_k}. `data` may point into a file mapping and must outlive every use.
+struct WeightMatrix {
+  DType dtype = DType::kF32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const void* data = nullptr;
+  // Bytes from one row to the next (0: packed rows, i.e. the dtype's row size).
+  int64_t row_stride_bytes = 0;
+
+  int64_t RowBytes() const;  // bytes of one row's values (without padding)
+  int64_t Stride() const { return row_stride_bytes ? row_stride_bytes : RowBytes(); }
+  const void* Row(int64_t r) const {
+    return static_cast<const uint8_t*>(data) + r * Stride();
+  }
+};
+
+enum class Precision {
+  // Exact mode (the golden tolerances refer to it): weights widened to f32, products and
+  // sums in f32 (GEMV) or oneDNN f32 (large m).
+  kF32,
+  // Activations rounded to bf16, f32 accumulation; large m via oneDNN bf16 (AMX or
+  // AVX512_BF16 when present). GEMV keeps f32 activations (it is bandwidth-bound).
+  kBf16,
+};
+
+// y[i, j] = sum_c x[i, c] * W[j, c] + (bias ? bias[j] : 0)
+//   x: [m, k] f32 (k == w.cols), bias: [n] f32 or null (n == w.rows), y: [m, n] f32.
+// m <= ctx.options().gemv_max_rows: our GEMV (weights streamed once for all m rows, rows of W
+// split over the pool). Larger m: oneDNN when enabled (weights converted tile by tile to the
+// compute dtype), else our blocked kernel. y must not alias x.
+void MatMul(ComputeContext& ctx, const float* x, int64_t m, const WeightMatrix& w,
+            const float* bias, float* y, Precision precision = Precision::kF32);
+
+// Same with explicit row strides (in floats) for x and y, e.g. to write into a slice of a
+// wider buffer. x_stride >= k, y_stride >= n.
+void MatMulStrided(ComputeContext& ctx, const float* x, int64_t x_stride, int64_t m,
+                   const WeightMatrix& w, const float* bias, float* y, int64_t y_stride,
+                   Precision precision = Precision::kF32);
+
+// Copies rows `ids[i]` of `w` (e.g. the token embedding) to out[i, :] as f32.
+//   ids: [n] int32, each in [0, w.rows); out: [n, w.cols] f32.
+void GatherRows(ComputeContext& ctx, const WeightMatrix& w, const int32_t* ids, int64_t n,
+                float* out);
+
+// ---------------------------------------------------------------------------------------------
+// Conversions (single-threaded; n values; src and dst must not overlap)
+
+// src: n values of `dtype` (n a multiple of its block size), dst: [n] f32.
+void DequantizeRow(const ComputeContext& ctx, DType dtype, const void* src, float* dst,
+                   int64_t n);
+void ConvertF32ToBf16(const ComputeContext& ctx, const float* src, uint16_t* dst, int64_t n);
+void ConvertF32ToF16(const ComputeContext& ctx, const float* src, uint16_t* dst, int64_t n);
+// Rounds each value to the nearest bf16 (ties to even) and back to f32, in place.
+void RoundToBf16(const ComputeContext& ctx, float* x, int64_t n);
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation and element-wise ops (rows processed independently; in place allowed: y == x)
+
+// y[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * weight   (computed in f32)
+//   x, y: [rows, dim] f32; weight: [dim] f32 (null: no weight).
+void RmsNorm(const ComputeContext& ctx, const float* x, const float* weight, float eps,
+             float* y, int64_t rows, int64_t dim);
+
+// y[r, :] = (x[r, :] - mean) / sqrt(var + eps) * weight + bias   (biased variance, f32)
+//   x, y: [rows, dim] f32; weight, bias: [dim] f32 (either may be null).
+void LayerNorm(const ComputeContext& ctx, const float* x, const float* weight,
+               const float* bias, float eps, float* y, int64_t rows, int64_t dim);
+
+// In place over [n]: x = exp(x - max(x)) / sum. n >= 1.
+void Softmax(const ComputeContext& ctx, float* x, int64_t n);
+
+// out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). out may alias gate or up.
+void SwiGlu(const ComputeContext& ctx, const float* gate, const float* up, float* out,
+            int64_t n);
+// In place: x = 0.5 x (1 + erf(x / sqrt 2))   (exact GELU, nn.GELU()).
+void GeluErf(const ComputeContext& ctx, float* x, int64_t n);
+// In place: x = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))   (GELU "tanh").
+void GeluTanh(const ComputeContext& ctx, float* x, int64_t n);
+// y[i] += x[i].
+void AddInPlace(const ComputeContext& ctx, float* y, const float* x, int64_t n);
+// x[i] *= s.
+void Scale(const ComputeContext& ctx, float* x, float s, int64_t n);
+
+// ---------------------------------------------------------------------------------------------
+// Rotary embeddings
+
+// NeoX ("rotate_half") rotation, in place, for every token and head:
+//   for d < rot_dim/2, a = angle index d of the token:
+//     (x[d], x[d + rot_dim/2]) <- (x[d] cos - x[d + rot_dim/2] sin,
+//                                  x[d + rot_dim/2] cos + x[d] sin)
+//   dims >= rot_dim are left unchanged.
+//   x: [tokens, heads, head_dim] f32 with `token_stride` floats between tokens
+//      (>= heads * head_dim; heads are contiguous within a token).
+//   cos, sin: [tokens, rot_dim / 2] f32. rot_dim even, <= head_dim.
+// Used by the ViT's 2-D rotary (caller builds [row freqs, col freqs] angles) and by the
+// decoder's interleaved M-RoPE (angles from MropeAngles).
+void RopeNeox(const ComputeContext& ctx, float* x, int64_t tokens, int heads, int head_dim,
+              int64_t token_stride, const float* cos, const float* sin, int rot_dim);
+
+// Interleaved M-RoPE angles (spec 4.2): inv_freq[i] = theta^(-2i/head_dim), i < head_dim/2;
+// slot i uses pos_h if i % 3 == 1 && i < 3*sections[1], pos_w if i % 3 == 2 &&
+// i < 3*sections[2], else pos_t. angle = pos * inv_freq[i] (f32 product of f32 values).
+//   pos_t, pos_h, pos_w: [tokens] int64; cos, sin: [tokens, head_dim/2] f32 (f32 cos/sin of
+//   the f32 angle, computed in double then rounded).
+void MropeCosSin(const int64_t* pos_t, const int64_t* pos_h, const int64_t* pos_w,
+                 int64_t tokens, float theta, int head_dim, const int sections[3], float* cos,
+                 float* sin);
+
+// ---------------------------------------------------------------------------------------------
+// Attention
+
+// Bidirectional multi-head attention within segments (the ViT; cu_seqlens semantics):
+// token t of segment s (cu_seqlens[s] <= t < cu_seqlens[s+1]) attends to all tokens of s.
+// out = softmax(q k^T * scale) v per head; GQA: q head h uses kv head h / (num_heads /
+// num_kv_heads). Blocked online softmax: memory O(block), never O(n^2).
+struct FullAttentionArgs {
+  const float* q = nullptr;  // [n, num_heads, head_dim] f32, q_stride floats between tokens
+  const float* k = nullptr;  // [n, num_kv_heads, head_dim] f32, k_stride
+  const float* v = nullptr;  // [n, num_kv_heads, head_dim] f32, v_stride
+  float* out = nullptr;      // [n, num_heads, head_dim] f32, out_stride; must not alias q/k/v
+  int64_t q_stride = 0, k_stride = 0, v_stride = 0, out_stride = 0;
+  const int64_t* cu_seqlens = nullptr;  // [num_segments + 1], increasing, cu_seqlens[0] == 0
+  int num_segments = 0;
+  int num_heads = 0;
+  int num_kv_heads = 0;  // divides num_heads
+  int head_dim = 0;
+  float scale = 0.0f;    // usually 1 / sqrt(head_dim)
+};
+void FullAttention(ComputeContext& ctx, const FullAttentionArgs& args);
+
+// A paged KV cache as the engine stores it (view; storage owned by the engine):
+//   k, v: [num_blocks, block_size, num_kv_heads, head_dim] in `dtype` (f32, bf16 or f16).
+// Token slot s = block_id * block_size + offset.
+struct PagedKvView {
+  DType dtype = DType::kF32;
+  void* k = nullptr;
+  void* v = nullptr;
+  int64_t num_blocks = 0;
+  int block_size = 0;
+  int num_kv_heads = 0;
+  int head_dim = 0;
+};
+
+// Writes n tokens' keys and values into the cache, converting f32 to the cache dtype.
+//   k: [n, num_kv_heads, head_dim] f32 with k_stride floats between tokens; v likewise;
+//   slots: [n] int64, each in [0, num_blocks * block_size).
+void WriteKv(const ComputeContext& ctx, const PagedKvView& cache, const float* k,
+             int64_t k_stride, const float* v, int64_t v_stride, const int64_t* slots,
+             int64_t n);
+
+// Causal GQA attention of new query tokens over the paged cache, for a batch of sequences
+// (structure of arrays, STYLE.md rule 14). Sequence s has kv_lens[s] valid cached tokens
+// (positions 0 .. kv_lens[s]-1, already written with WriteKv, including the new tokens') and
+// q_counts[s] new query tokens at positions kv_lens[s] - q_counts[s] ... kv_lens[s] - 1;
+// query at position p attends to keys 0..p. Its query rows are q[q_starts[s] + i].
+struct PagedAttentionArgs {
+  const float* q = nullptr;  // [total_q, num_heads, head_dim] f32, q_stride floats per token
+  float* out = nullptr;      // [total_q, num_heads, head_dim] f32, out_stride; no alias with q
+  int64_t q_stride = 0, out_stride = 0;
+  int num_heads = 0;         // multiple of cache.num_kv_heads; head_dim == cache.head_dim
+  float scale = 0.0f;
+  int num_seqs = 0;
+  const int64_t* q_starts = nullptr;           // [num_seqs] first query row of each sequence
+  const int32_t* q_counts = nullptr;           // [num_seqs] >= 0, <= kv_lens[s]
+  const int32_t* kv_lens = nullptr;            // [num_seqs]
+  const int32_t* const* block_tables = nullptr;  // [num_seqs] -> [ceil(kv_len/block_size)]
+};
+void PagedAttention(ComputeContext& ctx, const PagedKvView& cache,
+                    const PagedAttentionArgs& args);
+
+}  // namespace ocular::kernels

@@ -1,0 +1,146 @@
+// MatMul dispatch: our GEMV for few rows, oneDNN for many (weights converted tile by tile to
+// the compute dtype unless already in it), our GEMV in 8-row chunks as the fallback.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "base/aligned_buffer.h"
+#include "base/check.h"
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/kernels.h"
+#include "kernels/onednn.h"
+
+namespace ocular::kernels {
+namespace {
+
+constexpr int64_t kGemvMaxRowsPerPass = 8;  // x rows one weight pass serves (cpu_kernels.h)
+// Weight tile converted per oneDNN call: big enough to keep oneDNN efficient, small enough to
+// stay in L2/L3 while it is used.
+constexpr int64_t kTileBytes = 2 << 20;
+
+void CheckWeight(const WeightMatrix& w) {
+  const DTypeInfo& info = GetDTypeInfo(w.dtype);
+  CHECK(info.supported) << "unsupported weight dtype " << DTypeName(w.dtype);
+  CHECK(w.rows >= 0 && w.cols >= 0);
+  CHECK_EQ(w.cols % info.block_elems, 0) << "weight row is not whole blocks";
+  CHECK(w.data != nullptr || w.rows == 0 || w.cols == 0);
+  CHECK_GE(w.Stride(), w.RowBytes());
+}
+
+// Runs the GEMV over all weight rows, split into dynamically scheduled tasks so a slow core
+// does not hold the other one up.
+void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, int64_t x_stride,
+             int64_t m, const WeightMatrix& w, const float* bias, float* y, int64_t y_stride) {
+  const int64_t n = w.rows;
+  const int threads = ctx.num_threads();
+  int64_t rows_per_task = std::max<int64_t>(16, (n + 8 * threads - 1) / (8 * threads));
+  rows_per_task = (rows_per_task + 15) / 16 * 16;
+  const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
+  for (int64_t i0 = 0; i0 < m; i0 += kGemvMaxRowsPerPass) {
+    const int64_t mm = std::min(kGemvMaxRowsPerPass, m - i0);
+    const float* xi = x + i0 * x_stride;
+    float* yi = y + i0 * y_stride;
+    if (tasks == 1 || threads == 1) {
+      kern.gemv(xi, x_stride, mm, w, 0, n, bias, yi, y_stride);
+      continue;
+    }
+    ctx.pool().ParallelFor(tasks, [&](int64_t t, int) {
+      const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
+      kern.gemv(xi, x_stride, mm, w, b, e, bias, yi, y_stride);
+    });
+  }
+}
+
+bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
+               int64_t x_stride, int64_t m, const WeightMatrix& w, const float* bias, float* y,
+               int64_t y_stride, Precision precision) {
+  OneDnnState* dnn = ctx.onednn();
+  if (dnn == nullptr) return false;
+  const int64_t n = w.rows, k = w.cols;
+  const bool bf16 = precision == Precision::kBf16;
+  const int64_t elem = bf16 ? 2 : 4;
+
+  const void* src = x;
+  int64_t lds = x_stride;
+  AlignedBuffer x_bf16;  // [m, k] bf16 when computing in bf16
+  if (bf16) {
+    x_bf16 = AlignedBuffer(static_cast<size_t>(m * k) * 2);
+    uint16_t* xb = x_bf16.as<uint16_t>();
+    ctx.pool().ParallelRange(m, 1, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) kern.convert_f32_to_bf16(x + i * x_stride, xb + i * k, k);
+    });
+    src = xb;
+    lds = k;
+  }
+
+  const DType compute = bf16 ? DType::kBF16 : DType::kF32;
+  if (w.dtype == compute && w.Stride() % elem == 0) {
+    OneDnnMatMulShape s{m, n, k, lds, w.Stride() / elem, y_stride, bf16, bias != nullptr};
+    return dnn->MatMul(s, src, w.data, bias, y);
+  }
+  int64_t tile = std::max<int64_t>(64, kTileBytes / std::max<int64_t>(1, k * elem));
+  tile = std::min(n, (tile + 63) / 64 * 64);
+  AlignedBuffer wt(static_cast<size_t>(tile * k * elem));  // [tile, k] compute dtype
+  for (int64_t j0 = 0; j0 < n; j0 += tile) {
+    const int64_t tn = std::min(tile, n - j0);
+    ctx.pool().ParallelRange(tn, 8, [&](int64_t b, int64_t e, int) {
+      for (int64_t r = b; r < e; ++r) {
+        if (bf16) {
+          kern.dequantize_row_bf16(w.dtype, w.Row(j0 + r), wt.as<uint16_t>() + r * k, k);
+        } else {
+          kern.dequantize_row(w.dtype, w.Row(j0 + r), wt.as<float>() + r * k, k);
+        }
+      }
+    });
+    OneDnnMatMulShape s{m, tn, k, lds, k, y_stride, bf16, bias != nullptr};
+    if (!dnn->MatMul(s, src, wt.data(), bias ? bias + j0 : nullptr, y + j0)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int64_t WeightMatrix::RowBytes() const {
+  uint64_t bytes = 0;
+  CHECK(DTypeBytes(dtype, static_cast<uint64_t>(cols), &bytes)) << "weight row not whole blocks";
+  return static_cast<int64_t>(bytes);
+}
+
+void MatMulStrided(ComputeContext& ctx, const float* x, int64_t x_stride, int64_t m,
+                   const WeightMatrix& w, const float* bias, float* y, int64_t y_stride,
+                   Precision precision) {
+  CheckWeight(w);
+  CHECK_GE(m, 0);
+  CHECK_GE(x_stride, w.cols);
+  CHECK_GE(y_stride, w.rows);
+  if (m == 0 || w.rows == 0) return;
+  if (w.cols == 0) {
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < w.rows; ++j) y[i * y_stride + j] = bias ? bias[j] : 0.0f;
+    }
+    return;
+  }
+  const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
+  if (m > ctx.options().gemv_max_rows &&
+      RunOneDnn(ctx, kern, x, x_stride, m, w, bias, y, y_stride, precision)) {
+    return;
+  }
+  RunGemv(ctx, kern, x, x_stride, m, w, bias, y, y_stride);
+}
+
+void MatMul(ComputeContext& ctx, const float* x, int64_t m, const WeightMatrix& w,
+            const float* bias, float* y, Precision precision) {
+  MatMulStrided(ctx, x, w.cols, m, w, bias, y, w.rows, precision);
+}
+
+void GatherRows(ComputeContext& ctx, const WeightMatrix& w, const int32_t* ids, int64_t n,
+                float* out) {
+  CheckWeight(w);
+  const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
+  for (int64_t i = 0; i < n; ++i) {
+    CHECK(ids[i] >= 0 && ids[i] < w.rows) << "row id out of range";
+    kern.dequantize_row(w.dtype, w.Row(ids[i]), out + i * w.cols, w.cols);
+  }
+}
+
+}  // namespace ocular::kernels
