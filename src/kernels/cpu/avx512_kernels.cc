@@ -1,8 +1,18 @@
-// The Isa::kAvx512 table (AVX-512 F/BW/VL/DQ). Kernels not yet vectorised use the scalar ones.
+// The Isa::kAvx512 table (AVX-512 F/BW/VL/DQ): simd_body.h over 16-lane vectors.
+#include <cmath>
+#include <cstring>
+
+#include "base/check.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_avx512.h"
+#include "tensor/half.h"
+#include "tensor/quant.h"
 
 namespace ocular::kernels::cpu {
+namespace avx512 {
+#include "kernels/cpu/simd_body.h"
+}  // namespace avx512
 
-const CpuKernels& Avx512Kernels() { return ScalarKernels(); }
+const CpuKernels& Avx512Kernels() { return avx512::Table(); }
 
 }  // namespace ocular::kernels::cpu

@@ -1,0 +1,520 @@
+// Kernel bodies written once over a vector type V with kLanes f32 lanes and the primitives of
+// vec_avx2.h / vec_avx512.h. Included by avx2_kernels.cc and avx512_kernels.cc inside their
+// ISA namespace (after the matching vec_*.h), so each file compiles them with its own flags.
+// No include guard on purpose: each ISA file includes it once.
+//
+// Accuracy (what the tests derive their tolerances from): sums and products in f32 (reordered
+// relative to the references); Exp has a relative error of a few ulp on [-87.33, 88.37],
+// returns 0 below and +inf above 88.72 (between 88.37 and 88.72 it saturates at e^88.37).
+
+// ---- tails: partial vectors through a zero-padded stack copy -------------------------------
+inline V LoadN(const float* p, int64_t n) {
+  alignas(64) float t[kLanes] = {};
+  for (int64_t i = 0; i < n; ++i) t[i] = p[i];
+  return Load(t);
+}
+inline void StoreN(float* p, V v, int64_t n) {
+  alignas(64) float t[kLanes];
+  Store(t, v);
+  for (int64_t i = 0; i < n; ++i) p[i] = t[i];
+}
+
+inline V Exp(V x) {
+  const V hi = Set1(88.3762626647949f), lo = Set1(-87.3365447504f);
+  V xc = Max(Min(x, hi), lo);
+  V n = RoundNearest(Mul(xc, Set1(1.44269504088896341f)));
+  V r = Fma(n, Set1(-0.693359375f), xc);
+  r = Fma(n, Set1(2.12194440e-4f), r);
+  V p = Set1(1.9875691500e-4f);
+  p = Fma(p, r, Set1(1.3981999507e-3f));
+  p = Fma(p, r, Set1(8.3334519073e-3f));
+  p = Fma(p, r, Set1(4.1665795894e-2f));
+  p = Fma(p, r, Set1(1.6666665459e-1f));
+  p = Fma(p, r, Set1(5.0000001201e-1f));
+  V y = Add(Fma(Mul(p, r), r, r), Set1(1.0f));
+  y = Mul(y, Pow2(n));
+  y = IfLess(x, lo, Zero(), y);
+  return IfLess(Set1(88.7228391f), x, Set1(__builtin_inff()), y);
+}
+
+// ---- conversions ------------------------------------------------------------------------------
+template <typename LoadFn>
+void WidenRow(LoadFn load, const uint16_t* src, float* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) Store(dst + i, load(src + i));
+  if (i < n) {
+    alignas(64) uint16_t t[kLanes] = {};
+    for (int64_t j = i; j < n; ++j) t[j - i] = src[j];
+    StoreN(dst + i, load(t), n - i);
+  }
+}
+
+void ConvertF32ToBf16(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) StoreBf16(dst + i, Load(src + i));
+  if (i < n) {
+    alignas(64) uint16_t t[kLanes];
+    StoreBf16(t, LoadN(src + i, n - i));
+    for (int64_t j = i; j < n; ++j) dst[j] = t[j - i];
+  }
+}
+
+void ConvertF32ToF16(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) StoreF16(dst + i, Load(src + i));
+  if (i < n) {
+    alignas(64) uint16_t t[kLanes];
+    StoreF16(t, LoadN(src + i, n - i));
+    for (int64_t j = i; j < n; ++j) dst[j] = t[j - i];
+  }
+}
+
+void RoundToBf16(float* x, int64_t n) {
+  alignas(64) uint16_t t[kLanes];
+  for (int64_t i = 0; i < n; i += kLanes) {
+    const int64_t c = n - i < kLanes ? n - i : kLanes;
+    StoreBf16(t, c == kLanes ? Load(x + i) : LoadN(x + i, c));
+    StoreN(x + i, LoadBf16(t), c);
+  }
+}
+
+// Block decoders: 32 (q8_0, q4_0) values as 32 / kLanes vectors, already scaled.
+constexpr int kBlockVecs = 32 / kLanes;
+
+inline void DecodeQ8_0(const BlockQ8_0& b, V* out) {
+  const V d = Set1(F16ToF32(b.d));
+  Int8x16(b.qs, out);
+  Int8x16(b.qs + 16, out + 16 / kLanes);
+  for (int v = 0; v < kBlockVecs; ++v) out[v] = Mul(d, out[v]);
+}
+
+inline void DecodeQ4_0(const BlockQ4_0& b, V* out) {
+  const V d = Set1(F16ToF32(b.d)), eight = Set1(8.0f);
+  Nibbles16(b.qs, out, out + 16 / kLanes);
+  for (int v = 0; v < kBlockVecs; ++v) out[v] = Mul(d, Sub(out[v], eight));
+}
+
+// One 64-value group g (0..3) of a q4_k block: out[0 .. 64 / kLanes).
+inline void DecodeQ4_KGroup(const BlockQ4_K& b, int g, V* out) {
+  const float d = F16ToF32(b.d), dmin = F16ToF32(b.dmin);
+  uint8_t sc, m;
+  ocular::ref::Q4KScaleMin(2 * g, b.scales, &sc, &m);
+  const V d1 = Set1(d * sc), m1 = Set1(dmin * m);
+  ocular::ref::Q4KScaleMin(2 * g + 1, b.scales, &sc, &m);
+  const V d2 = Set1(d * sc), m2 = Set1(dmin * m);
+  const uint8_t* q = b.qs + 32 * g;
+  constexpr int h = 16 / kLanes;
+  // values 0..31: low nibbles of q[0..32); 32..63: high nibbles.
+  Nibbles16(q, out, out + 2 * h);
+  Nibbles16(q + 16, out + h, out + 3 * h);
+  for (int v = 0; v < 2 * h; ++v) out[v] = Sub(Mul(d1, out[v]), m1);
+  for (int v = 2 * h; v < 4 * h; ++v) out[v] = Sub(Mul(d2, out[v]), m2);
+}
+
+void DequantizeRow(DType dtype, const void* src, float* dst, int64_t n) {
+  switch (dtype) {
+    case DType::kF32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); return;
+    case DType::kF16:
+      WidenRow([](const uint16_t* p) { return LoadF16(p); }, static_cast<const uint16_t*>(src),
+               dst, n);
+      return;
+    case DType::kBF16:
+      WidenRow([](const uint16_t* p) { return LoadBf16(p); }, static_cast<const uint16_t*>(src),
+               dst, n);
+      return;
+    case DType::kQ8_0: {
+      const BlockQ8_0* b = static_cast<const BlockQ8_0*>(src);
+      V out[kBlockVecs];
+      for (int64_t i = 0; i < n / 32; ++i) {
+        DecodeQ8_0(b[i], out);
+        for (int v = 0; v < kBlockVecs; ++v) Store(dst + 32 * i + v * kLanes, out[v]);
+      }
+      return;
+    }
+    case DType::kQ4_0: {
+      const BlockQ4_0* b = static_cast<const BlockQ4_0*>(src);
+      V out[kBlockVecs];
+      for (int64_t i = 0; i < n / 32; ++i) {
+        DecodeQ4_0(b[i], out);
+        for (int v = 0; v < kBlockVecs; ++v) Store(dst + 32 * i + v * kLanes, out[v]);
+      }
+      return;
+    }
+    case DType::kQ4_K: {
+      const BlockQ4_K* b = static_cast<const BlockQ4_K*>(src);
+      V out[64 / kLanes];
+      for (int64_t i = 0; i < n / 256; ++i) {
+        for (int g = 0; g < 4; ++g) {
+          DecodeQ4_KGroup(b[i], g, out);
+          for (int v = 0; v < 64 / kLanes; ++v) Store(dst + 256 * i + 64 * g + v * kLanes, out[v]);
+        }
+      }
+      return;
+    }
+    default: ocular::ref::DequantizeRow(dtype, src, dst, n); return;
+  }
+}
+
+void DequantizeRowBf16(DType dtype, const void* src, uint16_t* dst, int64_t n) {
+  if (dtype == DType::kBF16) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * 2);
+    return;
+  }
+  const int64_t block = GetDTypeInfo(dtype).block_elems;
+  const int64_t chunk = 256;  // a multiple of every block size we dequantize
+  alignas(64) float t[chunk];
+  const uint8_t* s = static_cast<const uint8_t*>(src);
+  const int64_t chunk_bytes = chunk / block * GetDTypeInfo(dtype).block_bytes;
+  for (int64_t i = 0; i < n; i += chunk) {
+    const int64_t c = n - i < chunk ? n - i : chunk;
+    DequantizeRow(dtype, s + (i / chunk) * chunk_bytes, t, c);
+    ConvertF32ToBf16(t, dst + i, c);
+  }
+}
+
+// ---- GEMV -------------------------------------------------------------------------------------
+// acc[i][u] += w_vec * x_i[c .. c + kLanes) for i < M, into accumulator u.
+template <int M>
+inline void FmaRows(V w, const float* const* x, int64_t c, V (*acc)[2], int u) {
+  for (int i = 0; i < M; ++i) acc[i][u] = Fma(w, Load(x[i] + c), acc[i][u]);
+}
+
+template <int M>
+void GemvM(const float* x, int64_t x_stride, const WeightMatrix& w, int64_t row_begin,
+           int64_t row_end, const float* bias, float* y, int64_t y_stride) {
+  const int64_t k = w.cols;
+  const float* xr[M];
+  for (int i = 0; i < M; ++i) xr[i] = x + i * x_stride;
+  // Zero-padded copies of the x tails so the plain-dtype loops can use whole vectors.
+  const int64_t k_main = k / kLanes * kLanes;
+  alignas(64) float x_tail[M][kLanes] = {};
+  for (int i = 0; i < M; ++i) {
+    for (int64_t c = k_main; c < k; ++c) x_tail[i][c - k_main] = xr[i][c];
+  }
+  for (int64_t j = row_begin; j < row_end; ++j) {
+    V acc[M][2];
+    for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = Zero();
+    const void* row = w.Row(j);
+    switch (w.dtype) {
+      case DType::kF32:
+      case DType::kF16:
+      case DType::kBF16: {
+        auto load = [&](int64_t c) {
+          if (w.dtype == DType::kF32) return Load(static_cast<const float*>(row) + c);
+          if (w.dtype == DType::kF16) return LoadF16(static_cast<const uint16_t*>(row) + c);
+          return LoadBf16(static_cast<const uint16_t*>(row) + c);
+        };
+        int64_t c = 0;
+        for (; c + 2 * kLanes <= k_main; c += 2 * kLanes) {
+          FmaRows<M>(load(c), xr, c, acc, 0);
+          FmaRows<M>(load(c + kLanes), xr, c + kLanes, acc, 1);
+        }
+        for (; c < k_main; c += kLanes) FmaRows<M>(load(c), xr, c, acc, 0);
+        if (k_main < k) {
+          alignas(64) float wt[kLanes] = {};
+          ocular::ref::DequantizeRow(
+              w.dtype,
+              static_cast<const uint8_t*>(row) + k_main * GetDTypeInfo(w.dtype).block_bytes,
+              wt, k - k_main);
+          const V wv = Load(wt);
+          for (int i = 0; i < M; ++i) acc[i][1] = Fma(wv, Load(x_tail[i]), acc[i][1]);
+        }
+        break;
+      }
+      case DType::kQ8_0:
+      case DType::kQ4_0: {
+        V q[kBlockVecs];
+        for (int64_t b = 0; b < k / 32; ++b) {
+          if (w.dtype == DType::kQ8_0) {
+            DecodeQ8_0(static_cast<const BlockQ8_0*>(row)[b], q);
+          } else {
+            DecodeQ4_0(static_cast<const BlockQ4_0*>(row)[b], q);
+          }
+          for (int v = 0; v < kBlockVecs; ++v) FmaRows<M>(q[v], xr, 32 * b + v * kLanes, acc, v & 1);
+        }
+        break;
+      }
+      case DType::kQ4_K: {
+        V q[64 / kLanes];
+        const BlockQ4_K* blocks = static_cast<const BlockQ4_K*>(row);
+        for (int64_t b = 0; b < k / 256; ++b) {
+          for (int g = 0; g < 4; ++g) {
+            DecodeQ4_KGroup(blocks[b], g, q);
+            for (int v = 0; v < 64 / kLanes; ++v) {
+              FmaRows<M>(q[v], xr, 256 * b + 64 * g + v * kLanes, acc, v & 1);
+            }
+          }
+        }
+        break;
+      }
+      default: {  // q6_k and other block types: dequantize 256 values at a time, then FMA
+        alignas(64) float t[256];
+        const int64_t bb = GetDTypeInfo(w.dtype).block_bytes;
+        const int64_t be = GetDTypeInfo(w.dtype).block_elems;
+        for (int64_t c = 0; c < k; c += 256) {
+          const int64_t cn = k - c < 256 ? k - c : 256;
+          ocular::ref::DequantizeRow(w.dtype, static_cast<const uint8_t*>(row) + c / be * bb, t, cn);
+          for (int64_t v = 0; v < cn; v += kLanes) {
+            FmaRows<M>(Load(t + v), xr, c + v, acc, 0);
+          }
+        }
+        break;
+      }
+    }
+    for (int i = 0; i < M; ++i) {
+      y[i * y_stride + j] = ReduceSum(Add(acc[i][0], acc[i][1])) + (bias ? bias[j] : 0.0f);
+    }
+  }
+}
+
+void Gemv(const float* x, int64_t x_stride, int64_t m, const WeightMatrix& w, int64_t row_begin,
+          int64_t row_end, const float* bias, float* y, int64_t y_stride) {
+  switch (m) {
+    case 1: return GemvM<1>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 2: return GemvM<2>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 3: return GemvM<3>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 4: return GemvM<4>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 5: return GemvM<5>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 6: return GemvM<6>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 7: return GemvM<7>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 8: return GemvM<8>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
+    default: CHECK(false) << "gemv serves at most 8 rows";
+  }
+}
+
+// ---- reductions and element-wise ----------------------------------------------------------
+float Dot(const float* a, const float* b, int64_t n) {
+  V s0 = Zero(), s1 = Zero();
+  int64_t i = 0;
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+    s0 = Fma(Load(a + i), Load(b + i), s0);
+    s1 = Fma(Load(a + i + kLanes), Load(b + i + kLanes), s1);
+  }
+  for (; i + kLanes <= n; i += kLanes) s0 = Fma(Load(a + i), Load(b + i), s0);
+  if (i < n) s1 = Fma(LoadN(a + i, n - i), LoadN(b + i, n - i), s1);
+  return ReduceSum(Add(s0, s1));
+}
+
+float SumSquares(const float* a, int64_t n) { return Dot(a, a, n); }
+
+float Sum(const float* a, int64_t n) {
+  V s0 = Zero(), s1 = Zero();
+  int64_t i = 0;
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+    s0 = Add(Load(a + i), s0);
+    s1 = Add(Load(a + i + kLanes), s1);
+  }
+  for (; i + kLanes <= n; i += kLanes) s0 = Add(Load(a + i), s0);
+  if (i < n) s1 = Add(LoadN(a + i, n - i), s1);
+  return ReduceSum(Add(s0, s1));
+}
+
+// Applies f(V) -> V elementwise from src to dst (may alias).
+template <typename F>
+inline void Map(const float* src, float* dst, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) Store(dst + i, f(Load(src + i), i));
+  if (i < n) StoreN(dst + i, f(LoadN(src + i, n - i), i), n - i);
+}
+
+void Axpy(float a, const float* x, float* y, int64_t n) {
+  const V av = Set1(a);
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) Store(y + i, Fma(av, Load(x + i), Load(y + i)));
+  if (i < n) StoreN(y + i, Fma(av, LoadN(x + i, n - i), LoadN(y + i, n - i)), n - i);
+}
+
+void AddInPlace(float* y, const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) Store(y + i, Add(Load(y + i), Load(x + i)));
+  if (i < n) StoreN(y + i, Add(LoadN(y + i, n - i), LoadN(x + i, n - i)), n - i);
+}
+
+void Scale(float* x, float s, int64_t n) {
+  const V sv = Set1(s);
+  Map(x, x, n, [&](V v, int64_t) { return Mul(v, sv); });
+}
+
+void RmsNorm(const float* x, const float* weight, float eps, float* y, int64_t rows,
+             int64_t dim) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * dim;
+    float* yr = y + r * dim;
+    const float ss = SumSquares(xr, dim);
+    const V inv = Set1(1.0f / std::sqrt(ss / static_cast<float>(dim) + eps));
+    int64_t i = 0;
+    for (; i + kLanes <= dim; i += kLanes) {
+      V v = Mul(Load(xr + i), inv);
+      if (weight) v = Mul(v, Load(weight + i));
+      Store(yr + i, v);
+    }
+    if (i < dim) {
+      V v = Mul(LoadN(xr + i, dim - i), inv);
+      if (weight) v = Mul(v, LoadN(weight + i, dim - i));
+      StoreN(yr + i, v, dim - i);
+    }
+  }
+}
+
+void LayerNorm(const float* x, const float* weight, const float* bias, float eps, float* y,
+               int64_t rows, int64_t dim) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * dim;
+    float* yr = y + r * dim;
+    const float mean = Sum(xr, dim) / static_cast<float>(dim);
+    const V mv = Set1(mean);
+    V s0 = Zero();
+    int64_t i = 0;
+    for (; i + kLanes <= dim; i += kLanes) {
+      V d = Sub(Load(xr + i), mv);
+      s0 = Fma(d, d, s0);
+    }
+    float var = ReduceSum(s0);
+    for (; i < dim; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+    const V inv = Set1(1.0f / std::sqrt(var / static_cast<float>(dim) + eps));
+    i = 0;
+    for (; i < dim; i += kLanes) {
+      const int64_t c = dim - i < kLanes ? dim - i : kLanes;
+      V v = Mul(Sub(c == kLanes ? Load(xr + i) : LoadN(xr + i, c), mv), inv);
+      if (weight) v = Mul(v, c == kLanes ? Load(weight + i) : LoadN(weight + i, c));
+      if (bias) v = Add(v, c == kLanes ? Load(bias + i) : LoadN(bias + i, c));
+      StoreN(yr + i, v, c);
+    }
+  }
+}
+
+float ExpShiftSum(float* x, float shift, int64_t n) {
+  const V sv = Set1(shift);
+  V s = Zero();
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    V e = Exp(Sub(Load(x + i), sv));
+    Store(x + i, e);
+    s = Add(s, e);
+  }
+  float total = ReduceSum(s);
+  if (i < n) {
+    V e = Exp(Sub(LoadN(x + i, n - i), sv));
+    alignas(64) float t[kLanes];
+    Store(t, e);
+    for (int64_t j = i; j < n; ++j) {
+      x[j] = t[j - i];
+      total += t[j - i];
+    }
+  }
+  return total;
+}
+
+void Softmax(float* x, int64_t n) {
+  V m = Set1(-__builtin_inff());
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) m = Max(m, Load(x + i));
+  float mx = ReduceMax(m);
+  for (; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
+  const float sum = ExpShiftSum(x, mx, n);
+  Scale(x, 1.0f / sum, n);
+}
+
+void SwiGlu(const float* gate, const float* up, float* out, int64_t n) {
+  const V one = Set1(1.0f);
+  int64_t i = 0;
+  auto f = [&](V g, V u) { return Mul(Div(g, Add(one, Exp(Sub(Zero(), g)))), u); };
+  for (; i + kLanes <= n; i += kLanes) Store(out + i, f(Load(gate + i), Load(up + i)));
+  if (i < n) StoreN(out + i, f(LoadN(gate + i, n - i), LoadN(up + i, n - i)), n - i);
+}
+
+void GeluTanh(float* x, int64_t n) {
+  // 0.5 x (1 + tanh(u)) == x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3).
+  const V one = Set1(1.0f), c = Set1(-2.0f * 0.7978845608028654f), k = Set1(0.044715f);
+  Map(x, x, n, [&](V v, int64_t) {
+    V u = Mul(c, Fma(Mul(k, v), Mul(v, v), v));
+    return Div(v, Add(one, Exp(u)));
+  });
+}
+
+void GeluErf(float* x, int64_t n) {
+  // 0.5 x erfc(-x / sqrt 2), with erfc(z) for z >= 0 from the Chebyshev fit in Numerical
+  // Recipes (fractional error < 1.2e-7) and erfc(-z) = 2 - erfc(z).
+  const V half = Set1(0.5f), one = Set1(1.0f);
+  Map(x, x, n, [&](V v, int64_t) {
+    V z = Mul(Abs(v), Set1(0.7071067811865476f));
+    V t = Div(one, Fma(half, z, one));
+    V p = Set1(0.17087277f);
+    p = Fma(p, t, Set1(-0.82215223f));
+    p = Fma(p, t, Set1(1.48851587f));
+    p = Fma(p, t, Set1(-1.13520398f));
+    p = Fma(p, t, Set1(0.27886807f));
+    p = Fma(p, t, Set1(-0.18628806f));
+    p = Fma(p, t, Set1(0.09678418f));
+    p = Fma(p, t, Set1(0.37409196f));
+    p = Fma(p, t, Set1(1.00002368f));
+    p = Fma(p, t, Set1(-1.26551223f));
+    V erfc = Mul(t, Exp(Sub(p, Mul(z, z))));
+    V half_erfc = Mul(half, erfc);
+    V phi = IfLess(v, Zero(), half_erfc, Sub(one, half_erfc));
+    return Mul(v, phi);
+  });
+}
+
+void RopeNeox(float* x, int64_t tokens, int heads, int head_dim, int64_t token_stride,
+              const float* cos, const float* sin, int rot_dim) {
+  const int half = rot_dim / 2;
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* c = cos + t * half;
+    const float* s = sin + t * half;
+    for (int h = 0; h < heads; ++h) {
+      float* a = x + t * token_stride + static_cast<int64_t>(h) * head_dim;
+      float* b = a + half;
+      int d = 0;
+      for (; d + kLanes <= half; d += kLanes) {
+        V av = Load(a + d), bv = Load(b + d), cv = Load(c + d), sv = Load(s + d);
+        Store(a + d, Sub(Mul(av, cv), Mul(bv, sv)));
+        Store(b + d, Add(Mul(bv, cv), Mul(av, sv)));
+      }
+      for (; d < half; ++d) {
+        const float av = a[d], bv = b[d];
+        a[d] = av * c[d] - bv * s[d];
+        b[d] = bv * c[d] + av * s[d];
+      }
+    }
+  }
+}
+
+void LoadRow(DType dtype, const void* src, float* dst, int64_t n) {
+  DequantizeRow(dtype, src, dst, n);
+}
+
+void StoreRow(DType dtype, const float* src, void* dst, int64_t n) {
+  switch (dtype) {
+    case DType::kF32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); return;
+    case DType::kBF16: ConvertF32ToBf16(src, static_cast<uint16_t*>(dst), n); return;
+    case DType::kF16: ConvertF32ToF16(src, static_cast<uint16_t*>(dst), n); return;
+    default: CHECK(false) << "unsupported row dtype";
+  }
+}
+
+const CpuKernels& Table() {
+  static const CpuKernels k = {
+      .gemv = Gemv,
+      .dequantize_row = DequantizeRow,
+      .dequantize_row_bf16 = DequantizeRowBf16,
+      .convert_f32_to_bf16 = ConvertF32ToBf16,
+      .convert_f32_to_f16 = ConvertF32ToF16,
+      .round_to_bf16 = RoundToBf16,
+      .rms_norm = RmsNorm,
+      .layer_norm = LayerNorm,
+      .softmax = Softmax,
+      .exp_shift_sum = ExpShiftSum,
+      .swiglu = SwiGlu,
+      .gelu_erf = GeluErf,
+      .gelu_tanh = GeluTanh,
+      .add_in_place = AddInPlace,
+      .scale = Scale,
+      .rope_neox = RopeNeox,
+      .dot = Dot,
+      .axpy = Axpy,
+      .load_row = LoadRow,
+      .store_row = StoreRow,
+  };
+  return k;
+}

@@ -1,0 +1,80 @@
+// AVX-512 vector primitives for simd_body.h (include only from files compiled with the
+// AVX-512 flags). 16 f32 lanes.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace ocular::kernels::cpu::avx512 {
+
+using V = __m512;
+constexpr int kLanes = 16;
+
+inline V Zero() { return _mm512_setzero_ps(); }
+inline V Set1(float f) { return _mm512_set1_ps(f); }
+inline V Load(const float* p) { return _mm512_loadu_ps(p); }
+inline void Store(float* p, V v) { _mm512_storeu_ps(p, v); }
+inline V Add(V a, V b) { return _mm512_add_ps(a, b); }
+inline V Sub(V a, V b) { return _mm512_sub_ps(a, b); }
+inline V Mul(V a, V b) { return _mm512_mul_ps(a, b); }
+inline V Div(V a, V b) { return _mm512_div_ps(a, b); }
+inline V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }  // a * b + c
+inline V Max(V a, V b) { return _mm512_max_ps(a, b); }
+inline V Min(V a, V b) { return _mm512_min_ps(a, b); }
+inline V Abs(V a) { return _mm512_abs_ps(a); }
+inline float ReduceSum(V v) { return _mm512_reduce_add_ps(v); }
+inline float ReduceMax(V v) { return _mm512_reduce_max_ps(v); }
+// a < b ? t : e (ordered compare: NaN selects e).
+inline V IfLess(V a, V b, V t, V e) {
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), e, t);
+}
+inline V RoundNearest(V v) {
+  return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+// 2^n for integral n in [-126, 127] (n given as float).
+inline V Pow2(V n) {
+  __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(i, 23));
+}
+
+inline V LoadBf16(const uint16_t* p) {
+  __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+inline V LoadF16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+// Round to nearest even bf16 in integer arithmetic (exact for subnormals, unlike
+// vcvtneps2bf16 which flushes them), NaN -> quiet NaN keeping the high payload bits.
+inline __m256i ToBf16Bits(V v) {
+  __m512i u = _mm512_castps_si512(v);
+  __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+  __m512i nan = _mm512_or_si512(u, _mm512_set1_epi32(0x400000));
+  __mmask16 is_nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  r = _mm512_mask_blend_epi32(is_nan, r, nan);
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16));
+}
+inline void StoreBf16(uint16_t* p, V v) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), ToBf16Bits(v));
+}
+inline void StoreF16(uint16_t* p, V v) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
+                      _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+// 16 int8 values -> 16 / kLanes vectors.
+inline void Int8x16(const int8_t* p, V* out) {
+  out[0] = _mm512_cvtepi32_ps(
+      _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+// 16 bytes -> their low nibbles (lo, 16 values) and high nibbles (hi, 16 values), 0..15.
+inline void Nibbles16(const uint8_t* p, V* lo, V* hi) {
+  __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  __m128i m = _mm_set1_epi8(0x0f);
+  lo[0] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(b, m)));
+  hi[0] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(b, 4), m)));
+}
+
+}  // namespace ocular::kernels::cpu::avx512

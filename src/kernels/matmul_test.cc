@@ -1,0 +1,210 @@
+// MatMul / GEMV / GatherRows / DequantizeRow on every dispatch path against the references.
+// Tolerance for y[i, j]: (k + 4) * u_f32 * S_ij where S_ij = sum_c |x_ic w_jc| + |b_j| (the
+// standard bound of a reordered f32 dot product; dequantized weights are bit-identical to the
+// reference's), plus 2 * u_bf16 * S_ij when activations and weights are rounded to bf16.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/kernel_test_util.h"
+#include "kernels/kernels.h"
+#include "kernels/ref/ref.h"
+#include "tensor/half.h"
+#include "tensor/quant.h"
+
+namespace ocular::kernels {
+namespace {
+
+using testing::kU32;
+using testing::kUBf16;
+
+// Weight storage in one dtype, built from random data; `offset` bytes of leading padding make
+// the data pointer misaligned.
+struct TestWeight {
+  std::vector<uint8_t> bytes;
+  WeightMatrix w;
+};
+
+TestWeight MakeWeight(DType dtype, int64_t rows, int64_t cols, std::mt19937& rng, int offset) {
+  TestWeight t;
+  uint64_t row_bytes = 0;
+  EXPECT_TRUE(DTypeBytes(dtype, static_cast<uint64_t>(cols), &row_bytes));
+  t.bytes.resize(offset + row_bytes * rows + 1);
+  uint8_t* base = t.bytes.data() + offset;
+  std::vector<float> f = testing::RandomFloats(rng, cols);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int64_t r = 0; r < rows; ++r) {
+    f = testing::RandomFloats(rng, cols);
+    uint8_t* row = base + r * row_bytes;
+    switch (dtype) {
+      case DType::kF32: std::memcpy(row, f.data(), cols * 4); break;
+      case DType::kF16:
+        ocular::ref::ConvertRowF32ToF16(f.data(), reinterpret_cast<uint16_t*>(row), cols);
+        break;
+      case DType::kBF16:
+        ocular::ref::ConvertRowF32ToBf16(f.data(), reinterpret_cast<uint16_t*>(row), cols);
+        break;
+      case DType::kQ8_0:
+        ocular::ref::QuantizeRowQ8_0(f.data(), reinterpret_cast<BlockQ8_0*>(row), cols);
+        break;
+      case DType::kQ4_0:
+        ocular::ref::QuantizeRowQ4_0(f.data(), reinterpret_cast<BlockQ4_0*>(row), cols);
+        break;
+      case DType::kQ4_K:
+      case DType::kQ6_K: {
+        // Every bit pattern of quants and sub-scales, with moderate f16 super-scales.
+        for (uint64_t b = 0; b < row_bytes; ++b) row[b] = static_cast<uint8_t>(byte(rng));
+        const int64_t blocks = cols / kQK_K;
+        for (int64_t b = 0; b < blocks; ++b) {
+          if (dtype == DType::kQ4_K) {
+            auto* blk = reinterpret_cast<BlockQ4_K*>(row) + b;
+            blk->d = F32ToF16(0.003f * (1 + byte(rng) % 7));
+            blk->dmin = F32ToF16(0.002f * (1 + byte(rng) % 5));
+          } else {
+            auto* blk = reinterpret_cast<BlockQ6_K*>(row) + b;
+            blk->d = F32ToF16(0.0005f * (1 + byte(rng) % 7));
+          }
+        }
+        break;
+      }
+      default: ADD_FAILURE() << "no test weights for dtype";
+    }
+  }
+  t.w = WeightMatrix{dtype, rows, cols, base, 0};
+  return t;
+}
+
+// S[i, j] = sum_c |x_ic w_jc| + |b_j|.
+std::vector<double> AbsProducts(const float* x, int64_t x_stride, int64_t m,
+                                const WeightMatrix& w, const float* bias) {
+  std::vector<double> s(static_cast<size_t>(m * w.rows));
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  for (int64_t j = 0; j < w.rows; ++j) {
+    ocular::ref::DequantizeRow(w.dtype, w.Row(j), row.data(), w.cols);
+    for (int64_t i = 0; i < m; ++i) {
+      double acc = bias ? std::fabs(bias[j]) : 0.0;
+      for (int64_t c = 0; c < w.cols; ++c) acc += std::fabs(x[i * x_stride + c] * double(row[c]));
+      s[i * w.rows + j] = acc;
+    }
+  }
+  return s;
+}
+
+class MatMulTest : public ::testing::TestWithParam<Isa> {};
+
+void CheckMatMul(Isa isa, bool use_onednn, DType dtype, int64_t m, int64_t n, int64_t k,
+                 Precision precision, bool with_bias, int misalign, std::mt19937& rng) {
+  SCOPED_TRACE(::testing::Message() << DTypeName(dtype) << " m=" << m << " n=" << n << " k=" << k
+                                    << " bf16=" << (precision == Precision::kBf16)
+                                    << " onednn=" << use_onednn << " bias=" << with_bias
+                                    << " misalign=" << misalign);
+  testing::PathContext pc(isa, use_onednn);
+  TestWeight tw = MakeWeight(dtype, n, k, rng, misalign);
+  // x: [m, k] f32 with row stride k + 3 and a misaligned start; y: [m, n] with stride n + 2.
+  const int64_t xs = k + 3, ys = n + 2;
+  std::vector<float> xbuf = testing::RandomFloats(rng, m * xs + 1);
+  const float* x = xbuf.data() + (misalign ? 1 : 0);
+  std::vector<float> bias = testing::RandomFloats(rng, n);
+  const float* b = with_bias ? bias.data() : nullptr;
+  std::vector<float> y(static_cast<size_t>(m * ys + 1), -7.0f), want(y.size(), -7.0f);
+  float* yp = y.data() + (misalign ? 1 : 0);
+  float* wp = want.data() + (misalign ? 1 : 0);
+  MatMulStrided(pc.ctx, x, xs, m, tw.w, b, yp, ys, precision);
+  ref::MatMul(x, xs, m, tw.w, b, wp, ys);
+  std::vector<double> s = AbsProducts(x, xs, m, tw.w, b);
+  double rel = (k + 4) * kU32;
+  if (precision == Precision::kBf16 && m > 8 && use_onednn) rel += 2 * kUBf16;
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      const double tol = rel * s[i * n + j] + 1e-30;
+      ASSERT_NEAR(yp[i * ys + j], wp[i * ys + j], tol) << "at " << i << "," << j;
+    }
+    for (int64_t j = n; j < ys && i * ys + j < m * ys; ++j) {
+      ASSERT_EQ(yp[i * ys + j], -7.0f) << "wrote outside y's row";
+    }
+  }
+}
+
+TEST_P(MatMulTest, GemvAllDtypesAndEdgeSizes) {
+  std::mt19937 rng(1);
+  for (int64_t k : {1, 15, 16, 17, 31, 33, 100, 257}) {
+    for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
+      for (int64_t m : {1, 2, 3, 8}) {
+        CheckMatMul(GetParam(), true, dt, m, 37, k, Precision::kF32, m != 2, k % 2, rng);
+      }
+    }
+  }
+  for (int64_t k : {32, 64, 96, 160}) {
+    for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
+      for (int64_t m : {1, 4, 7}) {
+        CheckMatMul(GetParam(), true, dt, m, 45, k, Precision::kF32, true, 1, rng);
+      }
+    }
+  }
+  for (int64_t k : {256, 512}) {
+    for (DType dt : {DType::kQ4_K, DType::kQ6_K}) {
+      for (int64_t m : {1, 5}) {
+        CheckMatMul(GetParam(), true, dt, m, 19, k, Precision::kF32, m == 1, 1, rng);
+      }
+    }
+  }
+}
+
+TEST_P(MatMulTest, LargeMThroughOneDnnAndFallback) {
+  std::mt19937 rng(2);
+  for (bool onednn : {true, false}) {
+    for (Precision p : {Precision::kF32, Precision::kBf16}) {
+      for (DType dt : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0}) {
+        CheckMatMul(GetParam(), onednn, dt, 21, 70, 96, p, true, 0, rng);
+      }
+      CheckMatMul(GetParam(), onednn, DType::kQ4_K, 13, 33, 256, p, false, 1, rng);
+      CheckMatMul(GetParam(), onednn, DType::kF32, 9, 5, 17, p, true, 1, rng);
+    }
+  }
+}
+
+TEST_P(MatMulTest, EmptyShapes) {
+  testing::PathContext pc(GetParam());
+  std::mt19937 rng(3);
+  TestWeight tw = MakeWeight(DType::kF32, 4, 8, rng, 0);
+  std::vector<float> x(16, 1.0f), y(8, -1.0f);
+  MatMul(pc.ctx, x.data(), 0, tw.w, nullptr, y.data());  // m = 0: nothing written
+  for (float v : y) EXPECT_EQ(v, -1.0f);
+  WeightMatrix empty{DType::kF32, 3, 0, nullptr, 0};
+  const float bias[3] = {1.5f, -2.0f, 0.25f};
+  MatMul(pc.ctx, x.data(), 2, empty, bias, y.data());  // k = 0: y = bias
+  // y: [2, 3]
+  EXPECT_EQ(y[0], 1.5f);
+  EXPECT_EQ(y[4], -2.0f);
+  EXPECT_EQ(y[5], 0.25f);
+}
+
+TEST_P(MatMulTest, DequantizeAndGatherMatchReferenceExactly) {
+  testing::PathContext pc(GetParam());
+  std::mt19937 rng(4);
+  for (DType dt : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
+                   DType::kQ4_K, DType::kQ6_K}) {
+    const int64_t block = GetDTypeInfo(dt).block_elems;
+    for (int64_t blocks : {0, 1, 3, 17}) {
+      const int64_t k = block == 1 ? blocks * 5 + 1 : blocks * block;
+      TestWeight tw = MakeWeight(dt, 3, k, rng, 1);
+      std::vector<float> got(k + 1), want(k + 1);
+      DequantizeRow(pc.ctx, dt, tw.w.Row(2), got.data() + 1, k);
+      ocular::ref::DequantizeRow(dt, tw.w.Row(2), want.data() + 1, k);
+      ASSERT_EQ(0, std::memcmp(got.data() + 1, want.data() + 1, k * 4)) << DTypeName(dt);
+      const int32_t ids[3] = {2, 0, 2};
+      std::vector<float> g(3 * k), gw(3 * k);
+      GatherRows(pc.ctx, tw.w, ids, 3, g.data());
+      ref::GatherRows(tw.w, ids, 3, gw.data());
+      ASSERT_EQ(g, gw) << DTypeName(dt);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, MatMulTest, ::testing::ValuesIn(testing::AvailableIsas()),
+                         testing::IsaParamName);
+
+}  // namespace
+}  // namespace ocular::kernels
