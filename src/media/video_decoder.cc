@@ -1,0 +1,380 @@
+#include "media/video_decoder.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+}
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "media/sniff.h"
+
+namespace ocular::media {
+namespace {
+
+// Demuxer names as FFmpeg spells them (the mov demuxer covers mp4/mov).
+constexpr const char* kDemuxerAllowList = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm";
+constexpr const char* kDecoderAllowList =
+    "h264,hevc,vp8,vp9,av1,libdav1d,libaom-av1,ffv1,mjpeg,png,rawvideo,mpeg4";
+constexpr int kIoBufferSize = 64 * 1024;
+
+bool CodecAllowed(AVCodecID id) {
+  switch (id) {
+    case AV_CODEC_ID_H264:
+    case AV_CODEC_ID_HEVC:
+    case AV_CODEC_ID_VP8:
+    case AV_CODEC_ID_VP9:
+    case AV_CODEC_ID_AV1:
+    case AV_CODEC_ID_FFV1:
+    case AV_CODEC_ID_MJPEG:
+    case AV_CODEC_ID_PNG:
+    case AV_CODEC_ID_RAWVIDEO:
+    case AV_CODEC_ID_MPEG4:
+      return true;
+    default:
+      return false;
+  }
+}
+
+struct MemoryInput {
+  const uint8_t* data = nullptr;
+  int64_t size = 0;
+  int64_t pos = 0;
+};
+
+int ReadMemory(void* opaque, uint8_t* buf, int n) {
+  auto* m = static_cast<MemoryInput*>(opaque);
+  const int64_t left = m->size - m->pos;
+  if (left <= 0 || n <= 0) return AVERROR_EOF;
+  const int k = static_cast<int>(std::min<int64_t>(left, n));
+  std::memcpy(buf, m->data + m->pos, static_cast<size_t>(k));
+  m->pos += k;
+  return k;
+}
+
+int64_t SeekMemory(void* opaque, int64_t offset, int whence) {
+  auto* m = static_cast<MemoryInput*>(opaque);
+  if (whence & AVSEEK_SIZE) return m->size;
+  whence &= ~AVSEEK_FORCE;
+  int64_t base = 0;
+  if (whence == SEEK_SET) {
+    base = 0;
+  } else if (whence == SEEK_CUR) {
+    base = m->pos;
+  } else if (whence == SEEK_END) {
+    base = m->size;
+  } else {
+    return AVERROR(EINVAL);
+  }
+  int64_t target = 0;
+  if (__builtin_add_overflow(base, offset, &target) || target < 0 || target > m->size) {
+    return AVERROR(EINVAL);
+  }
+  m->pos = target;
+  return target;
+}
+
+// No demuxer may open a second resource (external references, playlists, segments).
+int RefuseIoOpen(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) {
+  return AVERROR(EPERM);
+}
+
+// One open container + decoder; owns every FFmpeg object (released in the destructor).
+class VideoReader {
+ public:
+  VideoReader() = default;
+  VideoReader(const VideoReader&) = delete;
+  VideoReader& operator=(const VideoReader&) = delete;
+  ~VideoReader() {
+    sws_freeContext(sws_);
+    av_frame_free(&frame_);
+    av_packet_free(&packet_);
+    avcodec_free_context(&decoder_);
+    avformat_close_input(&format_);  // does not free the custom AVIOContext
+    if (avio_ != nullptr) {
+      av_freep(&avio_->buffer);
+      avio_context_free(&avio_);
+    }
+  }
+
+  Status Open(std::span<const uint8_t> bytes, const VideoLimits& limits);
+  Result<int64_t> CountPackets(int64_t cap);
+  Status DecodeSampled(const std::vector<int64_t>& targets, const VideoLimits& limits, SampledVideo& out);
+
+  VideoInfo info;
+
+ private:
+  Status ReceiveFrames(const std::vector<int64_t>& targets, const VideoLimits& limits, SampledVideo& out,
+                       size_t& next, bool& done);
+  Result<RgbImage> ToRgb(const AVFrame* frame);
+  int64_t IndexFromPts(int64_t pts) const;
+
+  MemoryInput mem_;
+  AVIOContext* avio_ = nullptr;
+  AVFormatContext* format_ = nullptr;
+  AVCodecContext* decoder_ = nullptr;
+  AVFrame* frame_ = nullptr;
+  AVPacket* packet_ = nullptr;
+  SwsContext* sws_ = nullptr;
+  int stream_ = -1;
+  AVRational time_base_{0, 1};
+  AVRational frame_rate_{0, 1};
+  int64_t first_pts_ = AV_NOPTS_VALUE;
+  int64_t last_index_ = -1;
+  int64_t sought_ = -1;           // last target index a seek was issued for
+  bool index_from_pts_ = false;  // after a seek, frames are identified by their timestamps
+};
+
+Status VideoReader::Open(std::span<const uint8_t> bytes, const VideoLimits& limits) {
+  mem_ = MemoryInput{bytes.data(), static_cast<int64_t>(bytes.size()), 0};
+  auto* buffer = static_cast<uint8_t*>(av_malloc(kIoBufferSize));
+  if (buffer == nullptr) return ResourceExhausted("out of memory");
+  avio_ = avio_alloc_context(buffer, kIoBufferSize, 0, &mem_, ReadMemory, nullptr, SeekMemory);
+  if (avio_ == nullptr) {
+    av_free(buffer);
+    return ResourceExhausted("out of memory");
+  }
+  AVFormatContext* fmt = avformat_alloc_context();
+  if (fmt == nullptr) return ResourceExhausted("out of memory");
+  fmt->pb = avio_;
+  fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+  fmt->format_whitelist = av_strdup(kDemuxerAllowList);
+  fmt->codec_whitelist = av_strdup(kDecoderAllowList);
+  fmt->protocol_whitelist = av_strdup("none");
+  fmt->io_open = RefuseIoOpen;
+  fmt->probesize = 1 << 20;
+  fmt->max_analyze_duration = 10 * int64_t{AV_TIME_BASE};
+  fmt->max_streams = 16;
+  if (avformat_open_input(&fmt, nullptr, nullptr, nullptr) < 0) {
+    // avformat_open_input frees a user-supplied context on failure.
+    return InvalidArgument("not a supported video container (MP4/MOV, Matroska/WebM)");
+  }
+  format_ = fmt;
+  if (avformat_find_stream_info(format_, nullptr) < 0) return DataLoss("corrupt video container");
+  stream_ = av_find_best_stream(format_, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (stream_ < 0) return InvalidArgument("no video stream");
+  const AVStream* st = format_->streams[stream_];
+  const AVCodecParameters* par = st->codecpar;
+  if (!CodecAllowed(par->codec_id)) return InvalidArgument("unsupported video codec");
+  if (par->width <= 0 || par->height <= 0) return DataLoss("video stream has no frame size");
+  if (static_cast<uint64_t>(par->width) > limits.max_side ||
+      static_cast<uint64_t>(par->height) > limits.max_side ||
+      static_cast<uint64_t>(par->width) * static_cast<uint64_t>(par->height) > limits.max_frame_pixels) {
+    return ResourceExhausted("video frame size exceeds the limit");
+  }
+  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
+  if (codec == nullptr) return Unimplemented("no decoder for the video codec");
+  decoder_ = avcodec_alloc_context3(codec);
+  if (decoder_ == nullptr) return ResourceExhausted("out of memory");
+  if (avcodec_parameters_to_context(decoder_, par) < 0) return DataLoss("corrupt video codec parameters");
+  decoder_->thread_count = std::max(1, limits.decoder_threads);
+  decoder_->max_pixels = static_cast<int64_t>(limits.max_frame_pixels);
+  decoder_->codec_whitelist = av_strdup(kDecoderAllowList);
+  if (avcodec_open2(decoder_, codec, nullptr) < 0) return DataLoss("cannot open the video decoder");
+  frame_ = av_frame_alloc();
+  packet_ = av_packet_alloc();
+  if (frame_ == nullptr || packet_ == nullptr) return ResourceExhausted("out of memory");
+
+  time_base_ = st->time_base;
+  frame_rate_ = st->avg_frame_rate;
+  if (frame_rate_.num <= 0 || frame_rate_.den <= 0) frame_rate_ = st->r_frame_rate;
+  if (frame_rate_.num <= 0 || frame_rate_.den <= 0) frame_rate_ = AVRational{24, 1};
+  info.width = par->width;
+  info.height = par->height;
+  info.fps = av_q2d(frame_rate_);
+  info.codec = codec->name;
+  info.total_frames = st->nb_frames > 0 ? st->nb_frames : 0;
+  info.frame_count_from_header = st->nb_frames > 0;
+  return OkStatus();
+}
+
+Result<int64_t> VideoReader::CountPackets(int64_t cap) {
+  int64_t n = 0;
+  while (true) {
+    int rc = av_read_frame(format_, packet_);
+    if (rc == AVERROR_EOF) break;
+    if (rc < 0) return DataLoss("corrupt video data");
+    if (packet_->stream_index == stream_) ++n;
+    av_packet_unref(packet_);
+    if (n > cap) return ResourceExhausted("video has too many frames");
+  }
+  return n;
+}
+
+int64_t VideoReader::IndexFromPts(int64_t pts) const {
+  // index = (pts - first_pts) * time_base * fps, rounded to nearest.
+  return av_rescale_q_rnd(pts - first_pts_, time_base_, AVRational{frame_rate_.den, frame_rate_.num},
+                          static_cast<AVRounding>(AV_ROUND_NEAR_INF | AV_ROUND_PASS_MINMAX));
+}
+
+Result<RgbImage> VideoReader::ToRgb(const AVFrame* f) {
+  const auto src_format = static_cast<AVPixelFormat>(f->format);
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(src_format);
+  if (desc == nullptr) return DataLoss("video frame has an unknown pixel format");
+  sws_ = sws_getCachedContext(sws_, f->width, f->height, src_format, f->width, f->height, AV_PIX_FMT_RGB24,
+                              SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_BITEXACT, nullptr,
+                              nullptr, nullptr);
+  if (sws_ == nullptr) return Unimplemented("unsupported video pixel format");
+  if ((desc->flags & AV_PIX_FMT_FLAG_RGB) == 0) {
+    // YUV: use the stream's matrix and range (BT.601 limited when unspecified).
+    int cs = SWS_CS_DEFAULT;
+    switch (f->colorspace) {
+      case AVCOL_SPC_BT709: cs = SWS_CS_ITU709; break;
+      case AVCOL_SPC_BT2020_NCL:
+      case AVCOL_SPC_BT2020_CL: cs = SWS_CS_BT2020; break;
+      case AVCOL_SPC_SMPTE240M: cs = SWS_CS_SMPTE240M; break;
+      case AVCOL_SPC_FCC: cs = SWS_CS_FCC; break;
+      default: break;
+    }
+    const int full_range = f->color_range == AVCOL_RANGE_JPEG ? 1 : 0;
+    sws_setColorspaceDetails(sws_, sws_getCoefficients(cs), full_range, sws_getCoefficients(SWS_CS_DEFAULT), 1,
+                             0, 1 << 16, 1 << 16);
+  }
+  RgbImage rgb;
+  rgb.width = f->width;
+  rgb.height = f->height;
+  rgb.data.resize(rgb.num_bytes() + 64);  // slack for vectorised row writes
+  uint8_t* dst[4] = {rgb.data.data(), nullptr, nullptr, nullptr};
+  int dst_stride[4] = {f->width * 3, 0, 0, 0};
+  if (sws_scale(sws_, f->data, f->linesize, 0, f->height, dst, dst_stride) != f->height) {
+    return DataLoss("video frame conversion failed");
+  }
+  rgb.data.resize(rgb.num_bytes());
+  return rgb;
+}
+
+Status VideoReader::ReceiveFrames(const std::vector<int64_t>& targets, const VideoLimits& limits,
+                                  SampledVideo& out, size_t& next, bool& done) {
+  while (true) {
+    int rc = avcodec_receive_frame(decoder_, frame_);
+    if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return OkStatus();
+    if (rc < 0) return DataLoss("corrupt video data");
+    if (++out.decoded_frames > limits.max_decoded_frames) {
+      av_frame_unref(frame_);
+      return ResourceExhausted("video decoding exceeded its frame budget");
+    }
+    if (frame_->width != info.width || frame_->height != info.height) {
+      av_frame_unref(frame_);
+      return DataLoss("video frame size differs from the stream header");
+    }
+    const int64_t pts = frame_->best_effort_timestamp;
+    if (first_pts_ == AV_NOPTS_VALUE && last_index_ < 0) first_pts_ = pts;
+    int64_t index = last_index_ + 1;
+    if (index_from_pts_ && pts != AV_NOPTS_VALUE && first_pts_ != AV_NOPTS_VALUE) index = IndexFromPts(pts);
+    last_index_ = index;
+    if (next < targets.size() && index >= targets[next]) {
+      ASSIGN_OR_RETURN(RgbImage rgb, ToRgb(frame_));
+      // After a seek a timestamp gap may cover more than one target: they share this frame.
+      while (next < targets.size() && index >= targets[next]) {
+        out.frames.push_back(rgb);
+        ++next;
+      }
+    }
+    av_frame_unref(frame_);
+    if (next == targets.size()) {
+      done = true;
+      return OkStatus();
+    }
+  }
+}
+
+Status VideoReader::DecodeSampled(const std::vector<int64_t>& targets, const VideoLimits& limits,
+                                  SampledVideo& out) {
+  size_t next = 0;
+  bool done = targets.empty();
+  bool eof = false;
+  while (!done && !eof) {
+    // Seek across long gaps once the first frame's timestamp anchors the index mapping.
+    // A target is sought at most once, so a distant keyframe cannot cause a seek loop.
+    if (first_pts_ != AV_NOPTS_VALUE && last_index_ >= 0 && targets[next] > sought_ &&
+        targets[next] - last_index_ > limits.seek_gap_frames) {
+      sought_ = targets[next];
+      const int64_t ts = first_pts_ + av_rescale_q(targets[next], AVRational{frame_rate_.den, frame_rate_.num},
+                                                   time_base_);
+      if (av_seek_frame(format_, stream_, ts, AVSEEK_FLAG_BACKWARD) >= 0) {
+        avcodec_flush_buffers(decoder_);
+        index_from_pts_ = true;
+        last_index_ = targets[next] - 1;  // provisional until a timestamped frame arrives
+        ++out.seeks;
+      }
+    }
+    int rc = av_read_frame(format_, packet_);
+    if (rc == AVERROR_EOF) {
+      eof = true;
+      avcodec_send_packet(decoder_, nullptr);  // drain
+    } else if (rc < 0) {
+      return DataLoss("corrupt video data");
+    } else {
+      if (packet_->stream_index != stream_) {
+        av_packet_unref(packet_);
+        continue;
+      }
+      rc = avcodec_send_packet(decoder_, packet_);
+      av_packet_unref(packet_);
+      if (rc < 0 && rc != AVERROR(EAGAIN)) return DataLoss("corrupt video data");
+    }
+    RETURN_IF_ERROR(ReceiveFrames(targets, limits, out, next, done));
+  }
+  if (next < targets.size()) return DataLoss("video has fewer frames than its header declares");
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<SampledVideo> DecodeVideo(std::span<const uint8_t> bytes, const VideoLimits& limits,
+                                 const VideoSamplingConfig& sampling) {
+  if (bytes.empty()) return InvalidArgument("empty video data");
+  if (bytes.size() > limits.max_input_bytes) return ResourceExhausted("video data exceeds the size limit");
+  // Our own sniffing first: playlists (#EXTM3U), HTML and other text never reach a demuxer.
+  if (!SniffVideoContainer(bytes)) return InvalidArgument("not a supported video container (MP4/MOV, Matroska/WebM)");
+
+  VideoInfo info;
+  {
+    VideoReader probe;
+    RETURN_IF_ERROR(probe.Open(bytes, limits));
+    info = probe.info;
+    if (!info.frame_count_from_header) {
+      // No count in the header (e.g. Matroska): count the stream's packets (demux only).
+      ASSIGN_OR_RETURN(info.total_frames, probe.CountPackets(limits.max_total_frames));
+    }
+  }
+  if (info.total_frames <= 0) return DataLoss("video has no frames");
+  if (info.total_frames > limits.max_total_frames) return ResourceExhausted("video has too many frames");
+  if (static_cast<double>(info.total_frames) / info.fps > limits.max_duration_s) {
+    return ResourceExhausted("video is longer than the duration limit");
+  }
+  SampledVideo out;
+  out.info = info;
+  ASSIGN_OR_RETURN(out.indices, SampleFrameIndices(info.total_frames, info.fps, sampling));
+  VideoReader reader;
+  RETURN_IF_ERROR(reader.Open(bytes, limits));
+  reader.info = info;
+  out.frames.reserve(out.indices.size());
+  RETURN_IF_ERROR(reader.DecodeSampled(out.indices, limits, out));
+  return out;
+}
+
+Result<SampledVideo> SampleImageSequence(std::vector<RgbImage> frames, double fps,
+                                         const VideoSamplingConfig& sampling) {
+  if (frames.empty()) return InvalidArgument("empty frame list");
+  for (const RgbImage& f : frames) {
+    if (f.width != frames[0].width || f.height != frames[0].height) {
+      return InvalidArgument("all frames of a video must have the same size");
+    }
+  }
+  SampledVideo out;
+  out.info.width = frames[0].width;
+  out.info.height = frames[0].height;
+  out.info.total_frames = static_cast<int64_t>(frames.size());
+  out.info.fps = (fps > 0 && std::isfinite(fps)) ? fps : kDefaultVideoFps;
+  out.info.codec = "images";
+  ASSIGN_OR_RETURN(out.indices, SampleFrameIndices(out.info.total_frames, out.info.fps, sampling));
+  for (int64_t i : out.indices) out.frames.push_back(frames[static_cast<size_t>(i)]);
+  return out;
+}
+
+}  // namespace ocular::media

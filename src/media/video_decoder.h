@@ -1,0 +1,59 @@
+// Video decoding through FFmpeg's libraries (no ffmpeg binary, no protocols, no network):
+// the container is read from memory through a custom AVIOContext; only the mp4/mov and
+// matroska/webm demuxers and an allow-list of decoders are enabled; every header value
+// (dimensions, frame count, duration) is checked against VideoLimits before use.
+//
+// Only the sampled frames are converted to RGB; decoding stops after the last sampled frame,
+// and long gaps between sampled frames are crossed by seeking (keyframe before the target,
+// then decoding forward) where the container supports it.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "media/image.h"
+#include "media/video_sampling.h"
+
+namespace ocular::media {
+
+struct VideoLimits {
+  uint64_t max_input_bytes = 256ull << 20;
+  uint32_t max_side = 8'192;
+  uint64_t max_frame_pixels = 8'192ull * 4'320;
+  int64_t max_total_frames = 216'000;   // 2 h at 30 fps
+  double max_duration_s = 7'200.0;
+  // Work cap: frames the decoder may produce in total (seeking keeps real use far lower).
+  int64_t max_decoded_frames = 216'000;
+  int decoder_threads = 1;              // libavcodec threads for one video
+  // Sampled-frame gap (in frames) beyond which the decoder seeks instead of decoding through.
+  int64_t seek_gap_frames = 240;
+};
+
+struct VideoInfo {
+  int32_t width = 0;
+  int32_t height = 0;
+  int64_t total_frames = 0;       // container count, or packets counted when absent
+  double fps = 0;                 // avg_frame_rate (r_frame_rate, else 24)
+  bool frame_count_from_header = false;
+  const char* codec = "";         // decoder name (static string)
+};
+
+struct SampledVideo {
+  VideoInfo info;
+  std::vector<int64_t> indices;   // sampled source frame indices, ascending
+  std::vector<RgbImage> frames;   // [indices.size()] decoded RGB frames
+  int64_t decoded_frames = 0;     // frames the decoder produced (work done)
+  int64_t seeks = 0;
+};
+
+// Errors: InvalidArgument (not a supported container/codec, playlist or other text),
+// ResourceExhausted (limits), DataLoss (corrupt data, or fewer frames than the header says).
+Result<SampledVideo> DecodeVideo(std::span<const uint8_t> bytes, const VideoLimits& limits,
+                                 const VideoSamplingConfig& sampling);
+
+// A list of images used as a video (e.g. PNG frames) at `fps`: all frames must share one size.
+Result<SampledVideo> SampleImageSequence(std::vector<RgbImage> frames, double fps,
+                                         const VideoSamplingConfig& sampling);
+
+}  // namespace ocular::media
