@@ -64,7 +64,8 @@ void SwiGlu(const float* gate, const float* up, float* out, int64_t n) {
 void GeluErf(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     double v = x[i];
-    x[i] = static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))));
+    // 0.5 v (1 + erf(v / sqrt 2)) written with erfc so large negative v keeps its precision.
+    x[i] = static_cast<float>(0.5 * v * std::erfc(-v / std::sqrt(2.0)));
   }
 }
 
@@ -72,7 +73,10 @@ void GeluTanh(float* x, int64_t n) {
   const double c = std::sqrt(2.0 / M_PI);
   for (int64_t i = 0; i < n; ++i) {
     double v = x[i];
-    x[i] = static_cast<float>(0.5 * v * (1.0 + std::tanh(c * (v + 0.044715 * v * v * v))));
+    // 0.5 v (1 + tanh(u)) == v / (1 + exp(-2u)); the second form keeps its precision when
+    // 1 + tanh(u) would cancel (large negative v).
+    const double u = c * (v + 0.044715 * v * v * v);
+    x[i] = static_cast<float>(v / (1.0 + std::exp(-2.0 * u)));
   }
 }
 
