@@ -76,6 +76,7 @@ int PngReadRows(PngCtx* c, png_bytepp rows, size_t row_bytes) {
   png_read_update_info(c->png, c->info);
   if (png_get_rowbytes(c->png, c->info) != row_bytes) return 2;
   png_read_image(c->png, rows);
+  png_read_end(c->png, nullptr);  // a file cut anywhere before IEND is refused
   return 0;
 }
 
