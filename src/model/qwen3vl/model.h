@@ -1,0 +1,41 @@
+// Qwen3VLModel: a loaded checkpoint ready to run: its files, runtime weight views, the vision
+// encoder and the text decoder.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "base/status.h"
+#include "kernels/kernels.h"
+#include "model/qwen3vl/model_source.h"
+#include "model/qwen3vl/runtime_weights.h"
+#include "model/qwen3vl/text_decoder.h"
+#include "model/qwen3vl/vision_encoder.h"
+
+namespace ocular::qwen3vl {
+
+class Qwen3VLModel {
+ public:
+  // Opens `path` (see OpenModelSource) and prepares it for `ctx` (which must outlive it).
+  static Result<std::unique_ptr<Qwen3VLModel>> Load(const std::filesystem::path& path,
+                                                    const std::filesystem::path& mmproj,
+                                                    kernels::ComputeContext& ctx,
+                                                    kernels::Precision precision);
+
+  const ModelConfig& config() const { return source_->config; }
+  const ModelSource& source() const { return *source_; }
+  bool has_vision() const { return vision_ != nullptr; }
+  VisionEncoder& vision() { return *vision_; }
+  TextDecoder& text() { return *text_; }
+  kernels::ComputeContext& ctx() { return ctx_; }
+
+ private:
+  Qwen3VLModel(kernels::ComputeContext& ctx) : ctx_(ctx) {}
+  kernels::ComputeContext& ctx_;
+  std::unique_ptr<ModelSource> source_;
+  RuntimeWeights weights_;
+  std::unique_ptr<VisionEncoder> vision_;
+  std::unique_ptr<TextDecoder> text_;
+};
+
+}  // namespace ocular::qwen3vl

@@ -1,0 +1,132 @@
+#include "model/qwen3vl/text_decoder.h"
+
+#include <cmath>
+#include <string>
+
+namespace ocular::qwen3vl {
+
+TextDecoder::TextDecoder(const ModelConfig& config, const RuntimeWeights& weights,
+                         kernels::ComputeContext& ctx, kernels::Precision precision)
+    : tc_(config.text), w_(weights.text), ctx_(ctx), precision_(precision) {}
+
+Status TextDecoder::Validate(const DecoderBatch& b, KvViews kv) const {
+  if (static_cast<int64_t>(kv.size()) != tc_.num_layers) {
+    return InvalidArgument("decoder: one KV view per layer expected");
+  }
+  const int64_t vocab = w_.token_embd.rows;
+  for (int64_t i = 0; i < b.num_tokens; ++i) {
+    if (b.token_ids[i] < 0 || b.token_ids[i] >= vocab) {
+      return InvalidArgument("token id " + std::to_string(b.token_ids[i]) + " out of range");
+    }
+  }
+  int64_t rows = 0;
+  for (int s = 0; s < b.num_seqs; ++s) {
+    if (b.q_starts[s] != rows || b.q_counts[s] < 0 || b.q_counts[s] > b.kv_lens[s]) {
+      return InvalidArgument("decoder: inconsistent sequence ranges");
+    }
+    rows += b.q_counts[s];
+  }
+  if (rows != b.num_tokens) return InvalidArgument("decoder: sequences do not cover the batch");
+  for (const EmbeddingSplice& sp : b.splices) {
+    if (sp.row < 0 || sp.num_rows < 0 || sp.row + sp.num_rows > b.num_tokens ||
+        sp.main == nullptr) {
+      return InvalidArgument("decoder: embedding splice outside the batch");
+    }
+  }
+  for (int64_t r : b.logit_rows) {
+    if (r < 0 || r >= b.num_tokens) return InvalidArgument("decoder: logit row outside the batch");
+  }
+  return OkStatus();
+}
+
+void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView& kv,
+                        const float* cos, const float* sin, float* x) {
+  const TextLayerRt& w = w_.layers[l];
+  const int64_t t = b.num_tokens, h = tc_.hidden_size, hd = tc_.head_dim;
+  const int heads = static_cast<int>(tc_.num_heads), kv_heads = static_cast<int>(tc_.num_kv_heads);
+  const int64_t qd = heads * hd, kd = kv_heads * hd, f = tc_.intermediate_size;
+  const float eps = tc_.rms_norm_eps;
+
+  std::vector<float> a(static_cast<size_t>(t * h));       // [T, h]
+  std::vector<float> q(static_cast<size_t>(t * qd));      // [T, H*hd]
+  std::vector<float> k(static_cast<size_t>(t * kd));      // [T, K*hd]
+  std::vector<float> v(static_cast<size_t>(t * kd));      // [T, K*hd]
+  std::vector<float> o(static_cast<size_t>(t * qd));      // [T, H*hd]
+  kernels::RmsNorm(ctx_, x, w.attn_norm.data(), eps, a.data(), t, h);
+  kernels::MatMul(ctx_, a.data(), t, w.q, nullptr, q.data(), precision_);
+  kernels::MatMul(ctx_, a.data(), t, w.k, nullptr, k.data(), precision_);
+  kernels::MatMul(ctx_, a.data(), t, w.v, nullptr, v.data(), precision_);
+  kernels::RmsNorm(ctx_, q.data(), w.q_norm.data(), eps, q.data(), t * heads, hd);
+  kernels::RmsNorm(ctx_, k.data(), w.k_norm.data(), eps, k.data(), t * kv_heads, hd);
+  kernels::RopeNeox(ctx_, q.data(), t, heads, static_cast<int>(hd), qd, cos, sin,
+                    static_cast<int>(hd));
+  kernels::RopeNeox(ctx_, k.data(), t, kv_heads, static_cast<int>(hd), kd, cos, sin,
+                    static_cast<int>(hd));
+  kernels::WriteKv(ctx_, kv, k.data(), kd, v.data(), kd, b.kv_slots, t);
+
+  kernels::PagedAttentionArgs pa;
+  pa.q = q.data();
+  pa.out = o.data();
+  pa.q_stride = pa.out_stride = qd;
+  pa.num_heads = heads;
+  pa.scale = static_cast<float>(1.0 / std::sqrt(double(hd)));
+  pa.num_seqs = b.num_seqs;
+  pa.q_starts = b.q_starts;
+  pa.q_counts = b.q_counts;
+  pa.kv_lens = b.kv_lens;
+  pa.block_tables = b.block_tables;
+  kernels::PagedAttention(ctx_, kv, pa);
+  kernels::MatMul(ctx_, o.data(), t, w.o, nullptr, a.data(), precision_);
+  kernels::AddInPlace(ctx_, x, a.data(), t * h);
+
+  std::vector<float> gate(static_cast<size_t>(t * f)), up(static_cast<size_t>(t * f));  // [T, f]
+  kernels::RmsNorm(ctx_, x, w.ffn_norm.data(), eps, a.data(), t, h);
+  kernels::MatMul(ctx_, a.data(), t, w.gate, nullptr, gate.data(), precision_);
+  kernels::MatMul(ctx_, a.data(), t, w.up, nullptr, up.data(), precision_);
+  kernels::SwiGlu(ctx_, gate.data(), up.data(), gate.data(), t * f);
+  kernels::MatMul(ctx_, gate.data(), t, w.down, nullptr, a.data(), precision_);
+  kernels::AddInPlace(ctx_, x, a.data(), t * h);
+
+  // DeepStack: level l is added after layer l at the visual rows.
+  for (const EmbeddingSplice& sp : b.splices) {
+    if (l < static_cast<int>(sp.deepstack.size()) && sp.deepstack[l] != nullptr) {
+      kernels::AddInPlace(ctx_, x + sp.row * h, sp.deepstack[l], sp.num_rows * h);
+    }
+  }
+}
+
+Status TextDecoder::Forward(const DecoderBatch& b, KvViews kv, float* logits, DecoderDump* dump) {
+  RETURN_IF_ERROR(Validate(b, kv));
+  const int64_t t = b.num_tokens, h = tc_.hidden_size, hd = tc_.head_dim;
+  if (t == 0) return OkStatus();
+
+  std::vector<float> x(static_cast<size_t>(t * h));  // [T, h] residual stream
+  kernels::GatherRows(ctx_, w_.token_embd, b.token_ids, t, x.data());
+  for (const EmbeddingSplice& sp : b.splices) {
+    std::copy(sp.main, sp.main + sp.num_rows * h, x.begin() + sp.row * h);
+  }
+  std::vector<float> cos(static_cast<size_t>(t * hd / 2)), sin(cos.size());  // [T, hd/2]
+  const int sections[3] = {static_cast<int>(tc_.mrope_section[0]),
+                           static_cast<int>(tc_.mrope_section[1]),
+                           static_cast<int>(tc_.mrope_section[2])};
+  kernels::MropeCosSin(b.pos_t, b.pos_h, b.pos_w, t, static_cast<float>(tc_.rope_theta),
+                       static_cast<int>(hd), sections, cos.data(), sin.data());
+
+  for (int l = 0; l < static_cast<int>(tc_.num_layers); ++l) {
+    Layer(l, b, kv[l], cos.data(), sin.data(), x.data());
+    if (dump) dump->layer_out.push_back(x);
+  }
+
+  const int64_t r = static_cast<int64_t>(b.logit_rows.size());
+  if (r == 0) return OkStatus();
+  std::vector<float> sel(static_cast<size_t>(r * h));  // [R, h]
+  for (int64_t i = 0; i < r; ++i) {
+    std::copy(x.begin() + b.logit_rows[i] * h, x.begin() + (b.logit_rows[i] + 1) * h,
+              sel.begin() + i * h);
+  }
+  kernels::RmsNorm(ctx_, sel.data(), w_.output_norm.data(), tc_.rms_norm_eps, sel.data(), r, h);
+  kernels::MatMul(ctx_, sel.data(), r, w_.lm_head, nullptr, logits, precision_);
+  return OkStatus();
+}
+
+}  // namespace ocular::qwen3vl
