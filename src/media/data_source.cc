@@ -101,6 +101,14 @@ Result<MediaRoot> MediaRoot::Create(const std::filesystem::path& root) {
 
 Result<std::filesystem::path> MediaRoot::Resolve(std::string_view ref) const {
   std::string_view path = ref;
+  // Any other URL scheme (or "file:" without "//") is not a media-root path.
+  const size_t colon = ref.find(':');
+  const bool has_scheme = colon != std::string_view::npos && colon > 0 && std::isalpha(static_cast<unsigned char>(ref[0])) &&
+                          ref.substr(0, colon).find_first_not_of(
+                              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") == std::string_view::npos;
+  if (has_scheme && !StartsWithNoCase(ref, "file://")) {
+    return PermissionDenied("only file:// URLs and plain paths refer to the media root");
+  }
   if (StartsWithNoCase(ref, "file://")) {
     path = ref.substr(7);
     if (path.empty() || path.front() != '/') return PermissionDenied("file URL must have an absolute local path");

@@ -358,6 +358,8 @@ Result<SampledVideo> DecodeVideo(std::span<const uint8_t> bytes, const VideoLimi
   return out;
 }
 
+void SilenceFfmpegLogging() { av_log_set_level(AV_LOG_QUIET); }
+
 Result<SampledVideo> SampleImageSequence(std::vector<RgbImage> frames, double fps,
                                          const VideoSamplingConfig& sampling) {
   if (frames.empty()) return InvalidArgument("empty frame list");

@@ -52,6 +52,10 @@ struct SampledVideo {
 Result<SampledVideo> DecodeVideo(std::span<const uint8_t> bytes, const VideoLimits& limits,
                                  const VideoSamplingConfig& sampling);
 
+// FFmpeg logs to stderr by default (library messages, possibly naming input details); the
+// process entry point (CLI, server, tests) calls this once to silence it. Process-wide.
+void SilenceFfmpegLogging();
+
 // A list of images used as a video (e.g. PNG frames) at `fps`: all frames must share one size.
 Result<SampledVideo> SampleImageSequence(std::vector<RgbImage> frames, double fps,
                                          const VideoSamplingConfig& sampling);
