@@ -39,7 +39,11 @@ float SanitizeCopyScalar(const float* src, float* dst, int64_t n) {
 
 void TopKScalar(const float* values, int64_t n, int64_t k, std::vector<Candidate>* heap) {
   for (int64_t i = 0; i < n; ++i) {
-    if (values[i] > kNegInf) internal::HeapOffer(heap, k, {values[i], static_cast<int32_t>(i)});
+    const float v = values[i];
+    if (!(v > kNegInf)) continue;
+    // Once full, only a strictly larger value can enter (a later id loses ties).
+    if (static_cast<int64_t>(heap->size()) == k && !(v > heap->front().value)) continue;
+    internal::HeapOffer(heap, k, {v, static_cast<int32_t>(i)});
   }
 }
 
@@ -68,10 +72,6 @@ double SumExpScalar(const float* values, int64_t n, float shift, float scale,
 }  // namespace
 
 namespace internal {
-
-bool CandidateBetter(const Candidate& a, const Candidate& b) {
-  return a.value > b.value || (a.value == b.value && a.id < b.id);
-}
 
 void HeapOffer(std::vector<Candidate>* heap, int64_t k, Candidate c) {
   // The heap's front is its worst element (std heaps put the comparator's maximum first, and

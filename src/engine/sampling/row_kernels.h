@@ -54,7 +54,13 @@ void CollectAtLeastAvx2(const float* values, int64_t n, float threshold,
 double SumExpAvx2(const float* values, int64_t n, float shift, float scale,
                   std::vector<double>* block_sums);
 // Heap helpers shared by both bodies: a min-heap of the k best seen so far (front = worst).
-bool CandidateBetter(const Candidate& a, const Candidate& b);
+// A function object (not a function pointer) so std heap algorithms inline the comparison.
+struct CandidateBetterFn {
+  bool operator()(const Candidate& a, const Candidate& b) const {
+    return a.value > b.value || (a.value == b.value && a.id < b.id);
+  }
+};
+inline constexpr CandidateBetterFn CandidateBetter{};
 void HeapOffer(std::vector<Candidate>* heap, int64_t k, Candidate c);
 }  // namespace internal
 
