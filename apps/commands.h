@@ -9,4 +9,7 @@ class App;
 namespace ocular::cli {
 
 // One line per subcommand (cmd_<name>.cc).
+void RegisterPreprocess(CLI::App& root, int& exit_code);
+void RegisterInspect(CLI::App& root, int& exit_code);
+void RegisterGen(CLI::App& root, int& exit_code);
 }  // namespace ocular::cli

@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "ocular 0.1.0");
   int exit_code = ocular::cli::kExitOk;
   // Subcommands (one line each).
+  ocular::cli::RegisterPreprocess(app, exit_code);
+  ocular::cli::RegisterInspect(app, exit_code);
+  ocular::cli::RegisterGen(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
