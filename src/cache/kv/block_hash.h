@@ -66,7 +66,8 @@ class BlockHashHasher {
 
 // One media item's placeholder tokens inside a prompt: tokens
 // [token_offset, token_offset + num_tokens) are replaced by that media's embeddings.
-// `media_id` is the media's content digest (pixels + everything that changes the result).
+// `media_id` is the media's content digest (media::MediaId::digest: pixels + everything
+// that changes the result).
 struct MediaSpanRef {
   int64_t token_offset = 0;
   int64_t num_tokens = 0;

@@ -128,9 +128,9 @@ TEST(BlockHashTest, CanonicalEncodingKnownAnswer) {
   for (int i = 0; i < 4; ++i) PutLe(root, static_cast<uint32_t>(tokens[i]), 4);
   PutLe(root, 1, 8);  // one span
   root.insert(root.end(), span.media_id.begin(), span.media_id.end());
-  PutLe(root, 3, 8);                           // span length
-  PutLe(root, static_cast<uint64_t>(-3), 8);   // block start 0 - span start 3
-  PutLe(root, 4, 8);                           // salt length
+  PutLe(root, 3, 8);                          // span length
+  PutLe(root, static_cast<uint64_t>(-3), 8);  // block start 0 - span start 3
+  PutLe(root, 4, 8);                          // salt length
   for (char c : std::string_view("salt")) root.push_back(static_cast<uint8_t>(c));
   const BlockHash expected_root{Sha256::Hash(root.data(), root.size())};
 
@@ -159,11 +159,11 @@ TEST(BlockHashTest, ValidateRejectsMalformedSpans) {
   };
   EXPECT_TRUE(validate({}));
   EXPECT_TRUE(validate({{0, 4, id}, {4, 6, id}}));
-  EXPECT_FALSE(validate({{0, 0, id}}));             // empty
-  EXPECT_FALSE(validate({{-1, 2, id}}));            // before the prompt
-  EXPECT_FALSE(validate({{8, 3, id}}));             // past the end
-  EXPECT_FALSE(validate({{4, 2, id}, {0, 2, id}}));  // unsorted
-  EXPECT_FALSE(validate({{0, 5, id}, {4, 2, id}}));  // overlapping
+  EXPECT_FALSE(validate({{0, 0, id}}));                  // empty
+  EXPECT_FALSE(validate({{-1, 2, id}}));                 // before the prompt
+  EXPECT_FALSE(validate({{8, 3, id}}));                  // past the end
+  EXPECT_FALSE(validate({{4, 2, id}, {0, 2, id}}));      // unsorted
+  EXPECT_FALSE(validate({{0, 5, id}, {4, 2, id}}));      // overlapping
   EXPECT_FALSE(validate({{INT64_MAX, INT64_MAX, id}}));  // overflow-shaped
 }
 

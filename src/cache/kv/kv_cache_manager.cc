@@ -94,8 +94,7 @@ void KvCacheManager::CacheFullBlocks(RequestId id, const PrefixKeyInput& input,
   CHECK(it != requests_.end()) << "CacheFullBlocks for an unknown request";
   RequestState& state = it->second;
   CHECK_GE(num_computed_tokens, state.num_computed_tokens) << "computed tokens went backwards";
-  CHECK_LE(num_computed_tokens,
-           static_cast<int64_t>(state.block_table.size()) * block_size())
+  CHECK_LE(num_computed_tokens, static_cast<int64_t>(state.block_table.size()) * block_size())
       << "computed tokens beyond the allocated blocks";
   CHECK_LE(num_computed_tokens, static_cast<int64_t>(input.tokens.size()));
   state.num_computed_tokens = num_computed_tokens;
@@ -103,8 +102,8 @@ void KvCacheManager::CacheFullBlocks(RequestId id, const PrefixKeyInput& input,
 
   const int64_t num_full = num_computed_tokens / block_size();
   for (int64_t i = static_cast<int64_t>(state.block_hashes.size()); i < num_full; ++i) {
-    const BlockHash hash = HashBlock(i == 0 ? nullptr : &state.block_hashes.back(), input, i,
-                                     block_size());
+    const BlockHash hash =
+        HashBlock(i == 0 ? nullptr : &state.block_hashes.back(), input, i, block_size());
     state.block_hashes.push_back(hash);
     // A false return means an identical block is already cached; this request keeps its own
     // copy unregistered, and it returns to the pool as plain free space.

@@ -39,7 +39,7 @@ struct KvCacheConfig {
   int32_t num_blocks = 0;   // from KvNumBlocksForBudget (kv_capacity.h)
   int32_t block_size = 16;  // tokens per block
   bool enable_prefix_caching = true;
-  uint64_t hash_seed = 0;   // secret for the key map's bucket placement; random in production
+  uint64_t hash_seed = 0;  // secret for the key map's bucket placement; random in production
 };
 
 // The cached part of a prompt: whole blocks only, never the whole prompt.

@@ -222,8 +222,8 @@ TEST(KvCacheManagerTest, PreemptedRequestFindsItsBlocksAgain) {
   KvCacheManager kv = MakeManager(8);
   std::vector<int32_t> tokens = Iota(10, 0);
   AdmitAndPrefill(kv, 1, {tokens, {}, ""});
-  tokens.push_back(50);  // one generated token, not yet computed
-  ASSERT_TRUE(kv.Free(1));  // preempt
+  tokens.push_back(50);      // one generated token, not yet computed
+  ASSERT_TRUE(kv.Free(1));   // preempt
   EXPECT_FALSE(kv.Free(1));  // idempotent
   const CachedPrefix p = AdmitAndPrefill(kv, 1, {tokens, {}, ""});
   EXPECT_EQ(p.num_tokens, 8);

@@ -16,6 +16,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <algorithm>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +27,8 @@
 
 namespace ocular::kv {
 namespace {
+
+constexpr int32_t kPlaceholder = 9999;
 
 struct SimRequest {
   RequestId id = 0;
@@ -68,17 +71,38 @@ class Simulation {
 
   void Apply(int kind, int a, int b) {
     switch (kind) {
-      case 0: Submit(a, b); break;
-      case 1: Admit(a, b); break;
-      case 2: case 3: Step(a, b); break;  // the common operation
-      case 4: Cancel(a); break;
-      case 5: Preempt(a); break;
-      default: Finish(a); break;
+      case 0:
+        Submit(a, b);
+        break;
+      case 1:
+        Admit(a, b);
+        break;
+      case 2:
+      case 3:
+        Step(a, b);
+        break;  // the common operation
+      case 4:
+        Cancel(a);
+        break;
+      case 5:
+        Preempt(a);
+        break;
+      default:
+        Finish(a);
+        break;
     }
     Audit();
   }
 
   KvCacheStats stats() const { return kv_.Stats(); }
+
+  // How often the interesting paths ran (a test of the generator).
+  struct Coverage {
+    int64_t refused_admissions = 0;
+    int64_t preemptions_for_space = 0;
+    int64_t evictions = 0;  // cached blocks lost to fresh allocations
+  };
+  const Coverage& coverage() const { return coverage_; }
 
   void EndAll() {
     for (SimRequest& r : requests_) RC_ASSERT(kv_.Free(r.id) == r.running);
@@ -91,28 +115,63 @@ class Simulation {
   }
 
  private:
+  // Half the submissions derive from an earlier prompt: an exact repeat (hits), the same
+  // tokens with a different image, with an extra placeholder-valued text token before the
+  // first image, with that image moved one token earlier over it (same tokens as the
+  // previous variant, only the span offset differs), or with the other salt.
   void Submit(int a, int b) {
+    const int variant = b % 12;
     SimRequest r;
+    if (variant < 6 || history_.empty()) {
+      r = FreshPrompt(a, b);
+      history_.push_back(r);
+    } else {
+      // One of the last few prompts, so variants of one prompt meet while it is cached.
+      const size_t recent = std::min<size_t>(history_.size(), 3);
+      r = history_[history_.size() - 1 - static_cast<size_t>(a) % recent];
+      if (variant == 7 && !r.media.empty()) {
+        r.media[0].media_id = r.media[0].media_id == media_ids_[0] ? media_ids_[1] : media_ids_[0];
+      } else if ((variant == 8 || variant == 9) && !r.media.empty() &&
+                 r.media[0].token_offset > 0) {
+        r.tokens[static_cast<size_t>(r.media[0].token_offset - 1)] = kPlaceholder;
+        if (variant == 9) --r.media[0].token_offset;
+      } else if (variant == 10) {
+        r.salt = r.salt == "tenant-a" ? "tenant-b" : "tenant-a";  // same length
+      }
+    }
     r.id = next_id_++;
+    RC_ASSERT(ValidatePrefixKeyInput(r.Input()).ok());
+    requests_.push_back(std::move(r));
+  }
+
+  SimRequest FreshPrompt(int a, int b) const {
+    SimRequest r;
     const size_t len = 1 + static_cast<size_t>(a % 24);
+    // Text may contain the placeholder id itself (a hostile prompt), so a span's position
+    // is not implied by the tokens.
+    constexpr int32_t kAlphabet[3] = {0, 1, kPlaceholder};
     // Shared templates up to a random split, then a small alphabet: plenty of common
     // prefixes, and divergence at every block position.
-    const int tmpl = b % 3;
+    const int tmpl = (b / 12) % 3;
     const size_t split = static_cast<size_t>((a / 24) % 25);
     for (size_t i = 0; i < len; ++i) {
       r.tokens.push_back(i < split ? 1000 * tmpl + static_cast<int32_t>(i)
-                                   : static_cast<int32_t>((a + b + i) % 3));
+                                   : kAlphabet[(static_cast<size_t>(a + b) + i) % 3]);
     }
-    if ((b / 3) % 2 == 1) {  // one image somewhere, possibly starting mid-block
-      const int64_t offset = (b / 6) % static_cast<int64_t>(len);
-      const int64_t n = std::min<int64_t>(1 + (b / 7) % 6, static_cast<int64_t>(len) - offset);
-      for (int64_t i = offset; i < offset + n; ++i) r.tokens[i] = 9999;  // placeholder
-      r.media.push_back(MediaSpanRef{offset, n, media_ids_[(b / 11) % 2]});
+    // Up to two images, possibly starting mid-block and possibly back to back, so that
+    // only the media pairs (not the placeholder tokens) tell some prompts apart.
+    int64_t offset = (b / 36) % static_cast<int64_t>(len);
+    for (int k = 0; k < (b / 5) % 3 && offset < static_cast<int64_t>(len); ++k) {
+      const int64_t n =
+          std::min<int64_t>(1 + (b / (7 + k)) % 6, static_cast<int64_t>(len) - offset);
+      for (int64_t i = offset; i < offset + n; ++i) r.tokens[i] = kPlaceholder;
+      r.media.push_back(MediaSpanRef{offset, n, media_ids_[(b / (11 + k)) % 2]});
+      offset += n;
     }
-    r.salt = (b / 13) % 4 == 0 ? "tenant" : "";
+    constexpr const char* kSalts[4] = {"", "", "tenant-a", "tenant-b"};
+    r.salt = kSalts[(b / 13) % 4];
     r.max_total_tokens = len + static_cast<size_t>((b / 17) % 6);
-    RC_ASSERT(ValidatePrefixKeyInput(r.Input()).ok());
-    requests_.push_back(std::move(r));
+    return r;
   }
 
   std::vector<size_t> Indices(bool running) const {
@@ -158,6 +217,7 @@ class Simulation {
                            static_cast<int64_t>(prefix.blocks.size()) + revived;
     const KvCacheStats before = kv_.Stats();
     if (!kv_.AllocateSlots(r.id, chunk, &prefix)) {
+      ++coverage_.refused_admissions;
       RC_ASSERT(needed > before.num_free_blocks);
       RC_ASSERT(!kv_.HasRequest(r.id));
       RC_ASSERT(kv_.Stats().num_free_blocks == before.num_free_blocks);
@@ -165,6 +225,7 @@ class Simulation {
       return;
     }
     RC_ASSERT(needed <= before.num_free_blocks);
+    CountEvictions(before);
     r.running = true;
     r.admit_order = next_admit_++;
     r.computed = prefix.num_tokens;
@@ -194,12 +255,14 @@ class Simulation {
       return;
     }
     const int64_t chunk = 1 + b % pending;
-    const int64_t needed = kv_.NumBlocksFor(r.computed + chunk) -
-                           static_cast<int64_t>(kv_.BlockTable(r.id).size());
-    const int32_t free_before = kv_.Stats().num_free_blocks;
+    const int64_t needed =
+        kv_.NumBlocksFor(r.computed + chunk) - static_cast<int64_t>(kv_.BlockTable(r.id).size());
+    const KvCacheStats before = kv_.Stats();
+    const int32_t free_before = before.num_free_blocks;
     if (!kv_.AllocateSlots(r.id, chunk)) {
       RC_ASSERT(needed > free_before);
       RC_ASSERT(kv_.Stats().num_free_blocks == free_before);
+      ++coverage_.preemptions_for_space;
       // Out of blocks: preempt the newest running request (possibly this one).
       size_t newest = index;
       for (size_t i : running) {
@@ -209,7 +272,13 @@ class Simulation {
       return;
     }
     RC_ASSERT(needed <= free_before);
+    CountEvictions(before);
     Forward(r, chunk);
+  }
+
+  // Allocation never registers keys, so any drop in cached blocks is an eviction.
+  void CountEvictions(const KvCacheStats& before) {
+    coverage_.evictions += before.num_cached_blocks - kv_.Stats().num_cached_blocks;
   }
 
   void PreemptAt(size_t index) {
@@ -268,7 +337,9 @@ class Simulation {
   KvCacheManager kv_;
   std::vector<std::string> content_;  // simulated K/V store: block id -> what it holds
   std::vector<SimRequest> requests_;
+  std::vector<SimRequest> history_;  // every fresh prompt submitted so far
   Sha256Digest media_ids_[2];
+  Coverage coverage_;
   RequestId next_id_ = 1;
   uint64_t next_admit_ = 0;
 };
@@ -278,7 +349,7 @@ using Op = std::tuple<int, int, int>;
 void RunSchedule(bool prefix_caching) {
   const int32_t num_blocks = *rc::gen::inRange(1, 25);
   const int32_t block_size = *rc::gen::inRange(1, 5);
-  const int num_ops = *rc::gen::inRange(0, 300);
+  const int num_ops = *rc::gen::inRange(0, 1000);
   const std::vector<Op> ops = *rc::gen::container<std::vector<Op>>(
       static_cast<size_t>(num_ops),
       rc::gen::tuple(rc::gen::inRange(0, 7), rc::gen::inRange(0, 1 << 16),
@@ -290,25 +361,34 @@ void RunSchedule(bool prefix_caching) {
 
 RC_GTEST_PROP(KvCachePropertyTest, RandomSchedulesWithPrefixCaching, ()) { RunSchedule(true); }
 
-RC_GTEST_PROP(KvCachePropertyTest, RandomSchedulesWithoutPrefixCaching, ()) {
-  RunSchedule(false);
-}
+RC_GTEST_PROP(KvCachePropertyTest, RandomSchedulesWithoutPrefixCaching, ()) { RunSchedule(false); }
 
 // A small pool under many requests sharing a few templates: the schedules above must
-// really exercise cache hits (a test of the generator, so the properties are not vacuous).
+// really exercise cache hits, refusals, preemption and eviction (a test of the generator,
+// so the properties above are not vacuous).
 TEST(KvCachePropertyTest, SchedulesProduceCacheHits) {
   int64_t total_hit_tokens = 0;
-  const bool ok = rc::check("schedules produce hits", [&total_hit_tokens] {
+  Simulation::Coverage total;
+  const bool ok = rc::check("schedules produce hits", [&] {
     Simulation sim(12, 2, true);
     for (int i = 0; i < 400; ++i) {
       const int kind = *rc::gen::inRange(0, 7);
       sim.Apply(kind, *rc::gen::inRange(0, 1 << 16), *rc::gen::inRange(0, 1 << 16));
     }
     total_hit_tokens += sim.stats().prefix_hit_tokens;
+    total.refused_admissions += sim.coverage().refused_admissions;
+    total.preemptions_for_space += sim.coverage().preemptions_for_space;
+    total.evictions += sim.coverage().evictions;
     sim.EndAll();
   });
   EXPECT_TRUE(ok);
   EXPECT_GT(total_hit_tokens, 0);
+  EXPECT_GT(total.refused_admissions, 0);
+  EXPECT_GT(total.preemptions_for_space, 0);
+  EXPECT_GT(total.evictions, 0);
+  std::cout << "hit tokens " << total_hit_tokens << ", refused admissions "
+            << total.refused_admissions << ", preemptions for space " << total.preemptions_for_space
+            << ", evictions " << total.evictions << "\n";
 }
 
 }  // namespace
