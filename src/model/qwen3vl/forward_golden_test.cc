@@ -34,8 +34,8 @@ constexpr Tolerance kF32Tol = {1e-5, 1e-5, 2e-4, 1e-4, true};
 constexpr Tolerance kF16Tol = {2e-3, 3e-3, 5e-2, 1e-2, true};
 
 std::vector<float> ReadMaybeGz(const fs::path& p) {
-  if (fs::exists(p)) return testing::ReadF32(p);
-  fs::path gz = p.string() + ".gz";
+  if (p.extension() != ".gz" && fs::exists(p)) return testing::ReadF32(p);
+  fs::path gz = p.extension() == ".gz" ? p : fs::path(p.string() + ".gz");
   gzFile f = gzopen(gz.c_str(), "rb");
   if (f == nullptr) {
     ADD_FAILURE() << "missing " << p;
@@ -112,6 +112,8 @@ void ForwardGolden::RunAll(const fs::path& golden, const fs::path& model_path,
     }
     for (size_t k = 0; k < pixels.size(); ++k) {
       const json& g = c["media"][k]["grid_thw"];
+      ASSERT_EQ(pixels[k].size(), g[0].get<size_t>() * g[1].get<size_t>() * g[2].get<size_t>() * 1536)
+          << "pixel_values size";
       inputs.push_back({pixels[k].data(), g[0].get<int64_t>(), g[1].get<int64_t>(),
                         g[2].get<int64_t>()});
     }
