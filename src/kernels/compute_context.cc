@@ -132,6 +132,12 @@ ComputeContext::ComputeContext(ThreadPool& pool, ComputeOptions options)
 
 ComputeContext::~ComputeContext() = default;
 
+void* ComputeContext::Scratch(ScratchSlot slot, size_t bytes) {
+  AlignedBuffer& b = scratch_[slot];
+  if (b.size() < bytes) b = AlignedBuffer(bytes);
+  return b.data();
+}
+
 std::string ComputeContext::Describe() const {
   std::string s = "isa=" + std::string(IsaName(isa_)) + " threads=" +
                   std::to_string(pool_.num_threads()) + " cpu=[" + features_.ToString() + "]";

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/aligned_buffer.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
 
@@ -97,12 +98,19 @@ class ComputeContext {
   // One line for logs: ISA path, features, oneDNN ISA.
   std::string Describe() const;
 
+  // Reusable scratch memory for kernels (first touch of fresh pages is slow: a 50 MB buffer
+  // allocated per call cost more than the matmul it served). Slot s holds at least `bytes`
+  // after the call; contents are unspecified. Valid until the next call with the same slot.
+  enum ScratchSlot { kScratchActivations = 0, kScratchWeights = 1, kNumScratchSlots = 2 };
+  void* Scratch(ScratchSlot slot, size_t bytes);
+
  private:
   ThreadPool& pool_;
   ComputeOptions options_;
   CpuFeatures features_;
   Isa isa_;
   std::unique_ptr<OneDnnState> onednn_;
+  AlignedBuffer scratch_[kNumScratchSlots];
 };
 
 }  // namespace ocular::kernels

@@ -14,9 +14,10 @@ namespace ocular::kernels {
 namespace {
 
 constexpr int64_t kGemvMaxRowsPerPass = 8;  // x rows one weight pass serves (cpu_kernels.h)
-// Weight tile converted per oneDNN call: big enough to keep oneDNN efficient, small enough to
-// stay in L2/L3 while it is used.
-constexpr int64_t kTileBytes = 2 << 20;
+// Weight tile converted per oneDNN call. Large on purpose: converting on our pool and then
+// running oneDNN on its OpenMP threads alternates two thread teams, and each switch costs the
+// other team's spin-wait on 2 cores; one big tile per matrix keeps the switches to one.
+constexpr int64_t kTileBytes = 64 << 20;
 
 void CheckWeight(const WeightMatrix& w) {
   const DTypeInfo& info = GetDTypeInfo(w.dtype);
@@ -62,10 +63,10 @@ bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
 
   const void* src = x;
   int64_t lds = x_stride;
-  AlignedBuffer x_bf16;  // [m, k] bf16 when computing in bf16
   if (bf16) {
-    x_bf16 = AlignedBuffer(static_cast<size_t>(m * k) * 2);
-    uint16_t* xb = x_bf16.as<uint16_t>();
+    // [m, k] bf16
+    uint16_t* xb = static_cast<uint16_t*>(
+        ctx.Scratch(ComputeContext::kScratchActivations, static_cast<size_t>(m * k) * 2));
     ctx.pool().ParallelRange(m, 1, [&](int64_t b, int64_t e, int) {
       for (int64_t i = b; i < e; ++i) kern.convert_f32_to_bf16(x + i * x_stride, xb + i * k, k);
     });
@@ -80,20 +81,21 @@ bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
   }
   int64_t tile = std::max<int64_t>(64, kTileBytes / std::max<int64_t>(1, k * elem));
   tile = std::min(n, (tile + 63) / 64 * 64);
-  AlignedBuffer wt(static_cast<size_t>(tile * k * elem));  // [tile, k] compute dtype
+  // [tile, k] in the compute dtype
+  void* wt = ctx.Scratch(ComputeContext::kScratchWeights, static_cast<size_t>(tile * k * elem));
   for (int64_t j0 = 0; j0 < n; j0 += tile) {
     const int64_t tn = std::min(tile, n - j0);
     ctx.pool().ParallelRange(tn, 8, [&](int64_t b, int64_t e, int) {
       for (int64_t r = b; r < e; ++r) {
         if (bf16) {
-          kern.dequantize_row_bf16(w.dtype, w.Row(j0 + r), wt.as<uint16_t>() + r * k, k);
+          kern.dequantize_row_bf16(w.dtype, w.Row(j0 + r), static_cast<uint16_t*>(wt) + r * k, k);
         } else {
-          kern.dequantize_row(w.dtype, w.Row(j0 + r), wt.as<float>() + r * k, k);
+          kern.dequantize_row(w.dtype, w.Row(j0 + r), static_cast<float*>(wt) + r * k, k);
         }
       }
     });
     OneDnnMatMulShape s{m, tn, k, lds, k, y_stride, bf16, bias != nullptr};
-    if (!dnn->MatMul(s, src, wt.data(), bias ? bias + j0 : nullptr, y + j0)) return false;
+    if (!dnn->MatMul(s, src, wt, bias ? bias + j0 : nullptr, y + j0)) return false;
   }
   return true;
 }

@@ -78,30 +78,46 @@ void RoundToBf16(float* x, int64_t n) {
   }
 }
 
+// f16 scale -> f32 with the F16C instruction (exact, like the reference F16ToF32).
+inline float Half(uint16_t h) { return _cvtsh_ss(h); }
+
 // Block decoders: 32 (q8_0, q4_0) values as 32 / kLanes vectors, already scaled.
 constexpr int kBlockVecs = 32 / kLanes;
 
 inline void DecodeQ8_0(const BlockQ8_0& b, V* out) {
-  const V d = Set1(F16ToF32(b.d));
+  const V d = Set1(Half(b.d));
   Int8x16(b.qs, out);
   Int8x16(b.qs + 16, out + 16 / kLanes);
   for (int v = 0; v < kBlockVecs; ++v) out[v] = Mul(d, out[v]);
 }
 
 inline void DecodeQ4_0(const BlockQ4_0& b, V* out) {
-  const V d = Set1(F16ToF32(b.d)), eight = Set1(8.0f);
+  const V d = Set1(Half(b.d)), eight = Set1(8.0f);
   Nibbles16(b.qs, out, out + 16 / kLanes);
   for (int v = 0; v < kBlockVecs; ++v) out[v] = Mul(d, Sub(out[v], eight));
 }
 
+// Scales of a q4_k block, unpacked once: group g (0..3) uses (d1, m1) for its low nibbles
+// and (d2, m2) for its high nibbles; values are d_s * q - m_s as in the reference.
+struct Q4KScales {
+  float d[8], m[8];
+};
+inline Q4KScales UnpackQ4K(const BlockQ4_K& b) {
+  Q4KScales s;
+  const float d = Half(b.d), dmin = Half(b.dmin);
+  for (int j = 0; j < 8; ++j) {
+    uint8_t sc, m;
+    ocular::ref::Q4KScaleMin(j, b.scales, &sc, &m);
+    s.d[j] = d * sc;
+    s.m[j] = dmin * m;
+  }
+  return s;
+}
+
 // One 64-value group g (0..3) of a q4_k block: out[0 .. 64 / kLanes).
-inline void DecodeQ4_KGroup(const BlockQ4_K& b, int g, V* out) {
-  const float d = F16ToF32(b.d), dmin = F16ToF32(b.dmin);
-  uint8_t sc, m;
-  ocular::ref::Q4KScaleMin(2 * g, b.scales, &sc, &m);
-  const V d1 = Set1(d * sc), m1 = Set1(dmin * m);
-  ocular::ref::Q4KScaleMin(2 * g + 1, b.scales, &sc, &m);
-  const V d2 = Set1(d * sc), m2 = Set1(dmin * m);
+inline void DecodeQ4_KGroup(const BlockQ4_K& b, const Q4KScales& s, int g, V* out) {
+  const V d1 = Set1(s.d[2 * g]), m1 = Set1(s.m[2 * g]);
+  const V d2 = Set1(s.d[2 * g + 1]), m2 = Set1(s.m[2 * g + 1]);
   const uint8_t* q = b.qs + 32 * g;
   constexpr int h = 16 / kLanes;
   // values 0..31: low nibbles of q[0..32); 32..63: high nibbles.
@@ -144,8 +160,9 @@ void DequantizeRow(DType dtype, const void* src, float* dst, int64_t n) {
       const BlockQ4_K* b = static_cast<const BlockQ4_K*>(src);
       V out[64 / kLanes];
       for (int64_t i = 0; i < n / 256; ++i) {
+        const Q4KScales sc = UnpackQ4K(b[i]);
         for (int g = 0; g < 4; ++g) {
-          DecodeQ4_KGroup(b[i], g, out);
+          DecodeQ4_KGroup(b[i], sc, g, out);
           for (int v = 0; v < 64 / kLanes; ++v) Store(dst + 256 * i + 64 * g + v * kLanes, out[v]);
         }
       }
@@ -238,8 +255,9 @@ void GemvM(const float* x, int64_t x_stride, const WeightMatrix& w, int64_t row_
         V q[64 / kLanes];
         const BlockQ4_K* blocks = static_cast<const BlockQ4_K*>(row);
         for (int64_t b = 0; b < k / 256; ++b) {
+          const Q4KScales sc = UnpackQ4K(blocks[b]);
           for (int g = 0; g < 4; ++g) {
-            DecodeQ4_KGroup(blocks[b], g, q);
+            DecodeQ4_KGroup(blocks[b], sc, g, q);
             for (int v = 0; v < 64 / kLanes; ++v) {
               FmaRows<M>(q[v], xr, 256 * b + 64 * g + v * kLanes, acc, v & 1);
             }

@@ -1,0 +1,221 @@
+// bench_kernels [--threads N] [--reps R] [--only gemv|matmul]: kernel figures against this machine's limits.
+//  - memory read bandwidth: both threads stream a 1 GiB buffer;
+//  - decode GEMV (m = 1) for each weight dtype over a set of [6144, 2048] matrices totalling
+//    >= 768 MiB, so every call reads from DRAM as in a real decode step: GB/s of weights read
+//    and the fraction of the measured bandwidth;
+//  - large matmul [512 x 2048] x [2048 x 6144] (prefill-like) in f32 and bf16 compute with
+//    bf16 and q8_0 weights: GFLOP/s against the measured f32 FMA peak (x2 for bf16 dot
+//    products where the CPU has AVX512_BF16; AMX, where present, reports oneDNN's ISA).
+// Every figure is the median (min-max) of R runs.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/aligned_buffer.h"
+#include "base/clock.h"
+#include "base/thread_pool.h"
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/kernels.h"
+#include "kernels/onednn.h"
+#include "tensor/half.h"
+#include "tensor/quant.h"
+
+namespace ocular::kernels {
+namespace {
+
+struct Stats {
+  double median, min, max;
+};
+
+template <typename Fn>
+Stats Measure(int reps, Fn&& fn) {  // fn returns a figure (bigger is better)
+  std::vector<double> v;
+  for (int r = 0; r < reps; ++r) v.push_back(fn());
+  std::sort(v.begin(), v.end());
+  return {v[v.size() / 2], v.front(), v.back()};
+}
+
+double Seconds(int64_t ns) { return static_cast<double>(ns) * 1e-9; }
+
+double ReadBandwidthGbs(ComputeContext& ctx, const float* buf, int64_t n) {
+  const auto& kern = cpu::KernelsFor(ctx.isa());
+  std::vector<float> sink(ctx.num_threads());
+  const int64_t t0 = NowNs();
+  ctx.pool().ParallelRange(n, 1 << 16, [&](int64_t b, int64_t e, int t) {
+    sink[t] += kern.dot(buf + b, buf + b, e - b);  // same address twice: one DRAM stream
+  });
+  const double s = Seconds(NowNs() - t0);
+  if (sink[0] == 12345.0f) std::printf(" ");
+  return static_cast<double>(n) * 4 / s / 1e9;
+}
+
+__attribute__((target("avx512f,fma"))) double FmaPeakAvx512(int64_t iters) {
+  __m512 a[8];
+  for (int i = 0; i < 8; ++i) a[i] = _mm512_set1_ps(1.0f + i * 1e-3f);
+  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-6f);
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int i = 0; i < 8; ++i) a[i] = _mm512_fmadd_ps(a[i], m, c);
+  }
+  __m512 s = a[0];
+  for (int i = 1; i < 8; ++i) s = _mm512_add_ps(s, a[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx2,fma"))) double FmaPeakAvx2(int64_t iters) {
+  __m256 a[8];
+  for (int i = 0; i < 8; ++i) a[i] = _mm256_set1_ps(1.0f + i * 1e-3f);
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int i = 0; i < 8; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
+  }
+  float t[8];
+  _mm256_storeu_ps(t, a[0]);
+  return t[0];
+}
+
+// FMA GFLOP/s of all threads on register-only FMA chains (8 independent per thread).
+double FmaPeakGflops(ComputeContext& ctx) {
+  const bool avx512 = ctx.isa() == Isa::kAvx512;
+  const int64_t iters = 20'000'000;
+  const int lanes = avx512 ? 16 : 8;
+  std::vector<double> sink(ctx.num_threads());
+  const int64_t t0 = NowNs();
+  ctx.pool().ParallelFor(ctx.num_threads(), [&](int64_t, int t) {
+    sink[t] = avx512 ? FmaPeakAvx512(iters) : FmaPeakAvx2(iters);
+  });
+  const double s = Seconds(NowNs() - t0);
+  return static_cast<double>(iters) * 8 * lanes * 2 * ctx.num_threads() / s / 1e9;
+}
+
+// Weight storage of `count` [rows, cols] matrices of `dtype` filled with valid random values.
+struct WeightSet {
+  std::vector<AlignedBuffer> bufs;
+  std::vector<WeightMatrix> mats;
+  int64_t bytes_each = 0;
+};
+
+WeightSet MakeWeights(DType dtype, int64_t rows, int64_t cols, int count) {
+  WeightSet set;
+  uint64_t row_bytes = 0;
+  DTypeBytes(dtype, cols, &row_bytes);
+  set.bytes_each = static_cast<int64_t>(row_bytes) * rows;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  std::vector<float> f(cols);
+  for (int i = 0; i < count; ++i) {
+    AlignedBuffer b(set.bytes_each);
+    uint8_t* p = b.as<uint8_t>();
+    for (int64_t r = 0; r < rows; ++r) {
+      if (r < 16 || i == 0) {
+        for (float& x : f) x = d(rng);
+      }
+      uint8_t* row = p + r * row_bytes;
+      switch (dtype) {
+        case DType::kF32: std::memcpy(row, f.data(), cols * 4); break;
+        case DType::kF16: ref::ConvertRowF32ToF16(f.data(), reinterpret_cast<uint16_t*>(row), cols); break;
+        case DType::kBF16: ref::ConvertRowF32ToBf16(f.data(), reinterpret_cast<uint16_t*>(row), cols); break;
+        case DType::kQ8_0: ref::QuantizeRowQ8_0(f.data(), reinterpret_cast<BlockQ8_0*>(row), cols); break;
+        case DType::kQ4_0: ref::QuantizeRowQ4_0(f.data(), reinterpret_cast<BlockQ4_0*>(row), cols); break;
+        default:  // k-quants: random bytes with small f16 super-scales
+          for (uint64_t j = 0; j < row_bytes; ++j) row[j] = static_cast<uint8_t>(rng());
+          for (int64_t blk = 0; blk < cols / kQK_K; ++blk) {
+            auto* q = reinterpret_cast<BlockQ4_K*>(row) + blk;
+            q->d = F32ToF16(0.01f);
+            q->dmin = F32ToF16(0.01f);
+          }
+      }
+    }
+    set.mats.push_back(WeightMatrix{dtype, rows, cols, p, 0});
+    set.bufs.push_back(std::move(b));
+  }
+  return set;
+}
+
+int Main(int argc, char** argv) {
+  int threads = 2, reps = 5;
+  std::string only;  // "gemv" or "matmul": run just that part (after the limits)
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--reps") == 0) reps = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+  }
+  ThreadPool pool(threads);
+  Result<ComputeOptions> opts = ComputeOptions::FromEnvironment();
+  if (!opts.ok()) {
+    std::fprintf(stderr, "bench_kernels: %s\n", opts.status().ToString().c_str());
+    return 2;
+  }
+  ComputeContext ctx(pool, *opts);
+  std::printf("context: %s\n", ctx.Describe().c_str());
+
+  const int64_t buf_floats = (int64_t{1} << 30) / 4;
+  AlignedBuffer big(buf_floats * 4);
+  std::memset(big.data(), 0, buf_floats * 4);
+  ReadBandwidthGbs(ctx, big.as<float>(), buf_floats);  // warm-up (page faults)
+  const Stats bw = Measure(reps, [&] { return ReadBandwidthGbs(ctx, big.as<float>(), buf_floats); });
+  std::printf("memory read bandwidth   %7.1f GB/s (%.1f-%.1f), %d threads\n", bw.median, bw.min,
+              bw.max, threads);
+  big = AlignedBuffer();
+  const Stats peak = Measure(reps, [&] { return FmaPeakGflops(ctx); });
+  std::printf("f32 FMA peak            %7.1f GFLOP/s (%.1f-%.1f)\n", peak.median, peak.min,
+              peak.max);
+
+  const int64_t rows = 6144, cols = 2048;
+  std::vector<float> x(8 * cols, 0.5f), y(8 * rows);
+  for (DType dt : {DType::kBF16, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
+    if (only == "matmul") break;
+    uint64_t each = 0;
+    DTypeBytes(dt, rows * cols, &each);
+    const int count = static_cast<int>(std::max<uint64_t>(2, (768ull << 20) / each + 1));
+    WeightSet ws = MakeWeights(dt, rows, cols, count);
+    for (int64_t m : {1, 4}) {
+      auto run = [&] {
+        const int64_t t0 = NowNs();
+        for (const WeightMatrix& w : ws.mats) MatMul(ctx, x.data(), m, w, nullptr, y.data());
+        return static_cast<double>(ws.bytes_each) * count / Seconds(NowNs() - t0) / 1e9;
+      };
+      run();
+      const Stats s = Measure(reps, run);
+      std::printf("gemv %-5s m=%lld [%lld x %lld]  %7.1f GB/s (%.1f-%.1f) = %5.1f%% of read bw\n",
+                  std::string(DTypeName(dt)).c_str(), static_cast<long long>(m),
+                  static_cast<long long>(rows), static_cast<long long>(cols), s.median, s.min,
+                  s.max, 100.0 * s.median / bw.median);
+    }
+  }
+
+  const int64_t mm = 512;
+  std::vector<float> xa(mm * cols), ya(mm * rows);
+  for (size_t i = 0; i < xa.size(); ++i) xa[i] = static_cast<float>(i % 17) * 0.01f;
+  const double flops = 2.0 * mm * rows * cols;
+  for (DType dt : {DType::kBF16, DType::kQ8_0, DType::kF32}) {
+    if (only == "gemv") break;
+    WeightSet ws = MakeWeights(dt, rows, cols, 1);
+    for (Precision p : {Precision::kF32, Precision::kBf16}) {
+      auto run = [&] {
+        const int64_t t0 = NowNs();
+        MatMul(ctx, xa.data(), mm, ws.mats[0], nullptr, ya.data(), p);
+        return flops / Seconds(NowNs() - t0) / 1e9;
+      };
+      run();
+      const Stats s = Measure(reps, run);
+      const bool bf = p == Precision::kBf16;
+      const double ref_peak = bf && ctx.features().avx512_bf16 ? 2 * peak.median : peak.median;
+      std::printf("matmul [%lld x %lld] x %-5s %s compute  %7.1f GFLOP/s (%.1f-%.1f) = %5.1f%% of %s peak %.0f\n",
+                  static_cast<long long>(mm), static_cast<long long>(cols),
+                  std::string(DTypeName(dt)).c_str(), bf ? "bf16" : "f32 ", s.median, s.min,
+                  s.max, 100.0 * s.median / ref_peak, bf ? "bf16-dot" : "f32 FMA", ref_peak);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace ocular::kernels
+
+int main(int argc, char** argv) { return ocular::kernels::Main(argc, argv); }
