@@ -22,6 +22,8 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # test oracles and services
   python3 python3-numpy python3-pil redis-server haproxy curl
+  # media benchmark baseline (PyAV: same FFmpeg libraries, for the Python video decode)
+  python3-av
   # web UI build (some Node.js builds bundle npm and conflict with Debian's npm package)
   nodejs
 )

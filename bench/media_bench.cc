@@ -1,0 +1,235 @@
+// bench_media: decode + preprocess of a 1920x1080 JPEG and of a 10 s 720p H.264 clip
+// (generated here with libavcodec), median of 5, against the same work done by
+// /usr/bin/python3 with Pillow/numpy (bench/pillow_baseline.py) in the same run.
+//
+//   bench_media [--runs N] [--keep DIR]
+#include <turbojpeg.h>
+#include <unistd.h>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/opt.h>
+}
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/thread_pool.h"
+#include "media/image.h"
+#include "media/image_preprocess.h"
+#include "media/test_images.h"
+#include "media/video_decoder.h"
+#include "media/video_preprocess.h"
+
+namespace ocular::media {
+namespace {
+
+double MedianMs(int runs, const std::function<void()>& fn) {
+  std::vector<double> t;
+  for (int i = 0; i < runs; ++i) {
+    Stopwatch sw;
+    fn();
+    t.push_back(sw.ElapsedMs());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+void WriteFile(const std::filesystem::path& p, const void* data, size_t n) {
+  std::ofstream f(p, std::ios::binary);
+  f.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+}
+
+std::vector<uint8_t> ReadFile(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// A smooth moving scene (gradients, moving boxes) so the encoder output looks like video.
+void FillFrame(AVFrame* f, int t) {
+  for (int y = 0; y < f->height; ++y) {
+    uint8_t* row = f->data[0] + y * f->linesize[0];
+    for (int x = 0; x < f->width; ++x) {
+      int v = (x + 2 * t) / 6 + (y / 5);
+      if (((x + 8 * t) / 80 + y / 80) % 2 == 0) v += 40;
+      row[x] = static_cast<uint8_t>(16 + v % 200);
+    }
+  }
+  for (int p = 1; p < 3; ++p) {
+    for (int y = 0; y < f->height / 2; ++y) {
+      uint8_t* row = f->data[p] + y * f->linesize[p];
+      for (int x = 0; x < f->width / 2; ++x) row[x] = static_cast<uint8_t>(128 + ((x * p + y + t) % 64) - 32);
+    }
+  }
+}
+
+// Encodes seconds*fps frames of width x height to an MP4; returns the encoder name or "".
+std::string EncodeClip(const std::filesystem::path& path, int width, int height, int fps, int seconds) {
+  const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
+  if (codec == nullptr) codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
+  if (codec == nullptr) return "";
+  AVFormatContext* oc = nullptr;
+  if (avformat_alloc_output_context2(&oc, nullptr, "mp4", path.c_str()) < 0) return "";
+  AVStream* st = avformat_new_stream(oc, nullptr);
+  AVCodecContext* enc = avcodec_alloc_context3(codec);
+  enc->width = width;
+  enc->height = height;
+  enc->time_base = AVRational{1, fps};
+  enc->framerate = AVRational{fps, 1};
+  enc->pix_fmt = AV_PIX_FMT_YUV420P;
+  enc->gop_size = 60;
+  enc->bit_rate = 4'000'000;
+  if (oc->oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  if (std::strcmp(codec->name, "libx264") == 0) av_opt_set(enc->priv_data, "preset", "veryfast", 0);
+  std::string name = codec->name;
+  if (avcodec_open2(enc, codec, nullptr) < 0) name.clear();
+  if (!name.empty()) {
+    avcodec_parameters_from_context(st->codecpar, enc);
+    st->time_base = enc->time_base;
+    if (avio_open(&oc->pb, path.c_str(), AVIO_FLAG_WRITE) < 0 || avformat_write_header(oc, nullptr) < 0) name.clear();
+  }
+  AVFrame* frame = av_frame_alloc();
+  AVPacket* pkt = av_packet_alloc();
+  frame->format = enc->pix_fmt;
+  frame->width = width;
+  frame->height = height;
+  av_frame_get_buffer(frame, 0);
+  auto drain = [&] {
+    while (avcodec_receive_packet(enc, pkt) == 0) {
+      av_packet_rescale_ts(pkt, enc->time_base, st->time_base);
+      pkt->stream_index = st->index;
+      av_interleaved_write_frame(oc, pkt);
+    }
+  };
+  for (int i = 0; !name.empty() && i < fps * seconds; ++i) {
+    av_frame_make_writable(frame);
+    FillFrame(frame, i);
+    frame->pts = i;
+    avcodec_send_frame(enc, frame);
+    drain();
+  }
+  if (!name.empty()) {
+    avcodec_send_frame(enc, nullptr);
+    drain();
+    av_write_trailer(oc);
+  }
+  av_frame_free(&frame);
+  av_packet_free(&pkt);
+  avcodec_free_context(&enc);
+  if (oc->pb != nullptr) avio_closep(&oc->pb);
+  avformat_free_context(oc);
+  return name;
+}
+
+int Main(int argc, char** argv) {
+  int runs = 5;
+  std::string keep;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--runs") == 0) runs = std::max(1, std::atoi(argv[++i]));
+    else if (std::strcmp(argv[i], "--keep") == 0) keep = argv[++i];
+  }
+  SilenceFfmpegLogging();
+  const std::filesystem::path dir =
+      keep.empty() ? std::filesystem::temp_directory_path() / ("ocular_bench_media_" + std::to_string(getpid()))
+                   : std::filesystem::path(keep);
+  std::filesystem::create_directories(dir);
+
+  // Inputs.
+  RgbImage scene = testing::Pattern(1920, 1080, 42);
+  std::vector<uint8_t> jpeg = testing::EncodeJpeg(scene.data.data(), 1920, 1080, TJPF_RGB, TJSAMP_420, 90);
+  WriteFile(dir / "image_1920x1080.jpg", jpeg.data(), jpeg.size());
+  Stopwatch enc_sw;
+  const std::string encoder = EncodeClip(dir / "clip_720p_10s.mp4", 1280, 720, 30, 10);
+  if (encoder.empty()) {
+    std::fprintf(stderr, "bench_media: no usable video encoder\n");
+    return 1;
+  }
+  std::vector<uint8_t> clip = ReadFile(dir / "clip_720p_10s.mp4");
+  std::printf("inputs: JPEG 1920x1080 q90 4:2:0 %zu bytes; MP4 1280x720 30 fps 10 s (%s) %zu bytes, encoded in %.0f ms\n",
+              jpeg.size(), encoder.c_str(), clip.size(), enc_sw.ElapsedMs());
+
+  const int cores = ThreadPool::DefaultThreadCount();
+  nlohmann::json ours;
+  for (int threads : {1, cores}) {
+    ThreadPool pool(threads);
+    ImageLimits il;
+    double decode_ms = MedianMs(runs, [&] { (void)DecodeImage(jpeg, il); });
+    auto decoded = DecodeImage(jpeg, il);
+    double pre_ms = MedianMs(runs, [&] { (void)PreprocessImage(decoded->rgb, ImagePreprocessConfig{}, &pool); });
+    auto ip = PreprocessImage(decoded->rgb, ImagePreprocessConfig{}, &pool);
+    double image_ms = MedianMs(runs, [&] {
+      auto d = DecodeImage(jpeg, il);
+      (void)PreprocessImage(d->rgb, ImagePreprocessConfig{}, &pool);
+    });
+    VideoLimits vl;
+    vl.decoder_threads = threads;
+    VideoSamplingConfig vc;
+    double video_ms = MedianMs(runs, [&] {
+      auto v = DecodeVideo(clip, vl, vc);
+      (void)PreprocessVideo(*v, vc, &pool);
+    });
+    auto v = DecodeVideo(clip, vl, vc);
+    if (!v.ok()) {
+      std::fprintf(stderr, "bench_media: video decode failed: %s\n", v.status().ToString().c_str());
+      return 1;
+    }
+    double vpre_ms = MedianMs(runs, [&] { (void)PreprocessVideo(*v, vc, &pool); });
+    auto pv = PreprocessVideo(*v, vc, &pool);
+    std::printf("ocular (%d thread%s): image decode %.1f ms + preprocess %.1f ms = %.1f ms -> grid [%d,%d,%d]; "
+                "video decode+preprocess %.1f ms (preprocess %.1f ms), %zu frames sampled, %lld decoded, grid [%d,%d,%d]\n",
+                threads, threads == 1 ? "" : "s", decode_ms, pre_ms, image_ms, ip->pixel_values.grid_thw[0],
+                ip->pixel_values.grid_thw[1], ip->pixel_values.grid_thw[2], video_ms, vpre_ms, v->frames.size(),
+                static_cast<long long>(v->decoded_frames), pv->pixel_values.grid_thw[0], pv->pixel_values.grid_thw[1],
+                pv->pixel_values.grid_thw[2]);
+    ours[std::to_string(threads)] = {{"image_ms", image_ms}, {"video_ms", video_ms}, {"video_pre_ms", vpre_ms}};
+    if (threads == 1) {
+      std::vector<uint8_t> raw;
+      for (const RgbImage& f : v->frames) raw.insert(raw.end(), f.data.begin(), f.data.end());
+      WriteFile(dir / "sampled_frames.rgb", raw.data(), raw.size());
+    }
+    if (cores == 1) break;
+  }
+
+  const std::string cmd = "/usr/bin/python3 " + std::string(OCULAR_SOURCE_DIR) + "/bench/pillow_baseline.py --image " +
+                          (dir / "image_1920x1080.jpg").string() + " --video " + (dir / "clip_720p_10s.mp4").string() +
+                          " --video-frames " + (dir / "sampled_frames.rgb").string() + " --video-hw 720 1280 --runs " +
+                          std::to_string(runs);
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    while (fgets(buf, sizeof(buf), p)) out += buf;
+    pclose(p);
+  }
+  auto py = nlohmann::json::parse(out, nullptr, false);
+  if (py.is_discarded() || !py.contains("image_ms")) {
+    std::printf("pillow baseline unavailable (needs /usr/bin/python3 with PIL and numpy)\n");
+  } else {
+    std::printf("pillow: image %.1f ms; video %s; video preprocess only (sampled frames given) %.1f ms\n",
+                py["image_ms"].get<double>(),
+                py.contains("video_ms") ? (std::to_string(py["video_ms"].get<double>()) + " ms (PyAV decode)").c_str()
+                                        : py["video_decoder"].get<std::string>().c_str(),
+                py["video_preprocess_only_ms"].get<double>());
+    for (auto& [threads, o] : ours.items()) {
+      std::printf("ratio pillow/ocular (%s thread%s): image %.1fx", threads.c_str(), threads == "1" ? "" : "s",
+                  py["image_ms"].get<double>() / o["image_ms"].get<double>());
+      if (py.contains("video_ms")) std::printf(", video %.1fx", py["video_ms"].get<double>() / o["video_ms"].get<double>());
+      std::printf(", video preprocess %.1fx\n", py["video_preprocess_only_ms"].get<double>() / o["video_pre_ms"].get<double>());
+    }
+  }
+  if (keep.empty()) std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace ocular::media
+
+int main(int argc, char** argv) { return ocular::media::Main(argc, argv); }
