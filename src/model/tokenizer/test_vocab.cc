@@ -43,4 +43,47 @@ TokenizerSpec SmallVocabSpec() {
   return spec;
 }
 
+nlohmann::json SpecToTokenizerJson(const TokenizerSpec& spec) {
+  nlohmann::json vocab = nlohmann::json::object();
+  for (const auto& [token, id] : spec.vocab) vocab[token] = id;
+  nlohmann::json merges = nlohmann::json::array();
+  for (const auto& [l, r] : spec.merges) merges.push_back(l + " " + r);
+  nlohmann::json added = nlohmann::json::array();
+  for (const AddedToken& a : spec.added_tokens) {
+    added.push_back({{"id", a.id}, {"content", a.content}, {"single_word", a.single_word},
+                     {"lstrip", a.lstrip}, {"rstrip", a.rstrip}, {"normalized", a.normalized},
+                     {"special", a.special}});
+  }
+  nlohmann::json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false},
+                               {"trim_offsets", false}, {"use_regex", false}};
+  return {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", added},
+      {"normalizer", spec.nfc ? nlohmann::json{{"type", "NFC"}} : nlohmann::json()},
+      {"pre_tokenizer",
+       {{"type", "Sequence"},
+        {"pretokenizers",
+         {{{"type", "Split"},
+           {"pattern", {{"Regex", spec.split_pattern}}},
+           {"behavior", "Isolated"},
+           {"invert", false}},
+          byte_level}}}},
+      {"post_processor", byte_level},
+      {"decoder", byte_level},
+      {"model",
+       {{"type", "BPE"},
+        {"dropout", nullptr},
+        {"unk_token", nullptr},
+        {"continuing_subword_prefix", ""},
+        {"end_of_word_suffix", ""},
+        {"fuse_unk", false},
+        {"byte_fallback", false},
+        {"ignore_merges", false},
+        {"vocab", vocab},
+        {"merges", merges}}},
+  };
+}
+
 }  // namespace ocular::tokenizer::testing

@@ -4,6 +4,8 @@
 // and the non-special `<think>`. Not part of the library.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -16,5 +18,10 @@ const std::vector<std::string>& SmallVocabWords();
 
 // Qwen2 pre-tokenizer regex and NFC, like the real tokenizer.
 TokenizerSpec SmallVocabSpec();
+
+// The same vocabulary as a Hugging Face tokenizer.json document (Qwen2 layout: NFC normalizer,
+// Sequence[Split(regex, Isolated), ByteLevel(use_regex=false)], ByteLevel decoder; merges as
+// "a b" strings).
+nlohmann::json SpecToTokenizerJson(const TokenizerSpec& spec);
 
 }  // namespace ocular::tokenizer::testing

@@ -58,7 +58,10 @@ Result<Tokenizer> Tokenizer::Create(TokenizerSpec spec, const TokenizerOptions& 
   // Raw bytes per id. Vocab spellings outside the byte-level alphabet cannot be produced from
   // bytes; like HF's ByteLevel decoder they decode to their own UTF-8 bytes.
   std::vector<std::string> bytes(size);
-  t.vocab_index_.reserve(spec.vocab.size());
+  size_t vocab_bytes = 0;
+  for (const auto& entry : spec.vocab) vocab_bytes += entry.first.size();
+  if (vocab_bytes > UINT32_MAX / 2) return InvalidArgument("tokenizer vocabulary too large");
+  t.vocab_index_.Reserve(spec.vocab.size(), vocab_bytes);
   for (auto& [token, id] : spec.vocab) {
     if (t.kinds_[id] != Kind::kNone) {
       return InvalidArgument("vocab id " + std::to_string(id) + " appears twice");
@@ -66,7 +69,7 @@ Result<Tokenizer> Tokenizer::Create(TokenizerSpec spec, const TokenizerOptions& 
     t.kinds_[id] = Kind::kVocab;
     std::optional<std::string> raw = alphabet.Decode(token);
     bytes[id] = raw ? std::move(*raw) : token;
-    if (!t.vocab_index_.emplace(std::move(token), id).second) {
+    if (!t.vocab_index_.Insert(token, id)) {
       return InvalidArgument("vocab entry " + std::to_string(id) + " duplicates another's string");
     }
   }
@@ -74,27 +77,27 @@ Result<Tokenizer> Tokenizer::Create(TokenizerSpec spec, const TokenizerOptions& 
 
   std::array<int32_t, 256> byte_ids;
   for (int b = 0; b < 256; ++b) {
-    auto it = t.vocab_index_.find(alphabet.Encode(std::string(1, static_cast<char>(b))));
-    if (it == t.vocab_index_.end()) {
+    const int32_t id = t.vocab_index_.Find(alphabet.Encode(std::string(1, static_cast<char>(b))));
+    if (id < 0) {
       return InvalidArgument("vocab lacks the byte-level token for byte 0x" +
                              HexByte(static_cast<uint8_t>(b)));
     }
-    byte_ids[b] = it->second;
+    byte_ids[b] = id;
   }
 
   MergeTable merges(spec.merges.size());
   std::string joined;
   for (size_t rank = 0; rank < spec.merges.size(); ++rank) {
     const auto& [left, right] = spec.merges[rank];
-    auto l = t.vocab_index_.find(left);
-    auto r = t.vocab_index_.find(right);
+    const int32_t l = t.vocab_index_.Find(left);
+    const int32_t r = t.vocab_index_.Find(right);
     joined.assign(left).append(right);
-    auto m = t.vocab_index_.find(joined);
-    if (l == t.vocab_index_.end() || r == t.vocab_index_.end() || m == t.vocab_index_.end()) {
+    const int32_t m = t.vocab_index_.Find(joined);
+    if (l < 0 || r < 0 || m < 0) {
       return InvalidArgument("merge " + std::to_string(rank) + " refers to a token not in the vocab");
     }
     // A repeated pair keeps its first (best) rank.
-    merges.Insert(l->second, r->second, static_cast<int32_t>(rank), m->second);
+    merges.Insert(l, r, static_cast<int32_t>(rank), m);
   }
   spec.merges = {};
   t.bpe_ = std::make_unique<BpeModel>(byte_ids, std::move(merges));
@@ -191,9 +194,9 @@ void Tokenizer::EncodePlain(std::string_view text, const EncodeOptions& options,
 
 void Tokenizer::EncodePiece(std::string_view piece, std::vector<int32_t>* ids) const {
   if (ignore_merges_) {
-    auto it = vocab_index_.find(ByteLevelAlphabet().Encode(piece));
-    if (it != vocab_index_.end() && kinds_[it->second] == Kind::kVocab) {
-      ids->push_back(it->second);
+    const int32_t id = vocab_index_.Find(ByteLevelAlphabet().Encode(piece));
+    if (id >= 0 && kinds_[id] == Kind::kVocab) {
+      ids->push_back(id);
       return;
     }
   }
@@ -246,9 +249,9 @@ std::optional<int32_t> Tokenizer::TokenToId(std::string_view token) const {
   for (const AddedToken& a : added_tokens_) {
     if (a.content == token) return a.id;
   }
-  auto it = vocab_index_.find(std::string(token));
-  if (it == vocab_index_.end() || kinds_[it->second] != Kind::kVocab) return std::nullopt;
-  return it->second;
+  const int32_t id = vocab_index_.Find(token);
+  if (id < 0 || kinds_[id] != Kind::kVocab) return std::nullopt;
+  return id;
 }
 
 }  // namespace ocular::tokenizer

@@ -22,7 +22,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -30,6 +29,7 @@
 #include "model/tokenizer/added_tokens.h"
 #include "model/tokenizer/bpe.h"
 #include "model/tokenizer/pretokenizer.h"
+#include "model/tokenizer/token_index.h"
 #include "model/tokenizer/word_cache.h"
 
 namespace ocular::tokenizer {
@@ -120,7 +120,7 @@ class Tokenizer {
   std::vector<Kind> kinds_;            // [size()]
   std::vector<uint32_t> byte_offsets_; // [size() + 1], into token_bytes_
   std::string token_bytes_;            // raw bytes of every token, concatenated
-  std::unordered_map<std::string, int32_t> vocab_index_;  // byte-level spelling -> id
+  TokenIndex vocab_index_;             // byte-level spelling -> id
   std::vector<AddedToken> added_tokens_;
   AddedTokenMatcher raw_matcher_;         // added tokens with normalized = false
   AddedTokenMatcher normalized_matcher_;  // normalized = true

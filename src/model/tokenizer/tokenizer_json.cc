@@ -47,7 +47,161 @@ Result<int32_t> TokenId(const Json& v, const std::string& where) {
   return static_cast<int32_t>(id);
 }
 
-Status ParseModel(const Json& model, TokenizerSpec* spec) {
+
+// Streaming parse that stores model.vocab and model.merges (99% of a real tokenizer.json:
+// 151k entries each) straight into the spec, and builds an ordinary DOM for everything else
+// (where those two become null). Building a DOM object with 151k keys costs several times
+// more than parsing.
+class BulkFieldSax {
+ public:
+  BulkFieldSax(Json* rest, TokenizerSpec* spec) : dom_(*rest, /*allow_exceptions=*/false), spec_(spec) {}
+
+  const Status& status() const { return status_; }
+  bool saw_vocab() const { return saw_vocab_; }
+  bool saw_merges() const { return saw_merges_; }
+
+  bool null() { return Scalar([&] { return dom_.null(); }); }
+  bool boolean(bool v) { return Scalar([&] { return dom_.boolean(v); }); }
+  bool number_float(double v, const std::string& s) {
+    return Scalar([&] { return dom_.number_float(v, s); });
+  }
+  bool binary(Json::binary_t& v) { return Scalar([&] { return dom_.binary(v); }); }
+  bool number_integer(int64_t v) {
+    if (mode_ == Mode::kVocab) return VocabId(v);
+    return Scalar([&] { return dom_.number_integer(v); });
+  }
+  bool number_unsigned(uint64_t v) {
+    if (mode_ == Mode::kVocab) return VocabId(v > static_cast<uint64_t>(kMaxTokenId) ? -1 : static_cast<int64_t>(v));
+    return Scalar([&] { return dom_.number_unsigned(v); });
+  }
+  bool string(std::string& v) {
+    if (mode_ == Mode::kMerges) {
+      const size_t space = v.find(' ');
+      if (space == std::string::npos || space == 0 || space + 1 == v.size() ||
+          v.find(' ', space + 1) != std::string::npos) {
+        return Fail("model.merges[" + std::to_string(spec_->merges.size()) + "] is not of the form \"a b\"");
+      }
+      spec_->merges.emplace_back(v.substr(0, space), v.substr(space + 1));
+      return true;
+    }
+    if (mode_ == Mode::kMergePair) {
+      if (pair_.size() >= 2) return Fail(MergeShapeError());
+      pair_.push_back(std::move(v));
+      return true;
+    }
+    return Scalar([&] { return dom_.string(v); });
+  }
+  bool key(std::string& k) {
+    if (mode_ == Mode::kVocab) {
+      key_ = std::move(k);
+      return true;
+    }
+    last_key_ = k;
+    return dom_.key(k);
+  }
+  bool start_object(std::size_t n) {
+    if (mode_ != Mode::kNone) return Fail(mode_ == Mode::kVocab ? VocabTypeError() : MergeShapeError());
+    if (InModel() && last_key_ == "vocab") {
+      mode_ = Mode::kVocab;
+      saw_vocab_ = true;
+      return dom_.null();
+    }
+    path_.push_back({ChildKey(), true});
+    return dom_.start_object(n);
+  }
+  bool end_object() {
+    if (mode_ == Mode::kVocab) {
+      mode_ = Mode::kNone;
+      return true;
+    }
+    path_.pop_back();
+    return dom_.end_object();
+  }
+  bool start_array(std::size_t n) {
+    if (mode_ == Mode::kVocab) return Fail(VocabTypeError());
+    if (mode_ == Mode::kMergePair) return Fail(MergeShapeError());
+    if (mode_ == Mode::kMerges) {
+      mode_ = Mode::kMergePair;
+      pair_.clear();
+      return true;
+    }
+    if (InModel() && last_key_ == "merges") {
+      mode_ = Mode::kMerges;
+      saw_merges_ = true;
+      return dom_.null();
+    }
+    path_.push_back({ChildKey(), false});
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    if (mode_ == Mode::kMergePair) {
+      if (pair_.size() != 2) return Fail(MergeShapeError());
+      spec_->merges.emplace_back(std::move(pair_[0]), std::move(pair_[1]));
+      mode_ = Mode::kMerges;
+      return true;
+    }
+    if (mode_ == Mode::kMerges) {
+      mode_ = Mode::kNone;
+      return true;
+    }
+    path_.pop_back();
+    return dom_.end_array();
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    if (status_.ok()) status_ = InvalidArgument("tokenizer.json: not valid JSON");
+    return false;
+  }
+
+ private:
+  enum class Mode { kNone, kVocab, kMerges, kMergePair };
+
+  struct Frame {
+    std::string key;  // the key naming this container in its parent object ("" otherwise)
+    bool is_object;
+  };
+
+  std::string ChildKey() const {
+    return !path_.empty() && path_.back().is_object ? last_key_ : std::string();
+  }
+  // True when the next value opens directly inside the top-level "model" object.
+  bool InModel() const {
+    return path_.size() == 2 && path_[0].is_object && path_[1].is_object && path_[1].key == "model";
+  }
+
+  template <typename Fn>
+  bool Scalar(Fn&& forward) {
+    if (mode_ == Mode::kVocab) return Fail(VocabTypeError());
+    if (mode_ != Mode::kNone) return Fail(MergeShapeError());
+    return forward();
+  }
+  bool VocabId(int64_t id) {
+    if (id < 0 || id > kMaxTokenId) return Fail("model.vocab: id out of range");
+    spec_->vocab.emplace_back(std::move(key_), static_cast<int32_t>(id));
+    return true;
+  }
+  std::string VocabTypeError() const { return "model.vocab: id is not an integer"; }
+  std::string MergeShapeError() const {
+    return "model.merges[" + std::to_string(spec_->merges.size()) +
+           "] is neither \"a b\" nor [\"a\", \"b\"]";
+  }
+  bool Fail(std::string message) {
+    status_ = InvalidArgument(std::move(message));
+    return false;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<Json> dom_;
+  TokenizerSpec* spec_;
+  Status status_;
+  Mode mode_ = Mode::kNone;
+  std::vector<Frame> path_;  // every open container, outermost first
+  std::string last_key_;
+  std::string key_;
+  std::vector<std::string> pair_;
+  bool saw_vocab_ = false;
+  bool saw_merges_ = false;
+};
+
+Status ParseModel(const Json& model, bool bulk_vocab, bool bulk_merges, TokenizerSpec* spec) {
   if (!model.is_object()) return InvalidArgument("tokenizer.json: 'model' is not an object");
   std::string type = "BPE";
   RETURN_IF_ERROR(OptionalString(model, "type", &type, "model"));
@@ -66,16 +220,19 @@ Status ParseModel(const Json& model, TokenizerSpec* spec) {
     if (dropout->get<double>() != 0.0) return Unimplemented("tokenizer.json: BPE dropout is not supported");
   }
 
-  const Json* vocab = Field(model, "vocab");
-  if (vocab == nullptr || !vocab->is_object()) {
-    return InvalidArgument("tokenizer.json: 'model.vocab' is missing or not an object");
-  }
-  spec->vocab.reserve(vocab->size());
-  for (auto it = vocab->begin(); it != vocab->end(); ++it) {
-    ASSIGN_OR_RETURN(int32_t id, TokenId(it.value(), "model.vocab"));
-    spec->vocab.emplace_back(it.key(), id);
+  if (!bulk_vocab) {
+    const Json* vocab = Field(model, "vocab");
+    if (vocab == nullptr || !vocab->is_object()) {
+      return InvalidArgument("tokenizer.json: 'model.vocab' is missing or not an object");
+    }
+    spec->vocab.reserve(vocab->size());
+    for (auto it = vocab->begin(); it != vocab->end(); ++it) {
+      ASSIGN_OR_RETURN(int32_t id, TokenId(it.value(), "model.vocab"));
+      spec->vocab.emplace_back(it.key(), id);
+    }
   }
 
+  if (bulk_merges) return OkStatus();
   const Json* merges = Field(model, "merges");
   if (merges == nullptr) return OkStatus();  // a vocab without merges: bytes only
   if (!merges->is_array()) return InvalidArgument("tokenizer.json: 'model.merges' is not an array");
@@ -211,12 +368,12 @@ Status ParseDecoder(const Json& d) {
   return OkStatus();
 }
 
-Result<TokenizerSpec> ParseDocument(const Json& doc) {
+Result<TokenizerSpec> ParseDocument(const Json& doc, bool bulk_vocab, bool bulk_merges,
+                                    TokenizerSpec spec) {
   if (!doc.is_object()) return InvalidArgument("tokenizer.json: not a JSON object");
-  TokenizerSpec spec;
   const Json* model = Field(doc, "model");
   if (model == nullptr) return InvalidArgument("tokenizer.json: 'model' is missing");
-  RETURN_IF_ERROR(ParseModel(*model, &spec));
+  RETURN_IF_ERROR(ParseModel(*model, bulk_vocab, bulk_merges, &spec));
   if (const Json* added = Field(doc, "added_tokens")) RETURN_IF_ERROR(ParseAddedTokens(*added, &spec));
   if (const Json* n = Field(doc, "normalizer")) RETURN_IF_ERROR(ParseNormalizer(*n, &spec));
   if (const Json* p = Field(doc, "pre_tokenizer")) RETURN_IF_ERROR(ParsePreTokenizer(*p, &spec));
@@ -228,9 +385,13 @@ Result<TokenizerSpec> ParseDocument(const Json& doc) {
 
 Result<TokenizerSpec> ParseTokenizerJson(std::string_view json_text) {
   try {
-    Json doc = Json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return InvalidArgument("tokenizer.json: not valid JSON");
-    return ParseDocument(doc);
+    Json rest;
+    TokenizerSpec spec;
+    BulkFieldSax sax(&rest, &spec);
+    if (!Json::sax_parse(json_text.begin(), json_text.end(), &sax)) {
+      return sax.status().ok() ? InvalidArgument("tokenizer.json: not valid JSON") : sax.status();
+    }
+    return ParseDocument(rest, sax.saw_vocab(), sax.saw_merges(), std::move(spec));
   } catch (const std::bad_alloc&) {
     return ResourceExhausted("tokenizer.json: out of memory");
   } catch (const std::exception&) {
