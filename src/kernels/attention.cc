@@ -28,12 +28,14 @@ struct Scratch {
   std::vector<float> scores;  // [kKeyBlock]
   std::vector<float> keys;    // [kKeyBlock, head_dim] converted keys (non-f32 caches)
   std::vector<float> values;  // [kKeyBlock, head_dim]
+  std::vector<float> kt;      // [head_dim, kKeyBlock] the key block transposed
   std::vector<const float*> key_ptrs, value_ptrs;  // [kKeyBlock]
   void Reserve(int head_dim) {
     acc.resize(static_cast<size_t>(kQueryBlock) * head_dim);
     scores.resize(kKeyBlock);
     keys.resize(static_cast<size_t>(kKeyBlock) * head_dim);
     values.resize(keys.size());
+    kt.resize(keys.size());
     key_ptrs.resize(kKeyBlock);
     value_ptrs.resize(kKeyBlock);
   }
@@ -56,25 +58,36 @@ void AttendRows(const cpu::CpuKernels& kern, const QueryRow* rows, int num_rows,
   for (int64_t j0 = 0; j0 < max_limit; j0 += kKeyBlock) {
     const int count = static_cast<int>(std::min<int64_t>(kKeyBlock, max_limit - j0));
     fetch(j0, count, sc.key_ptrs.data(), sc.value_ptrs.data(), sc);
+    // With several query rows, transpose the key block once so each row's scores are
+    // broadcast-FMAs over keys (no horizontal sums); a lone row uses dot products.
+    const bool transposed = num_rows >= 4;
+    if (transposed) {
+      for (int j = 0; j < count; ++j) {
+        const float* kj = sc.key_ptrs[j];
+        for (int d = 0; d < head_dim; ++d) sc.kt[static_cast<size_t>(d) * kKeyBlock + j] = kj[d];
+      }
+    }
     for (int r = 0; r < num_rows; ++r) {
       const int valid = static_cast<int>(std::clamp<int64_t>(rows[r].limit - j0, 0, count));
       if (valid == 0) continue;
       float* s = sc.scores.data();
-      float block_max = -std::numeric_limits<float>::infinity();
-      for (int j = 0; j < valid; ++j) {
-        s[j] = kern.dot(rows[r].q, sc.key_ptrs[j], head_dim) * scale;
-        block_max = std::max(block_max, s[j]);
+      if (transposed) {
+        kern.qk_scores(rows[r].q, sc.kt.data(), kKeyBlock, head_dim, valid, scale, s);
+      } else {
+        for (int j = 0; j < valid; ++j) s[j] = kern.dot(rows[r].q, sc.key_ptrs[j], head_dim) * scale;
       }
+      float block_max = -std::numeric_limits<float>::infinity();
+      for (int j = 0; j < valid; ++j) block_max = std::max(block_max, s[j]);
       const float new_max = std::max(row_max[r], block_max);
       float* acc = sc.acc.data() + static_cast<size_t>(r) * head_dim;
+      float correction = 1.0f;
       if (new_max > row_max[r] && row_sum[r] > 0.0f) {
-        const float correction = std::exp(row_max[r] - new_max);
+        correction = std::exp(row_max[r] - new_max);
         row_sum[r] *= correction;
-        kern.scale(acc, correction, head_dim);
       }
       row_max[r] = new_max;
       row_sum[r] += kern.exp_shift_sum(s, new_max, valid);
-      for (int j = 0; j < valid; ++j) kern.axpy(s[j], sc.value_ptrs[j], acc, head_dim);
+      kern.pv_accumulate(s, sc.value_ptrs.data(), valid, head_dim, correction, acc);
     }
   }
   for (int r = 0; r < num_rows; ++r) {

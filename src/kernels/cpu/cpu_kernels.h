@@ -39,6 +39,13 @@ struct CpuKernels {
   // Attention building blocks on head_dim-long vectors.
   float (*dot)(const float* a, const float* b, int64_t n);
   void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a * x
+  // scores[j] = scale * sum_d q[d] * kt[d * ld + j] for j < count: one query against a block
+  // of keys stored transposed (kt: [head_dim, ld] f32, count <= ld).
+  void (*qk_scores)(const float* q, const float* kt, int64_t ld, int head_dim, int count,
+                    float scale, float* scores);
+  // acc[d] = acc[d] * c + sum_j p[j] * v_rows[j][d] for d < head_dim, j < count.
+  void (*pv_accumulate)(const float* p, const float* const* v_rows, int count, int head_dim,
+                        float c, float* acc);
   // dst[i] = f32(src[i]) for a KV cache row of `dtype` (f32, bf16, f16).
   void (*load_row)(DType dtype, const void* src, float* dst, int64_t n);
   void (*store_row)(DType dtype, const float* src, void* dst, int64_t n);

@@ -44,6 +44,24 @@ void Axpy(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void QkScores(const float* q, const float* kt, int64_t ld, int head_dim, int count, float scale,
+              float* scores) {
+  for (int j = 0; j < count; ++j) {
+    double s = 0.0;
+    for (int d = 0; d < head_dim; ++d) s += static_cast<double>(q[d]) * kt[d * ld + j];
+    scores[j] = static_cast<float>(s) * scale;
+  }
+}
+
+void PvAccumulate(const float* p, const float* const* v_rows, int count, int head_dim, float c,
+                  float* acc) {
+  for (int d = 0; d < head_dim; ++d) {
+    double s = static_cast<double>(acc[d]) * c;
+    for (int j = 0; j < count; ++j) s += static_cast<double>(p[j]) * v_rows[j][d];
+    acc[d] = static_cast<float>(s);
+  }
+}
+
 void LoadRow(DType dtype, const void* src, float* dst, int64_t n) {
   ocular::ref::DequantizeRow(dtype, src, dst, n);
 }
@@ -81,6 +99,8 @@ const CpuKernels& ScalarKernels() {
       .rope_neox = ref::RopeNeox,
       .dot = Dot,
       .axpy = Axpy,
+      .qk_scores = QkScores,
+      .pv_accumulate = PvAccumulate,
       .load_row = LoadRow,
       .store_row = StoreRow,
   };

@@ -7,18 +7,6 @@
 // relative to the references); Exp has a relative error of a few ulp on [-87.33, 88.37],
 // returns 0 below and +inf above 88.72 (between 88.37 and 88.72 it saturates at e^88.37).
 
-// ---- tails: partial vectors through a zero-padded stack copy -------------------------------
-inline V LoadN(const float* p, int64_t n) {
-  alignas(64) float t[kLanes] = {};
-  for (int64_t i = 0; i < n; ++i) t[i] = p[i];
-  return Load(t);
-}
-inline void StoreN(float* p, V v, int64_t n) {
-  alignas(64) float t[kLanes];
-  Store(t, v);
-  for (int64_t i = 0; i < n; ++i) p[i] = t[i];
-}
-
 inline V Exp(V x) {
   const V hi = Set1(88.3762626647949f), lo = Set1(-87.3365447504f);
   V xc = Max(Min(x, hi), lo);
@@ -498,6 +486,73 @@ void RopeNeox(float* x, int64_t tokens, int heads, int head_dim, int64_t token_s
   }
 }
 
+void QkScores(const float* q, const float* kt, int64_t ld, int head_dim, int count, float scale,
+              float* scores) {
+  // Keys across lanes, head_dim as the reduction loop: no horizontal sums.
+  constexpr int kVecs = 4;
+  int j = 0;
+  for (; j + kVecs * kLanes <= count; j += kVecs * kLanes) {
+    V acc[kVecs];
+    for (int v = 0; v < kVecs; ++v) acc[v] = Zero();
+    for (int d = 0; d < head_dim; ++d) {
+      const V qd = Set1(q[d]);
+      const float* row = kt + d * ld + j;
+      for (int v = 0; v < kVecs; ++v) acc[v] = Fma(qd, Load(row + v * kLanes), acc[v]);
+    }
+    for (int v = 0; v < kVecs; ++v) Store(scores + j + v * kLanes, Mul(acc[v], Set1(scale)));
+  }
+  for (; j < count; j += kLanes) {
+    const int c = count - j < kLanes ? count - j : kLanes;
+    V acc = Zero();
+    for (int d = 0; d < head_dim; ++d) {
+      acc = Fma(Set1(q[d]), c == kLanes ? Load(kt + d * ld + j) : LoadN(kt + d * ld + j, c), acc);
+    }
+    StoreN(scores + j, Mul(acc, Set1(scale)), c);
+  }
+}
+
+// F full vectors (+ one partial of `tail` lanes) of acc held in registers across all keys.
+template <int F>
+void PvChunk(const float* p, const float* const* v_rows, int count, int d0, int tail, V cv,
+             float* acc) {
+  V a[F + 1];
+#pragma GCC unroll 16
+  for (int v = 0; v < F; ++v) a[v] = Mul(Load(acc + d0 + v * kLanes), cv);
+  a[F] = tail ? Mul(LoadN(acc + d0 + F * kLanes, tail), cv) : Zero();
+  for (int j = 0; j < count; ++j) {
+    const V pj = Set1(p[j]);
+    const float* vr = v_rows[j] + d0;
+#pragma GCC unroll 16
+    for (int v = 0; v < F; ++v) a[v] = Fma(pj, Load(vr + v * kLanes), a[v]);
+    if (tail) a[F] = Fma(pj, LoadN(vr + F * kLanes, tail), a[F]);
+  }
+#pragma GCC unroll 16
+  for (int v = 0; v < F; ++v) Store(acc + d0 + v * kLanes, a[v]);
+  if (tail) StoreN(acc + d0 + F * kLanes, a[F], tail);
+}
+
+void PvAccumulate(const float* p, const float* const* v_rows, int count, int head_dim, float c,
+                  float* acc) {
+  // head_dim in chunks of up to 8 vectors.
+  constexpr int kVecs = 8;
+  const V cv = Set1(c);
+  for (int d0 = 0; d0 < head_dim; d0 += kVecs * kLanes) {
+    const int width = head_dim - d0 < kVecs * kLanes ? head_dim - d0 : kVecs * kLanes;
+    const int full = width / kLanes, tail = width % kLanes;
+    switch (full) {
+      case 0: PvChunk<0>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 1: PvChunk<1>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 2: PvChunk<2>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 3: PvChunk<3>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 4: PvChunk<4>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 5: PvChunk<5>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 6: PvChunk<6>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 7: PvChunk<7>(p, v_rows, count, d0, tail, cv, acc); break;
+      default: PvChunk<8>(p, v_rows, count, d0, tail, cv, acc); break;
+    }
+  }
+}
+
 void LoadRow(DType dtype, const void* src, float* dst, int64_t n) {
   DequantizeRow(dtype, src, dst, n);
 }
@@ -531,6 +586,8 @@ const CpuKernels& Table() {
       .rope_neox = RopeNeox,
       .dot = Dot,
       .axpy = Axpy,
+      .qk_scores = QkScores,
+      .pv_accumulate = PvAccumulate,
       .load_row = LoadRow,
       .store_row = StoreRow,
   };

@@ -15,6 +15,13 @@ inline V Zero() { return _mm256_setzero_ps(); }
 inline V Set1(float f) { return _mm256_set1_ps(f); }
 inline V Load(const float* p) { return _mm256_loadu_ps(p); }
 inline void Store(float* p, V v) { _mm256_storeu_ps(p, v); }
+// First n (< kLanes) lanes; the others are zero / untouched.
+inline __m256i LaneMask(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline V LoadN(const float* p, int64_t n) { return _mm256_maskload_ps(p, LaneMask(n)); }
+inline void StoreN(float* p, V v, int64_t n) { _mm256_maskstore_ps(p, LaneMask(n), v); }
 inline V Add(V a, V b) { return _mm256_add_ps(a, b); }
 inline V Sub(V a, V b) { return _mm256_sub_ps(a, b); }
 inline V Mul(V a, V b) { return _mm256_mul_ps(a, b); }
