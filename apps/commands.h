@@ -12,4 +12,5 @@ namespace ocular::cli {
 void RegisterPreprocess(CLI::App& root, int& exit_code);
 void RegisterInspect(CLI::App& root, int& exit_code);
 void RegisterGen(CLI::App& root, int& exit_code);
+void RegisterTokenize(CLI::App& root, int& exit_code);
 }  // namespace ocular::cli

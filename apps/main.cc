@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   ocular::cli::RegisterPreprocess(app, exit_code);
   ocular::cli::RegisterInspect(app, exit_code);
   ocular::cli::RegisterGen(app, exit_code);
+  ocular::cli::RegisterTokenize(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,100 @@
+// `ocular tokenize --model PATH [--decode] [--special] TEXT`: runs the model's tokenizer.
+//
+// Encode prints {"ids": [...]}; with --decode, TEXT is a JSON array or a space/comma separated
+// list of ids and it prints {"text": "..."}. PATH is a model folder (tokenizer.json), a
+// tokenizer.json file or a GGUF file. All option parsing lives here so further options (e.g.
+// chat templates) are added in one place: extend TokenizeArgs, register the option in
+// RegisterTokenize and handle it in RunTokenize.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "apps/cli_util.h"
+#include "apps/commands.h"
+#include "model/tokenizer/load_tokenizer.h"
+#include "model/tokenizer/tokenizer.h"
+
+namespace ocular::cli {
+namespace {
+
+struct TokenizeArgs {
+  std::string model;
+  std::string text;
+  bool decode = false;
+  bool special = false;
+};
+
+// "[1, 2, 3]" (JSON) or "1 2 3" / "1,2,3".
+Result<std::vector<int32_t>> ParseIds(const std::string& text) {
+  std::vector<int32_t> ids;
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '[') {
+    const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_array()) return InvalidArgument("ids: not a JSON array");
+    for (const nlohmann::json& v : j) {
+      if (!v.is_number_integer() || v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX) {
+        return InvalidArgument("ids: every element must be an integer token id");
+      }
+      ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
+    }
+    return ids;
+  }
+  size_t pos = 0;
+  while (pos < text.size()) {
+    if (text[pos] == ' ' || text[pos] == ',' || text[pos] == '\t' || text[pos] == '\n') {
+      ++pos;
+      continue;
+    }
+    int32_t id = 0;
+    const auto [end, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), id);
+    if (ec != std::errc() || (end != text.data() + text.size() && *end != ' ' && *end != ',' &&
+                              *end != '\t' && *end != '\n')) {
+      return InvalidArgument("ids: expected integers separated by spaces or commas");
+    }
+    ids.push_back(id);
+    pos = static_cast<size_t>(end - text.data());
+  }
+  return ids;
+}
+
+int RunTokenize(const TokenizeArgs& args) {
+  Result<tokenizer::Tokenizer> tok = tokenizer::LoadTokenizer(args.model);
+  if (!tok.ok()) return Fail("tokenize", tok.status());
+  nlohmann::json out;
+  if (args.decode) {
+    Result<std::vector<int32_t>> ids = ParseIds(args.text);
+    if (!ids.ok()) return Fail("tokenize", ids.status());
+    Result<std::string> text = tok->Decode(*ids, {.skip_special_tokens = !args.special});
+    if (!text.ok()) return Fail("tokenize", text.status());
+    out["text"] = *text;
+  } else {
+    out["ids"] = tok->Encode(args.text, {.parse_special = args.special});
+  }
+  std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterTokenize(CLI::App& root, int& exit_code) {
+  auto args = std::make_shared<TokenizeArgs>();
+  CLI::App* cmd = root.add_subcommand("tokenize", "Encode text to token ids, or decode ids to text");
+  cmd->add_option("--model", args->model,
+                  "Model folder (with tokenizer.json), a tokenizer.json file or a GGUF file")
+      ->required();
+  cmd->add_flag("--decode", args->decode,
+                "TEXT is a list of ids (JSON array, or separated by spaces/commas); print the text");
+  cmd->add_flag("--special", args->special,
+                "Treat special tokens (<|im_start|> ...) as special: recognise them in TEXT when "
+                "encoding, keep them in the output when decoding. Without it they are plain text "
+                "when encoding and dropped when decoding. Non-special added tokens such as <think> "
+                "are always recognised and kept.");
+  cmd->add_option("TEXT", args->text, "Text to encode (or ids with --decode)")->required();
+  cmd->callback([args, &exit_code] { exit_code = RunTokenize(*args); });
+}
+
+}  // namespace ocular::cli
