@@ -110,8 +110,11 @@ void FeatureLease::Release() {
   entry_.reset();
 }
 
-FeatureCache::FeatureCache(const FeatureCacheOptions& options)
-    : options_(options), state_(std::make_shared<internal::CacheState>()) {
+FeatureCache::FeatureCache(const FeatureCacheOptions& options,
+                           std::shared_ptr<SharedFeatureTier> shared_tier)
+    : options_(options),
+      state_(std::make_shared<internal::CacheState>()),
+      shared_tier_(std::move(shared_tier)) {
   CHECK(ValidateFeatureCacheOptions(options).ok());
   state_->budget_bytes = options.budget_bytes;
   state_->similar_threshold = options.similar_threshold;
@@ -119,16 +122,42 @@ FeatureCache::FeatureCache(const FeatureCacheOptions& options)
 
 FeatureCache::~FeatureCache() = default;
 
+FeatureLease FeatureCache::MakeLease(internal::CacheState& s,
+                                     const std::shared_ptr<internal::CacheState>& state,
+                                     internal::CacheNode* node) {
+  s.AcquireLocked(node);
+  FeatureLease lease;
+  lease.entry_ = node->entry;
+  lease.state_ = state;
+  lease.node_ = node;
+  return lease;
+}
+
 std::optional<FeatureHit> FeatureCache::Lookup(const FeatureQuery& query) {
   internal::CacheState& s = *state_;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (auto it = s.by_key.find(query.key); it != s.by_key.end()) {
+      ++s.stats.hits;
+      s.stats.encode_ns_saved += it->second->entry->encode_ns;
+      return FeatureHit{MakeLease(s, state_, it->second), false, 0};
+    }
+  }
+  if (shared_tier_ != nullptr) {
+    std::shared_ptr<const FeatureEntry> shared = shared_tier_->Get(query.key);
+    if (shared != nullptr && shared->grid == query.grid) {
+      bool inserted = false;
+      FeatureLease lease = InsertLocal(query.key, shared, query.phash, &inserted);
+      std::lock_guard<std::mutex> lock(s.mu);
+      ++s.stats.shared_hits;
+      s.stats.encode_ns_saved += lease.entry().encode_ns;
+      return FeatureHit{std::move(lease), false, 0};
+    }
+  }
   std::lock_guard<std::mutex> lock(s.mu);
-  internal::CacheNode* node = nullptr;
-  FeatureHit hit;
-  if (auto it = s.by_key.find(query.key); it != s.by_key.end()) {
-    node = it->second;
-    ++s.stats.hits;
-  } else if (s.similar_threshold >= 0 && query.phash.has_value()) {
+  if (s.similar_threshold >= 0 && query.phash.has_value()) {
     // Closest first; among equally close, the most recently inserted (largest id).
+    internal::CacheNode* node = nullptr;
     int best_distance = -1;
     for (const HammingIndex::Match& m : s.index.Query(*query.phash, s.similar_threshold)) {
       if (best_distance >= 0 && m.distance > best_distance) break;
@@ -140,39 +169,39 @@ std::optional<FeatureHit> FeatureCache::Lookup(const FeatureQuery& query) {
     }
     if (node != nullptr) {
       ++s.stats.near_hits;
-      hit.similar = true;
-      hit.distance = best_distance;
+      s.stats.encode_ns_saved += node->entry->encode_ns;
+      return FeatureHit{MakeLease(s, state_, node), true, best_distance};
     }
   }
-  if (node == nullptr) {
-    ++s.stats.misses;
-    return std::nullopt;
-  }
-  s.stats.encode_ns_saved += node->entry->encode_ns;
-  s.AcquireLocked(node);
-  hit.lease.entry_ = node->entry;
-  hit.lease.state_ = state_;
-  hit.lease.node_ = node;
-  return hit;
+  ++s.stats.misses;
+  return std::nullopt;
 }
 
 FeatureLease FeatureCache::Insert(const FeatureKey& key, std::shared_ptr<const FeatureEntry> entry,
                                   std::optional<uint64_t> phash) {
+  bool inserted = false;
+  FeatureLease lease = InsertLocal(key, std::move(entry), phash, &inserted);
+  // Publish outside the lock; the lease keeps the payload alive meanwhile. Entries too large
+  // for the local budget are still shared (another replica may have more memory).
+  if (shared_tier_ != nullptr && (inserted || lease.state_ == nullptr)) {
+    shared_tier_->Put(key, lease.entry());
+  }
+  return lease;
+}
+
+FeatureLease FeatureCache::InsertLocal(const FeatureKey& key,
+                                       std::shared_ptr<const FeatureEntry> entry,
+                                       std::optional<uint64_t> phash, bool* inserted) {
   CHECK(entry != nullptr);
+  *inserted = false;
   const uint64_t bytes = entry->ByteSize();
-  FeatureLease lease;
-  internal::Graveyard graveyard;
+  internal::Graveyard graveyard;  // destroyed after the lock is released
   internal::CacheState& s = *state_;
   std::lock_guard<std::mutex> lock(s.mu);
-  if (auto it = s.by_key.find(key); it != s.by_key.end()) {
-    s.AcquireLocked(it->second);
-    lease.entry_ = it->second->entry;
-    lease.state_ = state_;
-    lease.node_ = it->second;
-    return lease;
-  }
+  if (auto it = s.by_key.find(key); it != s.by_key.end()) return MakeLease(s, state_, it->second);
   if (bytes > s.budget_bytes) {
     ++s.stats.rejected;
+    FeatureLease lease;
     lease.entry_ = std::move(entry);  // usable by the inserter, not kept
     return lease;
   }
@@ -192,11 +221,9 @@ FeatureLease FeatureCache::Insert(const FeatureKey& key, std::shared_ptr<const F
   s.stats.bytes += bytes;
   ++s.stats.entries;
   ++s.stats.insertions;
-  s.AcquireLocked(node);  // leased before eviction runs, so it cannot evict itself
+  *inserted = true;
+  FeatureLease lease = MakeLease(s, state_, node);  // leased first: cannot evict itself
   s.EvictLocked(&graveyard);
-  lease.entry_ = node->entry;
-  lease.state_ = state_;
-  lease.node_ = node;
   return lease;
 }
 

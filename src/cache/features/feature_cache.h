@@ -20,6 +20,7 @@
 #include "base/status.h"
 #include "cache/features/feature_entry.h"
 #include "cache/features/feature_key.h"
+#include "cache/features/shared_tier.h"
 
 namespace ocular::features {
 
@@ -39,6 +40,7 @@ Status ValidateFeatureCacheOptions(const FeatureCacheOptions& options);
 struct FeatureCacheStats {
   uint64_t hits = 0;
   uint64_t near_hits = 0;
+  uint64_t shared_hits = 0;     // local misses served by the shared tier (then kept locally)
   uint64_t misses = 0;
   uint64_t insertions = 0;
   uint64_t evictions = 0;
@@ -92,15 +94,18 @@ struct FeatureHit {
 
 class FeatureCache {
  public:
-  // Requires ValidateFeatureCacheOptions(options).ok().
-  explicit FeatureCache(const FeatureCacheOptions& options);
+  // Requires ValidateFeatureCacheOptions(options).ok(). `shared_tier` (optional) is asked on a
+  // local exact miss and given every newly inserted entry; calls to it never hold the lock.
+  explicit FeatureCache(const FeatureCacheOptions& options,
+                        std::shared_ptr<SharedFeatureTier> shared_tier = nullptr);
   ~FeatureCache();
   FeatureCache(const FeatureCache&) = delete;
   FeatureCache& operator=(const FeatureCache&) = delete;
 
-  // Exact hit on query.key; else, with near matching on and a phash given, the closest entry of
-  // the same salt and grid within the threshold (ties -> most recently inserted). Counts one
-  // hit, near hit or miss.
+  // Exact hit on query.key in memory; else an exact hit in the shared tier (stored locally too);
+  // else, with near matching on and a phash given, the closest local entry of the same salt and
+  // grid within the threshold (ties -> most recently inserted). Counts one hit, shared hit,
+  // near hit or miss.
   std::optional<FeatureHit> Lookup(const FeatureQuery& query);
 
   // Stores `entry` under `key` (with its perceptual hash for near matching) and returns a lease
@@ -113,8 +118,17 @@ class FeatureCache {
   const FeatureCacheOptions& options() const { return options_; }
 
  private:
+  // Takes a lease on a kept node. Requires s.mu held.
+  static FeatureLease MakeLease(internal::CacheState& s,
+                                const std::shared_ptr<internal::CacheState>& state,
+                                internal::CacheNode* node);
+  // Local insertion; *inserted tells whether `entry` became a new cache entry.
+  FeatureLease InsertLocal(const FeatureKey& key, std::shared_ptr<const FeatureEntry> entry,
+                           std::optional<uint64_t> phash, bool* inserted);
+
   FeatureCacheOptions options_;
   std::shared_ptr<internal::CacheState> state_;
+  std::shared_ptr<SharedFeatureTier> shared_tier_;
 };
 
 }  // namespace ocular::features

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <unordered_map>
 #include <memory>
 
 namespace ocular::features {
@@ -193,6 +194,47 @@ TEST(FeatureCacheTest, LeasesOutliveTheCache) {
   EXPECT_EQ(lease.entry().embeddings.floats()[0], 3.0f);
   lease.Release();
   EXPECT_FALSE(lease);
+}
+
+// An in-memory stand-in for a shared tier (Redis is exercised in redis_tier_test.cc).
+class FakeTier : public SharedFeatureTier {
+ public:
+  std::shared_ptr<const FeatureEntry> Get(const FeatureKey& key) override {
+    ++gets;
+    auto it = values.find(key);
+    return it == values.end() ? nullptr : it->second;
+  }
+  void Put(const FeatureKey& key, const FeatureEntry& entry) override {
+    ++puts;
+    values[key] = MakeEntry(entry.embeddings.floats()[0]);
+  }
+  std::unordered_map<FeatureKey, std::shared_ptr<const FeatureEntry>, FeatureKeyHash> values;
+  int gets = 0;
+  int puts = 0;
+};
+
+TEST(FeatureCacheTest, SharedTierIsAskedOnLocalMissAndGivenNewEntries) {
+  auto tier = std::make_shared<FakeTier>();
+  FeatureCache cache({.budget_bytes = 10 * EntryBytes()}, tier);
+  cache.Insert(Key(1), MakeEntry(1));
+  cache.Insert(Key(1), MakeEntry(1));  // already cached: not published again
+  EXPECT_EQ(tier->puts, 1);
+  tier->values[Key(2)] = MakeEntry(2);  // encoded by another replica
+  std::optional<FeatureHit> hit = cache.Lookup({Key(2), {1, 4, 4}, std::nullopt});
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_FALSE(hit->similar);
+  EXPECT_EQ(hit->lease.entry().embeddings.floats()[0], 2.0f);
+  EXPECT_TRUE(cache.Lookup({Key(2), {1, 4, 4}, std::nullopt}).has_value());  // now local
+  EXPECT_EQ(tier->gets, 1);
+  // A shared entry with another grid is not used; an absent one is a miss.
+  EXPECT_FALSE(cache.Lookup({Key(2, "x"), {1, 4, 4}, std::nullopt}).has_value());
+  tier->values[Key(3)] = MakeEntry(3, 4, {1, 8, 8});
+  EXPECT_FALSE(cache.Lookup({Key(3), {1, 4, 4}, std::nullopt}).has_value());
+  const FeatureCacheStats s = cache.Stats();
+  EXPECT_EQ(s.shared_hits, 1u);
+  EXPECT_EQ(s.hits, 1u);
+  EXPECT_EQ(s.misses, 2u);
+  EXPECT_EQ(s.entries, 2u);
 }
 
 TEST(FeatureCacheTest, ValidatesOptions) {

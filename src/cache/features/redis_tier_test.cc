@@ -1,0 +1,194 @@
+// The Redis shared tier against a real redis-server started on a random loopback port (skipped,
+// with a message, when redis-server is not installed).
+#include "cache/features/redis_tier.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "cache/features/feature_cache.h"
+
+extern char** environ;
+
+namespace ocular::features {
+namespace {
+
+std::string FindOnPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "";
+  size_t begin = 0;
+  while (begin <= dirs.size()) {
+    size_t end = dirs.find(':', begin);
+    if (end == std::string::npos) end = dirs.size();
+    std::filesystem::path candidate = std::filesystem::path(dirs.substr(begin, end - begin)) / name;
+    if (!candidate.empty() && access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    begin = end + 1;
+  }
+  return "";
+}
+
+// A free loopback port (bind to 0, read it back, close; a tiny race is acceptable in a test).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// redis-server as a child process (no persistence); killed by Kill() or the destructor.
+class RedisServer {
+ public:
+  bool Start(const std::string& binary) {
+    port_ = FreePort();
+    const std::string port = std::to_string(port_);
+    std::vector<std::string> args = {binary, "--port", port, "--bind", "127.0.0.1", "--save", "",
+                                     "--appendonly", "no", "--daemonize", "no", "--loglevel",
+                                     "warning", "--logfile", "/dev/null"};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, binary.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return false;
+    for (int i = 0; i < 100; ++i) {  // up to 5 s for it to accept connections
+      timeval tv{0, 100000};
+      redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
+      const bool up = c != nullptr && c->err == 0;
+      if (c != nullptr) redisFree(c);
+      if (up) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  void Kill() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  ~RedisServer() { Kill(); }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+std::shared_ptr<const FeatureEntry> MakeEntry(float marker) {
+  auto e = std::make_shared<FeatureEntry>();
+  e->embeddings = FeatureArray::Zeros(64, 32);
+  for (int i = 0; i < 64 * 32; ++i) e->embeddings.floats()[i] = marker + i;
+  e->deepstack.push_back(FeatureArray::Zeros(64, 32));
+  e->grid = {1, 16, 16};
+  e->num_tokens = 64;
+  e->encode_ns = 5000;
+  return e;
+}
+
+FeatureKey Key(uint8_t n) {
+  Sha256Digest media{};
+  media.fill(n);
+  return MakeFeatureKey(media, "");
+}
+
+TEST(RedisTierTest, ParsesUrls) {
+  EXPECT_TRUE(RedisFeatureTier::Create("redis://127.0.0.1:6380").ok());
+  EXPECT_TRUE(RedisFeatureTier::Create("redis://cache-host").ok());
+  EXPECT_TRUE(RedisFeatureTier::Create("redis://cache-host:7000/2").ok());
+  for (const char* bad : {"", "http://x:1", "redis://", "redis://h:0", "redis://h:70000",
+                          "redis://h:port", "redis://user:pw@h:1", "redis://h:1/x"}) {
+    EXPECT_FALSE(RedisFeatureTier::Create(bad).ok()) << bad;
+  }
+}
+
+TEST(RedisTierTest, DownAtStartIsAMissNotAFailure) {
+  RedisTierOptions options;
+  options.connect_timeout_ms = 100;
+  auto tier = RedisFeatureTier::Create("redis://127.0.0.1:" + std::to_string(FreePort()), options);
+  ASSERT_TRUE(tier.ok());
+  EXPECT_EQ((*tier)->Get(Key(1)), nullptr);
+  (*tier)->Put(Key(1), *MakeEntry(1));
+  const RedisTierStats s = (*tier)->Stats();
+  EXPECT_GE(s.errors, 1u);
+  EXPECT_GE(s.skipped_while_down, 1u);  // the second call did not even try
+}
+
+TEST(RedisTierTest, TwoReplicasShareEncodingsAndSurviveRedisDying) {
+  const std::string binary = FindOnPath("redis-server");
+  if (binary.empty()) GTEST_SKIP() << "redis-server not found on PATH: shared-tier test SKIPPED";
+  RedisServer server;
+  ASSERT_TRUE(server.Start(binary)) << "redis-server did not come up";
+  const std::string url = "redis://127.0.0.1:" + std::to_string(server.port());
+  RedisTierOptions options;
+  options.retry_after_ms = 200;
+  auto tier_a = RedisFeatureTier::Create(url, options);
+  auto tier_b = RedisFeatureTier::Create(url, options);
+  ASSERT_TRUE(tier_a.ok() && tier_b.ok());
+  std::shared_ptr<RedisFeatureTier> shared_a = std::move(*tier_a);
+  std::shared_ptr<RedisFeatureTier> shared_b = std::move(*tier_b);
+  // Two replicas: separate local caches, separate connections, one Redis.
+  FeatureCache replica_a({.budget_bytes = 1 << 24}, shared_a);
+  FeatureCache replica_b({.budget_bytes = 1 << 24}, shared_b);
+
+  auto stored = MakeEntry(7);
+  replica_a.Insert(Key(1), stored);
+  std::optional<FeatureHit> hit = replica_b.Lookup({Key(1), {1, 16, 16}, std::nullopt});
+  ASSERT_TRUE(hit.has_value()) << "replica b should be served from Redis";
+  EXPECT_EQ(std::memcmp(hit->lease.entry().embeddings.data.data(), stored->embeddings.data.data(),
+                        stored->embeddings.byte_size()),
+            0);
+  EXPECT_EQ(hit->lease.entry().deepstack.size(), 1u);
+  EXPECT_EQ(replica_b.Stats().shared_hits, 1u);
+  EXPECT_EQ(replica_b.Stats().encode_ns_saved, 5000);
+  hit.reset();
+  ASSERT_TRUE(replica_b.Lookup({Key(1), {1, 16, 16}, std::nullopt}).has_value());
+  EXPECT_EQ(replica_b.Stats().hits, 1u);  // now from local memory
+  EXPECT_EQ(shared_b->Stats().gets, 1u);  // Redis not asked again
+
+  // A corrupted value in Redis is a miss, never a bad entry.
+  {
+    timeval tv{1, 0};
+    redisContext* raw = redisConnectWithTimeout("127.0.0.1", server.port(), tv);
+    ASSERT_TRUE(raw != nullptr && raw->err == 0);
+    const std::string key = RedisFeatureKey(Key(2));
+    freeReplyObject(redisCommand(raw, "SET %b %b", key.data(), key.size(), "garbage", size_t{7}));
+    redisFree(raw);
+  }
+  EXPECT_FALSE(replica_b.Lookup({Key(2), {1, 16, 16}, std::nullopt}).has_value());
+  EXPECT_EQ(shared_b->Stats().corrupt, 1u);
+
+  // Redis dies: both replicas keep serving from memory and miss cleanly on new images.
+  server.Kill();
+  Stopwatch watch;
+  EXPECT_TRUE(replica_a.Lookup({Key(1), {1, 16, 16}, std::nullopt}).has_value());
+  EXPECT_TRUE(replica_b.Lookup({Key(1), {1, 16, 16}, std::nullopt}).has_value());
+  EXPECT_FALSE(replica_b.Lookup({Key(3), {1, 16, 16}, std::nullopt}).has_value());
+  EXPECT_TRUE(replica_a.Insert(Key(4), MakeEntry(4)));
+  EXPECT_TRUE(replica_a.Lookup({Key(4), {1, 16, 16}, std::nullopt}).has_value());
+  EXPECT_FALSE(replica_b.Lookup({Key(4), {1, 16, 16}, std::nullopt}).has_value());
+  EXPECT_LT(watch.ElapsedMs(), 2000.0) << "a dead Redis must not stall requests";
+  EXPECT_GE(shared_a->Stats().errors + shared_b->Stats().errors, 1u);
+}
+
+}  // namespace
+}  // namespace ocular::features
