@@ -44,7 +44,6 @@ double MedianUsPerToken(RowIsa isa, const std::vector<float>& logits, const Samp
 
 }  // namespace
 
-
 int main() {
   // Logits shaped like a language model's: a few strong candidates over a broad normal body.
   std::mt19937 rng(1);
@@ -82,9 +81,11 @@ int main() {
     for (RowIsa isa : isas) {
       uint64_t checksum = 0;
       const double us = MedianUsPerToken(isa, logits, *c.params, &checksum);
-      std::printf("%-38s %-6s %8.1f us/token  (%.1f GB/s of row reads per pass)  tokens-hash %016" PRIx64 "\n",
-                  c.name, isa == RowIsa::kAvx2 ? "avx2" : "scalar", us,
-                  row_bytes / (us * 1e-6) * 1e-9, checksum);
+      std::printf(
+          "%-38s %-6s %8.1f us/token  (%.1f GB/s of row reads per pass)  tokens-hash %016" PRIx64
+          "\n",
+          c.name, isa == RowIsa::kAvx2 ? "avx2" : "scalar", us, row_bytes / (us * 1e-6) * 1e-9,
+          checksum);
     }
   }
   return 0;

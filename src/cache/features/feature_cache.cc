@@ -1,8 +1,8 @@
 #include "cache/features/feature_cache.h"
 
 #include <list>
-#include <string>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>

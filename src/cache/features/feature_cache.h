@@ -30,8 +30,8 @@ constexpr int kMaxSimilarThreshold = 16;
 constexpr int kDefaultSimilarThreshold = 6;
 
 struct FeatureCacheOptions {
-  uint64_t budget_bytes = 0;    // --feature-cache-bytes; 0 disables caching
-  int similar_threshold = -1;   // --feature-cache-similar; -1 = exact matches only
+  uint64_t budget_bytes = 0;   // --feature-cache-bytes; 0 disables caching
+  int similar_threshold = -1;  // --feature-cache-similar; -1 = exact matches only
 };
 
 // InvalidArgument when similar_threshold is outside [-1, kMaxSimilarThreshold].
@@ -40,14 +40,14 @@ Status ValidateFeatureCacheOptions(const FeatureCacheOptions& options);
 struct FeatureCacheStats {
   uint64_t hits = 0;
   uint64_t near_hits = 0;
-  uint64_t shared_hits = 0;     // local misses served by the shared tier (then kept locally)
+  uint64_t shared_hits = 0;  // local misses served by the shared tier (then kept locally)
   uint64_t misses = 0;
   uint64_t insertions = 0;
   uint64_t evictions = 0;
-  uint64_t rejected = 0;        // entries larger than the budget (not kept)
-  uint64_t bytes = 0;           // all kept entries
+  uint64_t rejected = 0;  // entries larger than the budget (not kept)
+  uint64_t bytes = 0;     // all kept entries
   uint64_t entries = 0;
-  uint64_t leased_bytes = 0;    // kept entries with at least one lease
+  uint64_t leased_bytes = 0;  // kept entries with at least one lease
   uint64_t leased_entries = 0;
   int64_t encode_ns_saved = 0;  // sum of the stored encode time over hits and near hits
 };
@@ -82,8 +82,8 @@ class FeatureLease {
 
 struct FeatureQuery {
   FeatureKey key;
-  GridThw grid;                     // near hits need an identical grid
-  std::optional<uint64_t> phash;   // PerceptualHash of the image; near matching needs it
+  GridThw grid;                   // near hits need an identical grid
+  std::optional<uint64_t> phash;  // PerceptualHash of the image; near matching needs it
 };
 
 struct FeatureHit {

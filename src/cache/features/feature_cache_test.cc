@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <unordered_map>
 #include <memory>
+#include <unordered_map>
 
 namespace ocular::features {
 namespace {
@@ -16,7 +16,8 @@ std::shared_ptr<const FeatureEntry> MakeEntry(float marker, int64_t num_tokens =
   auto e = std::make_shared<FeatureEntry>();
   e->embeddings = FeatureArray::Zeros(num_tokens, kHidden);
   e->embeddings.floats()[0] = marker;
-  for (int level = 0; level < 3; ++level) e->deepstack.push_back(FeatureArray::Zeros(num_tokens, kHidden));
+  for (int level = 0; level < 3; ++level)
+    e->deepstack.push_back(FeatureArray::Zeros(num_tokens, kHidden));
   e->grid = grid;
   e->num_tokens = num_tokens;
   e->encode_ns = encode_ns;
@@ -33,8 +34,8 @@ uint64_t EntryBytes() { return MakeEntry(0)->ByteSize(); }
 
 TEST(FeatureEntryTest, ByteSizeCountsEveryArray) {
   // 4 arrays (main + 3 DeepStack) of 4 x 16 floats, plus the bookkeeping structs.
-  EXPECT_EQ(EntryBytes(), 4 * 4 * kHidden * sizeof(float) + sizeof(FeatureEntry) +
-                              3 * sizeof(FeatureArray));
+  EXPECT_EQ(EntryBytes(),
+            4 * 4 * kHidden * sizeof(float) + sizeof(FeatureEntry) + 3 * sizeof(FeatureArray));
 }
 
 TEST(FeatureCacheTest, ExactHitAndMiss) {

@@ -67,10 +67,9 @@ TEST(HammingIndexTest, MatchesBruteForceOnRandomHashes) {
       ASSERT_EQ(index.size(), items.size());
       if (step % 20 == 0) {
         for (int radius : {0, 1, 3, 4, 6, 7, 8, 11, 16, 24, 64}) {
-          const uint64_t query = (rng() % 2 == 0)
-                                     ? Perturb(centers[rng() % centers.size()],
-                                               static_cast<int>(rng() % 10), rng)
-                                     : rng();
+          const uint64_t query = (rng() % 2 == 0) ? Perturb(centers[rng() % centers.size()],
+                                                            static_cast<int>(rng() % 10), rng)
+                                                  : rng();
           ASSERT_EQ(index.Query(query, radius), BruteForce(items, query, radius))
               << "trial " << trial << " step " << step << " radius " << radius;
         }

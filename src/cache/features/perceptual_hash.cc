@@ -9,8 +9,8 @@
 namespace ocular::features {
 namespace {
 
-constexpr int kSide = 32;   // resized image: [kSide, kSide]
-constexpr int kKeep = 8;    // DCT rows/cols 1..kKeep are hashed
+constexpr int kSide = 32;  // resized image: [kSide, kSide]
+constexpr int kKeep = 8;   // DCT rows/cols 1..kKeep are hashed
 
 // One source pixel's share of one output cell along an axis.
 struct AxisWeight {
@@ -103,7 +103,7 @@ Result<uint64_t> PerceptualHash(const Rgb8View& image) {
   for (double& c : coeff) {
     if (std::fabs(c) < 1e-9 * (mean + 1.0)) c = 0.0;
   }
-  std::array<double, kKeep * kKeep> sorted = coeff;
+  std::array<double, kKeep* kKeep> sorted = coeff;
   std::sort(sorted.begin(), sorted.end());
   const double median = 0.5 * (sorted[31] + sorted[32]);
   uint64_t hash = 0;

@@ -49,13 +49,15 @@ Image MakeScreenshot(uint32_t seed, int64_t width = 1280, int64_t height = 720) 
   FillRect(img, 0, 0, width, height, bg);
   const uint8_t accent[3] = {static_cast<uint8_t>(uni(0, 255)), static_cast<uint8_t>(uni(0, 255)),
                              static_cast<uint8_t>(uni(0, 255))};
-  FillRect(img, 0, 0, width, 30, accent);                       // title bar
+  FillRect(img, 0, 0, width, 30, accent);                              // title bar
   if (rng() % 2) FillRect(img, 0, 30, uni(150, 300), height, accent);  // sidebar
   const int panels = static_cast<int>(uni(2, 6));
   for (int p = 0; p < panels; ++p) {
     const int64_t pw = uni(200, 700), ph = uni(120, 500);
-    const int64_t px = uni(0, static_cast<int>(width - pw)), py = uni(40, static_cast<int>(height - ph));
-    const uint8_t panel[3] = {static_cast<uint8_t>(uni(150, 255)), static_cast<uint8_t>(uni(150, 255)),
+    const int64_t px = uni(0, static_cast<int>(width - pw)),
+                  py = uni(40, static_cast<int>(height - ph));
+    const uint8_t panel[3] = {static_cast<uint8_t>(uni(150, 255)),
+                              static_cast<uint8_t>(uni(150, 255)),
                               static_cast<uint8_t>(uni(150, 255))};
     FillRect(img, px, py, pw, ph, panel);
     const uint8_t ink[3] = {static_cast<uint8_t>(uni(0, 60)), static_cast<uint8_t>(uni(0, 60)),
@@ -69,13 +71,15 @@ Image MakeScreenshot(uint32_t seed, int64_t width = 1280, int64_t height = 720) 
       }
     }
     if (rng() % 2) {  // a button
-      const uint8_t button[3] = {static_cast<uint8_t>(uni(0, 255)), static_cast<uint8_t>(uni(0, 255)),
+      const uint8_t button[3] = {static_cast<uint8_t>(uni(0, 255)),
+                                 static_cast<uint8_t>(uni(0, 255)),
                                  static_cast<uint8_t>(uni(0, 255))};
       FillRect(img, px + pw - 110, py + ph - 40, 90, 28, button);
     }
   }
   if (rng() % 2) {  // a photo-like gradient block
-    const int64_t gx = uni(0, static_cast<int>(width - 300)), gy = uni(40, static_cast<int>(height - 200));
+    const int64_t gx = uni(0, static_cast<int>(width - 300)),
+                  gy = uni(40, static_cast<int>(height - 200));
     for (int64_t y = gy; y < gy + 200; ++y) {
       for (int64_t x = gx; x < gx + 300; ++x) {
         uint8_t* px = &img.rgb[static_cast<size_t>((y * width + x) * 3)];
@@ -102,9 +106,10 @@ Image JpegRoundTrip(const Image& src, int quality) {
   Image out{src.width, src.height, std::vector<uint8_t>(src.rgb.size())};
   tjhandle decompressor = tjInitDecompress();
   EXPECT_NE(decompressor, nullptr);
-  EXPECT_EQ(tjDecompress2(decompressor, jpeg, jpeg_size, out.rgb.data(), static_cast<int>(out.width),
-                          static_cast<int>(3 * out.width), static_cast<int>(out.height), TJPF_RGB, 0),
-            0);
+  EXPECT_EQ(
+      tjDecompress2(decompressor, jpeg, jpeg_size, out.rgb.data(), static_cast<int>(out.width),
+                    static_cast<int>(3 * out.width), static_cast<int>(out.height), TJPF_RGB, 0),
+      0);
   tjDestroy(decompressor);
   tjFree(jpeg);
   return out;
@@ -135,7 +140,8 @@ TEST(PerceptualHashTest, BasisPatternSetsItsOwnBit) {
     Image img{32, 32, std::vector<uint8_t>(32 * 32 * 3)};
     for (int y = 0; y < 32; ++y) {
       for (int x = 0; x < 32; ++x) {
-        const double v = 128.0 + sign * 100.0 * std::cos(std::numbers::pi * (2 * y + 1) * 2 / 64.0) *
+        const double v = 128.0 + sign * 100.0 *
+                                     std::cos(std::numbers::pi * (2 * y + 1) * 2 / 64.0) *
                                      std::cos(std::numbers::pi * (2 * x + 1) * 3 / 64.0);
         const uint8_t g = static_cast<uint8_t>(std::lround(v));
         for (int c = 0; c < 3; ++c) img.rgb[(y * 32 + x) * 3 + c] = g;
@@ -199,8 +205,8 @@ TEST(PerceptualHashTest, ReencodedCopiesAreCloseAndDifferentScreenshotsAreFar) {
   int min_different = 64;
   double sum_different = 0.0;
   for (int i = 0; i < kPairs; ++i) {
-    const int d = HammingDistance(HashOf(MakeScreenshot(1000 + 2 * i)),
-                                  HashOf(MakeScreenshot(1001 + 2 * i)));
+    const int d =
+        HammingDistance(HashOf(MakeScreenshot(1000 + 2 * i)), HashOf(MakeScreenshot(1001 + 2 * i)));
     EXPECT_GT(d, kDefaultSimilarThreshold) << "pair " << i;
     min_different = std::min(min_different, d);
     sum_different += d;
@@ -212,9 +218,10 @@ TEST(PerceptualHashTest, ReencodedCopiesAreCloseAndDifferentScreenshotsAreFar) {
   const int word_change = HammingDistance(HashOf(MakeScreenshot(100)), HashOf(edited));
   std::printf("one word recoloured: %d bits (near matching cannot tell such screenshots apart)\n",
               word_change);
-  std::printf("same image re-encoded: max %d bits; %d different pairs: min %d, mean %.1f bits; "
-              "default threshold %d\n",
-              max_same, kPairs, min_different, sum_different / kPairs, kDefaultSimilarThreshold);
+  std::printf(
+      "same image re-encoded: max %d bits; %d different pairs: min %d, mean %.1f bits; "
+      "default threshold %d\n",
+      max_same, kPairs, min_different, sum_different / kPairs, kDefaultSimilarThreshold);
 }
 
 // End to end through the cache: with near matching on, the q85 copy of a cached screenshot is a

@@ -39,9 +39,10 @@ std::string RedisFeatureKey(const FeatureKey& key) {
          ToHex(key.salt_id);
 }
 
-Result<std::unique_ptr<RedisFeatureTier>> RedisFeatureTier::Create(std::string_view url,
-                                                                   const RedisTierOptions& options) {
-  const Status bad = InvalidArgument("feature cache Redis URL must look like redis://host[:port][/db]");
+Result<std::unique_ptr<RedisFeatureTier>> RedisFeatureTier::Create(
+    std::string_view url, const RedisTierOptions& options) {
+  const Status bad =
+      InvalidArgument("feature cache Redis URL must look like redis://host[:port][/db]");
   constexpr std::string_view kScheme = "redis://";
   if (url.substr(0, kScheme.size()) != kScheme) return bad;
   std::string_view rest = url.substr(kScheme.size());
@@ -61,13 +62,18 @@ Result<std::unique_ptr<RedisFeatureTier>> RedisFeatureTier::Create(std::string_v
 
 RedisFeatureTier::RedisFeatureTier(Passkey, std::string host, int port, int db,
                                    const RedisTierOptions& options)
-    : host_(std::move(host)), port_(port), db_(db), options_(options), context_(nullptr, &FreeContext) {}
+    : host_(std::move(host)),
+      port_(port),
+      db_(db),
+      options_(options),
+      context_(nullptr, &FreeContext) {}
 
 RedisFeatureTier::~RedisFeatureTier() = default;
 
 void RedisFeatureTier::MarkDownLocked() {
   ++stats_.errors;
-  if (down_until_ns_ <= NowNs()) LOG_WARN("feature cache Redis tier unavailable; serving from local memory only");
+  if (down_until_ns_ <= NowNs())
+    LOG_WARN("feature cache Redis tier unavailable; serving from local memory only");
   context_.reset();
   down_until_ns_ = NowNs() + options_.retry_after_ms * 1'000'000;
 }
@@ -78,7 +84,8 @@ bool RedisFeatureTier::EnsureConnectedLocked() {
     ++stats_.skipped_while_down;
     return false;
   }
-  context_.reset(redisConnectWithTimeout(host_.c_str(), port_, ToTimeval(options_.connect_timeout_ms)));
+  context_.reset(
+      redisConnectWithTimeout(host_.c_str(), port_, ToTimeval(options_.connect_timeout_ms)));
   if (context_ == nullptr || context_->err != 0 ||
       redisSetTimeout(context_.get(), ToTimeval(options_.command_timeout_ms)) != REDIS_OK) {
     MarkDownLocked();

@@ -20,8 +20,8 @@ namespace ocular::features {
 
 struct RedisTierOptions {
   int64_t connect_timeout_ms = 200;
-  int64_t command_timeout_ms = 500;   // a full 1280x720 entry is tens of MB
-  int64_t retry_after_ms = 2000;      // how long to stay local-only after a failure
+  int64_t command_timeout_ms = 500;  // a full 1280x720 entry is tens of MB
+  int64_t retry_after_ms = 2000;     // how long to stay local-only after a failure
   int64_t ttl_s = 24 * 3600;
   uint64_t max_value_bytes = uint64_t{1} << 30;
 };

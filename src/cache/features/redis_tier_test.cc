@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -62,13 +62,15 @@ class RedisServer {
   bool Start(const std::string& binary) {
     port_ = FreePort();
     const std::string port = std::to_string(port_);
-    std::vector<std::string> args = {binary, "--port", port, "--bind", "127.0.0.1", "--save", "",
-                                     "--appendonly", "no", "--daemonize", "no", "--loglevel",
-                                     "warning", "--logfile", "/dev/null"};
+    std::vector<std::string> args = {binary,      "--port",      port,       "--bind",
+                                     "127.0.0.1", "--save",      "",         "--appendonly",
+                                     "no",        "--daemonize", "no",       "--loglevel",
+                                     "warning",   "--logfile",   "/dev/null"};
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (posix_spawn(&pid_, binary.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return false;
+    if (posix_spawn(&pid_, binary.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
+      return false;
     for (int i = 0; i < 100; ++i) {  // up to 5 s for it to accept connections
       timeval tv{0, 100000};
       redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);

@@ -91,7 +91,7 @@ void HeapOffer(std::vector<Candidate>* heap, int64_t k, Candidate c) {
 RowIsa BestRowIsa() {
   static_assert(sizeof(Candidate) == 8);
   return (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? RowIsa::kAvx2
-                                                                          : RowIsa::kScalar;
+                                                                           : RowIsa::kScalar;
 }
 
 int64_t ArgmaxRow(const float* values, int64_t n, RowIsa isa) {

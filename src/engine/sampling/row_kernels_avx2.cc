@@ -30,8 +30,8 @@ inline __m256 ExpNonPositive(__m256 t) {
   y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
   y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
   y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  const __m256i pow2n = _mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const __m256i pow2n =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   const __m256 result = _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
   return _mm256_andnot_ps(underflow, result);
 }
@@ -101,10 +101,8 @@ float SanitizeCopyAvx2(const float* src, float* dst, int64_t n) {
   for (; i + 16 <= n; i += 16) {
     __m256 x0 = _mm256_loadu_ps(src + i);
     __m256 x1 = _mm256_loadu_ps(src + i + 8);
-    x0 = _mm256_min_ps(_mm256_blendv_ps(x0, neg_inf, _mm256_cmp_ps(x0, x0, _CMP_UNORD_Q)),
-                       flt_max);
-    x1 = _mm256_min_ps(_mm256_blendv_ps(x1, neg_inf, _mm256_cmp_ps(x1, x1, _CMP_UNORD_Q)),
-                       flt_max);
+    x0 = _mm256_min_ps(_mm256_blendv_ps(x0, neg_inf, _mm256_cmp_ps(x0, x0, _CMP_UNORD_Q)), flt_max);
+    x1 = _mm256_min_ps(_mm256_blendv_ps(x1, neg_inf, _mm256_cmp_ps(x1, x1, _CMP_UNORD_Q)), flt_max);
     _mm256_storeu_ps(dst + i, x0);
     _mm256_storeu_ps(dst + i + 8, x1);
     max0 = _mm256_max_ps(max0, x0);
@@ -157,8 +155,7 @@ void CollectAtLeastAvx2(const float* values, int64_t n, float threshold,
   for (; i + 16 <= n; i += 16) {
     const int mask =
         _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(values + i), thr, _CMP_GE_OQ)) |
-        (_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(values + i + 8), thr, _CMP_GE_OQ))
-         << 8);
+        (_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(values + i + 8), thr, _CMP_GE_OQ)) << 8);
     for (int bits = mask; bits != 0; bits &= bits - 1) {
       const int64_t j = i + __builtin_ctz(static_cast<unsigned>(bits));
       out->push_back({values[j], static_cast<int32_t>(j)});
@@ -179,10 +176,10 @@ double SumExpAvx2(const float* values, int64_t n, float shift, float scale,
   for (; i + kSumExpBlock <= n; i += kSumExpBlock) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     for (int v = 0; v < 8; v += 2) {
-      const __m256 t0 = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(values + i + 8 * v), vshift),
-                                      vscale);
-      const __m256 t1 = _mm256_mul_ps(
-          _mm256_sub_ps(_mm256_loadu_ps(values + i + 8 * v + 8), vshift), vscale);
+      const __m256 t0 =
+          _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(values + i + 8 * v), vshift), vscale);
+      const __m256 t1 =
+          _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(values + i + 8 * v + 8), vshift), vscale);
       acc0 = _mm256_add_ps(acc0, ExpNonPositive(t0));
       acc1 = _mm256_add_ps(acc1, ExpNonPositive(t1));
     }

@@ -23,7 +23,8 @@ std::vector<RowIsa> Isas() {
   return isas;
 }
 
-const int64_t kLengths[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000, 151936};
+const int64_t kLengths[] = {0,  1,  2,  7,  8,  9,  15,  16,   17,
+                            31, 32, 33, 63, 64, 65, 100, 1000, 151936};
 
 // A row with duplicates (values on a coarse grid), some -inf, and (optionally) NaN / +inf.
 std::vector<float> MakeRow(int64_t n, uint32_t seed, bool specials) {

@@ -33,9 +33,8 @@ Result<SampleResult> Sampler::Sample(std::span<const float> logits, const Sampli
   if (vocab == 0 || vocab > std::numeric_limits<int32_t>::max()) {
     return InvalidArgument("logits row size must be in [1, 2^31)");
   }
-  const bool penalties =
-      params.repetition_penalty != 1.0f || params.presence_penalty != 0.0f ||
-      params.frequency_penalty != 0.0f;
+  const bool penalties = params.repetition_penalty != 1.0f || params.presence_penalty != 0.0f ||
+                         params.frequency_penalty != 0.0f;
   const bool want_logprobs = params.num_logprobs >= 0;
   SampleResult result;
 
@@ -162,8 +161,8 @@ int32_t Sampler::SampleFullRow(float max_value, float inv_temperature, double u)
   return static_cast<int32_t>(ArgmaxRow(work_.data(), vocab, isa_));
 }
 
-int32_t Sampler::SampleCandidates(float inv_temperature, float top_p, double full_mass,
-                                  float min_p, double u) {
+int32_t Sampler::SampleCandidates(float inv_temperature, float top_p, double full_mass, float min_p,
+                                  double u) {
   // Drop -inf candidates (top-k over a row with fewer than k finite values keeps none, but a
   // penalty can push FLT_MAX-scale values to -inf).
   while (!cand_.empty() && !(cand_.back().value > kNegInf)) cand_.pop_back();

@@ -18,7 +18,8 @@ TEST(SamplingParamsTest, RejectsOutOfRangeValues) {
   };
   EXPECT_TRUE(bad([](SamplingParams& p) { p.temperature = -0.1f; }));
   EXPECT_TRUE(bad([&](SamplingParams& p) { p.temperature = nan; }));
-  EXPECT_TRUE(bad([](SamplingParams& p) { p.temperature = std::numeric_limits<float>::infinity(); }));
+  EXPECT_TRUE(
+      bad([](SamplingParams& p) { p.temperature = std::numeric_limits<float>::infinity(); }));
   EXPECT_TRUE(bad([](SamplingParams& p) { p.top_k = -2; }));
   EXPECT_TRUE(bad([](SamplingParams& p) { p.top_p = 0.0f; }));
   EXPECT_TRUE(bad([](SamplingParams& p) { p.top_p = 1.01f; }));
