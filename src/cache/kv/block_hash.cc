@@ -1,6 +1,7 @@
 #include "cache/kv/block_hash.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "base/check.h"
@@ -14,13 +15,35 @@ constexpr std::string_view kDomainTag = "ocular.kv.block.v1";
 constexpr uint8_t kRootMarker = 0;
 constexpr uint8_t kChildMarker = 1;
 
-void PutU64(std::vector<uint8_t>& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
+// Fills a buffer sized up front (one allocation per key, no reallocation).
+class ByteWriter {
+ public:
+  explicit ByteWriter(size_t size) : buf_(size) {}
+  void Bytes(const void* data, size_t size) {
+    CHECK_LE(size, buf_.size() - pos_);
+    if (size) std::memcpy(buf_.data() + pos_, data, size);
+    pos_ += size;
+  }
+  void U8(uint8_t v) { Bytes(&v, 1); }
+  void U32(uint32_t v) {
+    uint8_t b[4];
+    for (int i = 0; i < 4; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
+    Bytes(b, 4);
+  }
+  void U64(uint64_t v) {
+    uint8_t b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
+    Bytes(b, 8);
+  }
+  Sha256Digest Digest() const {
+    CHECK_EQ(pos_, buf_.size());
+    return Sha256::Hash(buf_.data(), buf_.size());
+  }
 
-void PutU32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
+ private:
+  std::vector<uint8_t> buf_;
+  size_t pos_ = 0;
+};
 
 bool SpansValid(const PrefixKeyInput& input) {
   const int64_t num_tokens = static_cast<int64_t>(input.tokens.size());
@@ -63,31 +86,33 @@ BlockHash HashBlock(const BlockHash* parent, const PrefixKeyInput& input, int64_
   while (last != input.media.end() && last->token_offset < end) ++last;
   const size_t num_spans = static_cast<size_t>(last - first);
 
-  std::vector<uint8_t> buf;
-  buf.reserve(kDomainTag.size() + 1 + 32 + 8 + 4 * static_cast<size_t>(block_size) + 8 +
-              num_spans * 48 + 8 + input.cache_salt.size());
-  buf.insert(buf.end(), kDomainTag.begin(), kDomainTag.end());
+  // Canonical encoding: every field fixed-width little-endian or length-prefixed.
+  const size_t size = kDomainTag.size() + 1 + (parent != nullptr ? 32 : 0) + 8 +
+                      4 * static_cast<size_t>(block_size) + 8 + num_spans * (32 + 8 + 8) +
+                      (parent == nullptr ? 8 + input.cache_salt.size() : 0);
+  ByteWriter w(size);
+  w.Bytes(kDomainTag.data(), kDomainTag.size());
   if (parent == nullptr) {
-    buf.push_back(kRootMarker);
+    w.U8(kRootMarker);
   } else {
-    buf.push_back(kChildMarker);
-    buf.insert(buf.end(), parent->bytes.begin(), parent->bytes.end());
+    w.U8(kChildMarker);
+    w.Bytes(parent->bytes.data(), parent->bytes.size());
   }
-  PutU64(buf, static_cast<uint64_t>(block_size));
-  for (int64_t i = begin; i < end; ++i) PutU32(buf, static_cast<uint32_t>(input.tokens[i]));
-  PutU64(buf, num_spans);
+  w.U64(static_cast<uint64_t>(block_size));
+  for (int64_t i = begin; i < end; ++i) w.U32(static_cast<uint32_t>(input.tokens[i]));
+  w.U64(num_spans);
   for (auto it = first; it != last; ++it) {
-    buf.insert(buf.end(), it->media_id.begin(), it->media_id.end());
-    PutU64(buf, static_cast<uint64_t>(it->num_tokens));
+    w.Bytes(it->media_id.data(), it->media_id.size());
+    w.U64(static_cast<uint64_t>(it->num_tokens));
     // Negative when the span starts inside this block; two's complement keeps it distinct.
-    PutU64(buf, static_cast<uint64_t>(begin - it->token_offset));
+    w.U64(static_cast<uint64_t>(begin - it->token_offset));
   }
   // The salt enters the root block only: every later key chains through it.
   if (parent == nullptr) {
-    PutU64(buf, input.cache_salt.size());
-    buf.insert(buf.end(), input.cache_salt.begin(), input.cache_salt.end());
+    w.U64(input.cache_salt.size());
+    w.Bytes(input.cache_salt.data(), input.cache_salt.size());
   }
-  return BlockHash{Sha256::Hash(buf.data(), buf.size())};
+  return BlockHash{w.Digest()};
 }
 
 std::vector<BlockHash> HashBlocks(const PrefixKeyInput& input, int64_t num_blocks,

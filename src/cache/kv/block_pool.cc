@@ -11,6 +11,8 @@ BlockPool::BlockPool(int32_t num_blocks, int32_t block_size, uint64_t hash_seed)
   CHECK_GT(num_blocks, 0);
   CHECK_GT(block_size, 0);
   for (BlockId b = 0; b < num_blocks; ++b) PushBack(b);
+  // Every block may end up keyed: size the map once so a step never pays for a rehash.
+  cached_.reserve(static_cast<size_t>(num_blocks));
 }
 
 BlockPool::Block& BlockPool::At(BlockId block) {

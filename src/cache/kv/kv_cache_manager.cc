@@ -20,6 +20,7 @@ int64_t KvCacheManager::NumBlocksFor(int64_t num_tokens) const {
 CachedPrefix KvCacheManager::FindCachedPrefix(const PrefixKeyInput& input) const {
   CachedPrefix prefix;
   if (!enable_prefix_caching_ || input.tokens.empty()) return prefix;
+  CHECK(ValidatePrefixKeyInput(input).ok()) << "media spans must be validated at the boundary";
   // Keep the last token out of the prefix: the forward pass must produce its logits.
   const int64_t max_blocks = (static_cast<int64_t>(input.tokens.size()) - 1) / block_size();
   for (int64_t i = 0; i < max_blocks; ++i) {
@@ -99,6 +100,7 @@ void KvCacheManager::CacheFullBlocks(RequestId id, const PrefixKeyInput& input,
   CHECK_LE(num_computed_tokens, static_cast<int64_t>(input.tokens.size()));
   state.num_computed_tokens = num_computed_tokens;
   if (!enable_prefix_caching_) return;
+  CHECK(ValidatePrefixKeyInput(input).ok()) << "media spans must be validated at the boundary";
 
   const int64_t num_full = num_computed_tokens / block_size();
   for (int64_t i = static_cast<int64_t>(state.block_hashes.size()); i < num_full; ++i) {

@@ -72,6 +72,14 @@ class KvCacheManager {
   // Blocks needed to hold `num_tokens` tokens (the admission check for oversize requests
   // compares this with num_blocks).
   int64_t NumBlocksFor(int64_t num_tokens) const;
+  int64_t capacity_tokens() const {
+    return static_cast<int64_t>(pool_.num_blocks()) * pool_.block_size();
+  }
+  // Whether a request of `num_tokens` total tokens (prompt + max new tokens) could ever fit,
+  // with the whole cache to itself. Admission refuses requests for which this is false.
+  bool FitsInCache(int64_t num_tokens) const {
+    return NumBlocksFor(num_tokens) <= pool_.num_blocks();
+  }
 
   // The longest run of full blocks of `input` already in the cache, capped so that at least
   // the last prompt token is left to compute (its logits are needed). Keys are computed

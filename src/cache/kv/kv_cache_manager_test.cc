@@ -246,6 +246,9 @@ TEST(KvCacheManagerTest, NumBlocksForRoundsUp) {
   EXPECT_EQ(kv.NumBlocksFor(1), 1);
   EXPECT_EQ(kv.NumBlocksFor(4), 1);
   EXPECT_EQ(kv.NumBlocksFor(5), 2);
+  EXPECT_EQ(kv.capacity_tokens(), 8);
+  EXPECT_TRUE(kv.FitsInCache(8));
+  EXPECT_FALSE(kv.FitsInCache(9));  // oversize: refused at admission, never preempted for
 }
 
 TEST(KvCacheManagerDeathTest, StalePrefixAborts) {
@@ -271,6 +274,8 @@ TEST(KvCacheManagerDeathTest, MisuseAborts) {
   EXPECT_DEATH(kv.CacheFullBlocks(1, {a, {}, ""}, 3), "went backwards");
   EXPECT_DEATH(kv.CacheFullBlocks(9, {a, {}, ""}, 1), "unknown request");
   EXPECT_DEATH((void)kv.BlockTable(9), "unknown request");
+  const MediaSpanRef outside{6, 4, DigestOf("x")};  // ends past the 8 tokens
+  EXPECT_DEATH((void)kv.FindCachedPrefix({a, {&outside, 1}, ""}), "validated at the boundary");
 }
 
 }  // namespace
