@@ -36,6 +36,8 @@ constexpr uint64_t kGgufMaxAlignment = 1ull << 20;
 constexpr uint64_t kGgufDefaultAlignment = 32;
 constexpr int kGgufMaxArrayDepth = 8;  // nested arrays
 constexpr int kGgufMaxDims = 4;
+// GgufWriter refuses longer tensor names: llama.cpp cannot load them (GGML_MAX_NAME = 64).
+constexpr size_t kGgufMaxLoadableNameBytes = 63;
 
 class GgufFile {
  public:

@@ -222,6 +222,8 @@ TEST(GgufWriter, MisuseIsAnError) {
   EXPECT_FALSE(w.AddTensor("z", DType::kF32, {0}).ok());
   EXPECT_FALSE(w.AddTensor("r", DType::kF32, {1, 1, 1, 1, 1}).ok());
   EXPECT_FALSE(w.AddTensor("r", DType::kF32, {}).ok());
+  EXPECT_FALSE(w.AddTensor(std::string(64, 'n'), DType::kF32, {2}).ok()) << "llama.cpp limit";
+  EXPECT_FALSE(w.AddTensor("", DType::kF32, {2}).ok());
   ASSERT_TRUE(w.AddTensor("t", DType::kF32, {2}).ok());
   EXPECT_FALSE(w.AddTensor("t", DType::kF32, {2}).ok());
   ASSERT_TRUE(w.WriteHeader().ok());

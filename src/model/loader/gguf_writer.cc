@@ -21,7 +21,9 @@ class HeaderBuffer {
   }
   void PutString(std::string_view s) {
     Put<uint64_t>(s.size());
-    bytes_.insert(bytes_.end(), s.begin(), s.end());
+    size_t n = bytes_.size();
+    bytes_.resize(n + s.size());
+    if (!s.empty()) std::memcpy(bytes_.data() + n, s.data(), s.size());
   }
   void PutArrayBody(const GgufValue& v) {
     Put<uint32_t>(static_cast<uint32_t>(v.array_type()));
@@ -115,6 +117,11 @@ Status GgufWriter::AddMetadata(std::string key, GgufValue value) {
 Status GgufWriter::AddTensor(std::string name, DType dtype, std::vector<int64_t> shape) {
   if (impl_->stream) return FailedPrecondition("AddTensor after WriteHeader");
   const std::string where = "tensor " + SafeName(name);
+  // llama.cpp stores names in a 64-byte field (GGML_MAX_NAME) and refuses longer ones.
+  if (name.empty() || name.size() > kGgufMaxLoadableNameBytes) {
+    return InvalidArgument(where + ": name must be 1.." +
+                           std::to_string(kGgufMaxLoadableNameBytes) + " bytes");
+  }
   if (shape.empty() || shape.size() > static_cast<size_t>(kGgufMaxDims)) {
     return InvalidArgument(where + ": GGUF tensors have 1..4 dims");
   }

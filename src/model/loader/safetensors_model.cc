@@ -79,6 +79,8 @@ Result<SafetensorsModel> SafetensorsModel::Open(const fs::path& path) {
   };
 
   if (fs::is_regular_file(st)) {
+    // The index file itself names a sharded folder.
+    if (path.filename() == kIndexFile) return Open(path.parent_path().empty() ? "." : path.parent_path());
     RETURN_IF_ERROR(add_shard(path, nullptr, ""));
     return model;
   }

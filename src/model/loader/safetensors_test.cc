@@ -21,10 +21,6 @@ std::vector<uint8_t> Iota(size_t n, uint8_t start = 1) {
   return v;
 }
 
-void WriteFile(const fs::path& p, const std::vector<uint8_t>& bytes) {
-  std::ofstream f(p, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
 void WriteText(const fs::path& p, std::string_view text) {
   std::ofstream f(p, std::ios::binary);
   f << text;
@@ -118,7 +114,9 @@ TEST(SafetensorsWriter, RoundTrip) {
       EXPECT_EQ(t.dtype, dt);
       EXPECT_EQ(t.shape, shape);
       ASSERT_EQ(t.size_bytes, bytes.size());
-      if (!bytes.empty()) EXPECT_EQ(std::memcmp(t.data, bytes.data(), bytes.size()), 0);
+      if (!bytes.empty()) {
+        EXPECT_EQ(std::memcmp(t.data, bytes.data(), bytes.size()), 0);
+      }
       return;
     }
     ADD_FAILURE() << "missing " << name;
@@ -136,6 +134,11 @@ TEST(SafetensorsWriter, MisuseIsAnError) {
   EXPECT_FALSE(w.AddTensor("__metadata__", DType::kF32, {2}).ok());
   EXPECT_FALSE(w.AddTensor("q", DType::kQ8_0, {32}).ok());
   EXPECT_FALSE(w.AddTensor("n", DType::kF32, {-1}).ok());
+  {
+    SafetensorsWriter bad = SafetensorsWriter::CreateInMemory();
+    ASSERT_TRUE(bad.AddTensor("\xff", DType::kF32, {1}).ok());
+    EXPECT_FALSE(bad.WriteHeader().ok()) << "invalid UTF-8 name";
+  }
   ASSERT_TRUE(w.AddTensor("b", DType::kF32, {1}).ok());
   EXPECT_FALSE(w.WriteChunk(Iota(4)).ok()) << "before WriteHeader";
   ASSERT_TRUE(w.WriteHeader().ok());
@@ -214,6 +217,9 @@ TEST_F(ShardedTest, OpensAllShards) {
   EXPECT_EQ(m->Find("c")->data[0], 1);
   EXPECT_EQ(m->Find("b")->data[0], 2);
   EXPECT_EQ(m->Find("nope"), nullptr);
+  auto via_index = SafetensorsModel::Open(dir_.path() / "model.safetensors.index.json");
+  ASSERT_TRUE(via_index.ok()) << via_index.status().ToString();
+  EXPECT_EQ(via_index->tensors().size(), 3u);
 }
 
 TEST_F(ShardedTest, RejectsPathsOutsideTheFolder) {

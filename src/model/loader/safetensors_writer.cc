@@ -94,7 +94,13 @@ Status SafetensorsWriter::AddTensor(std::string name, DType dtype, std::vector<i
 Status SafetensorsWriter::WriteHeader() {
   if (impl_->stream) return FailedPrecondition("WriteHeader called twice");
   if (!impl_->metadata.empty()) impl_->header["__metadata__"] = impl_->metadata;
-  std::string text = impl_->header.dump();
+  std::string text;
+  try {
+    text = impl_->header.dump();
+  } catch (...) {
+    // nlohmann refuses to serialise invalid UTF-8; keep its exception inside this module.
+    return InvalidArgument("tensor names and metadata must be valid UTF-8");
+  }
   // Pad with spaces so the data section starts 8-byte aligned (as the reference writer does).
   while ((8 + text.size()) % 8 != 0) text += ' ';
   if (text.size() > kSafetensorsMaxHeaderBytes) return OutOfRange("header too large");

@@ -28,7 +28,9 @@ class RawBytes {
     return Raw(s);
   }
   RawBytes& Raw(std::string_view s) {
-    bytes_.insert(bytes_.end(), s.begin(), s.end());
+    size_t n = bytes_.size();
+    bytes_.resize(n + s.size());
+    if (!s.empty()) std::memcpy(bytes_.data() + n, s.data(), s.size());
     return *this;
   }
   RawBytes& Zeros(size_t n) {
