@@ -74,10 +74,17 @@ RgbImage TorchAntialiasBicubicResize(const RgbImage& in, int32_t out_width, int3
   const FloatTaps vt = AaTaps(in.height, out_height);
   // Width pass: temp [in.height][out_width][3], f32.
   std::vector<float> temp(static_cast<size_t>(in.height) * out_width * 3);
+  // An axis whose size does not change has weights (0, 1, 0, 0) in torch: the pass is an
+  // exact copy, so it is skipped.
+  const bool same_width = out_width == in.width, same_height = out_height == in.height;
   auto horizontal = [&](int64_t yb, int64_t ye) {
     for (int64_t y = yb; y < ye; ++y) {
       const uint8_t* src = in.row(static_cast<int32_t>(y));
       float* dst = &temp[static_cast<size_t>(y) * out_width * 3];
+      if (same_width) {
+        for (size_t i = 0; i < static_cast<size_t>(out_width) * 3; ++i) dst[i] = static_cast<float>(src[i]);
+        continue;
+      }
       for (int32_t x = 0; x < out_width; ++x) {
         const float* w = &ht.w[static_cast<size_t>(x) * ht.ksize];
         const uint8_t* s = src + static_cast<size_t>(ht.first[x]) * 3;
@@ -95,6 +102,11 @@ RgbImage TorchAntialiasBicubicResize(const RgbImage& in, int32_t out_width, int3
       const float* w = &vt.w[static_cast<size_t>(y) * vt.ksize];
       const float* s = &temp[static_cast<size_t>(vt.first[y]) * row_len];
       uint8_t* dst = out.row(static_cast<int32_t>(y));
+      if (same_height) {
+        const float* r = &temp[static_cast<size_t>(y) * row_len];
+        for (size_t i = 0; i < row_len; ++i) dst[i] = RoundClampU8(r[i]);
+        continue;
+      }
       for (size_t i = 0; i < row_len; ++i) {
         float acc = s[i] * w[0];
         for (int32_t j = 1; j < vt.count[y]; ++j) acc += s[j * row_len + i] * w[j];
