@@ -174,18 +174,23 @@ int Main(int argc, char** argv) {
     DTypeBytes(dt, rows * cols, &each);
     const int count = static_cast<int>(std::max<uint64_t>(2, (768ull << 20) / each + 1));
     WeightSet ws = MakeWeights(dt, rows, cols, count);
-    for (int64_t m : {1, 4}) {
-      auto run = [&] {
-        const int64_t t0 = NowNs();
-        for (const WeightMatrix& w : ws.mats) MatMul(ctx, x.data(), m, w, nullptr, y.data());
-        return static_cast<double>(ws.bytes_each) * count / Seconds(NowNs() - t0) / 1e9;
-      };
-      run();
-      const Stats s = Measure(reps, run);
-      std::printf("gemv %-5s m=%lld [%lld x %lld]  %7.1f GB/s (%.1f-%.1f) = %5.1f%% of read bw\n",
-                  std::string(DTypeName(dt)).c_str(), static_cast<long long>(m),
-                  static_cast<long long>(rows), static_cast<long long>(cols), s.median, s.min,
-                  s.max, 100.0 * s.median / bw.median);
+    const bool int8 = dt == DType::kQ8_0 || dt == DType::kQ4_0;
+    for (Precision p : {Precision::kF32, Precision::kInt8}) {
+      if (p == Precision::kInt8 && !int8) continue;
+      for (int64_t m : {1, 4}) {
+        auto run = [&] {
+          const int64_t t0 = NowNs();
+          for (const WeightMatrix& w : ws.mats) MatMul(ctx, x.data(), m, w, nullptr, y.data(), p);
+          return static_cast<double>(ws.bytes_each) * count / Seconds(NowNs() - t0) / 1e9;
+        };
+        run();
+        const Stats s = Measure(reps, run);
+        std::printf("gemv %-5s %s m=%lld [%lld x %lld]  %7.1f GB/s (%.1f-%.1f) = %5.1f%% of read bw\n",
+                    std::string(DTypeName(dt)).c_str(), p == Precision::kInt8 ? "int8" : "f32 ",
+                    static_cast<long long>(m), static_cast<long long>(rows),
+                    static_cast<long long>(cols), s.median, s.min, s.max,
+                    100.0 * s.median / bw.median);
+      }
     }
   }
 

@@ -46,7 +46,9 @@ std::optional<Isa> IsaFromName(std::string_view name) {
 }
 
 Isa CpuFeatures::BestIsa() const {
-  if (avx512f && avx512bw && avx512vl && avx512dq && fma && f16c) return Isa::kAvx512;
+  if (avx512f && avx512bw && avx512vl && avx512dq && avx512_vnni && fma && f16c) {
+    return Isa::kAvx512;
+  }
   if (avx2 && fma && f16c) return Isa::kAvx2;
   return Isa::kScalar;
 }

@@ -32,7 +32,7 @@ namespace ocular::kernels {
 enum class Isa : int {
   kScalar = 0,  // portable C++ (the reference implementations)
   kAvx2 = 1,    // AVX2 + FMA + F16C
-  kAvx512 = 2,  // AVX-512 F/BW/VL/DQ + FMA + F16C (uses AVX512_BF16 / VNNI when present)
+  kAvx512 = 2,  // AVX-512 F/BW/VL/DQ/VNNI + FMA + F16C (Cascade Lake, Zen 4 and later)
 };
 std::string_view IsaName(Isa isa);
 // Parses "scalar", "avx2", "avx512" (as in OCULAR_ISA).

@@ -24,6 +24,8 @@ namespace ocular::kernels {
 // row-major, each row `cols` values of `dtype` (for block types, cols is a multiple of the
 // block size and a row is cols / block_elems whole blocks). dtype in {f32, f16, bf16, q8_0,
 // q4_0, q4_k, q6_k}. `data` may point into a file mapping and must outlive every use.
+// Alignment: rows of f32 / f16 / bf16 must be aligned to their element size (4 / 2 bytes);
+// block types may sit at any address (GGUF blocks are byte-packed).
 struct WeightMatrix {
   DType dtype = DType::kF32;
   int64_t rows = 0;
@@ -46,6 +48,12 @@ enum class Precision {
   // Activations rounded to bf16, f32 accumulation; large m via oneDNN bf16 (AMX or
   // AVX512_BF16 when present). GEMV keeps f32 activations (it is bandwidth-bound).
   kBf16,
+  // For q8_0 / q4_0 weights in the GEMV (m <= gemv_max_rows): activations quantized to q8_0
+  // blocks (the GGML rounding) and integer block dot products (VNNI where present), as
+  // llama.cpp does; a fraction of the f32 path's instructions per weight. Error per output is
+  // bounded by sum over blocks of (amax_x / 254) * sum |w| in the block. Everything else
+  // (other dtypes, large m) behaves as kBf16.
+  kInt8,
 };
 
 // y[i, j] = sum_c x[i, c] * W[j, c] + (bias ? bias[j] : 0)

@@ -1,6 +1,7 @@
 // MatMul dispatch: our GEMV for few rows, oneDNN for many (weights converted tile by tile to
 // the compute dtype unless already in it), our GEMV in 8-row chunks as the fallback.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/kernels.h"
 #include "kernels/onednn.h"
+#include "tensor/quant.h"
 
 namespace ocular::kernels {
 namespace {
@@ -26,6 +28,11 @@ void CheckWeight(const WeightMatrix& w) {
   CHECK_EQ(w.cols % info.block_elems, 0) << "weight row is not whole blocks";
   CHECK(w.data != nullptr || w.rows == 0 || w.cols == 0);
   CHECK_GE(w.Stride(), w.RowBytes());
+  if (!info.quantized) {
+    CHECK(reinterpret_cast<uintptr_t>(w.data) % info.block_bytes == 0 &&
+          w.Stride() % info.block_bytes == 0)
+        << "plain-dtype weight rows must be element-aligned";
+  }
 }
 
 // Runs the GEMV over all weight rows, split into dynamically scheduled tasks so a slow core
@@ -52,13 +59,33 @@ void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, i
   }
 }
 
+// Precision::kInt8 GEMV: quantize the activations to q8_0 once, then integer block dots.
+void RunGemvQ8(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
+               int64_t x_stride, int64_t m, const WeightMatrix& w, const float* bias, float* y,
+               int64_t y_stride) {
+  const int64_t nb = w.cols / kQK8_0;
+  // [m, nb] q8_0 blocks
+  BlockQ8_0* xq = static_cast<BlockQ8_0*>(ctx.Scratch(
+      ComputeContext::kScratchActivations, static_cast<size_t>(m * nb) * sizeof(BlockQ8_0)));
+  for (int64_t i = 0; i < m; ++i) ocular::ref::QuantizeRowQ8_0(x + i * x_stride, xq + i * nb, w.cols);
+  const int64_t n = w.rows;
+  const int threads = ctx.num_threads();
+  int64_t rows_per_task = std::max<int64_t>(16, (n + 8 * threads - 1) / (8 * threads));
+  rows_per_task = (rows_per_task + 15) / 16 * 16;
+  const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
+  ctx.pool().ParallelFor(tasks, [&](int64_t t, int) {
+    const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
+    kern.gemv_q8(xq, nb, m, w, b, e, bias, y, y_stride);
+  });
+}
+
 bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
                int64_t x_stride, int64_t m, const WeightMatrix& w, const float* bias, float* y,
                int64_t y_stride, Precision precision) {
   OneDnnState* dnn = ctx.onednn();
   if (dnn == nullptr) return false;
   const int64_t n = w.rows, k = w.cols;
-  const bool bf16 = precision == Precision::kBf16;
+  const bool bf16 = precision != Precision::kF32;
   const int64_t elem = bf16 ? 2 : 4;
 
   const void* src = x;
@@ -125,6 +152,11 @@ void MatMulStrided(ComputeContext& ctx, const float* x, int64_t x_stride, int64_
   const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
   if (m > ctx.options().gemv_max_rows &&
       RunOneDnn(ctx, kern, x, x_stride, m, w, bias, y, y_stride, precision)) {
+    return;
+  }
+  if (precision == Precision::kInt8 && m <= kGemvMaxRowsPerPass &&
+      (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0)) {
+    RunGemvQ8(ctx, kern, x, x_stride, m, w, bias, y, y_stride);
     return;
   }
   RunGemv(ctx, kern, x, x_stride, m, w, bias, y, y_stride);

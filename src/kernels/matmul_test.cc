@@ -20,8 +20,8 @@ namespace {
 using testing::kU32;
 using testing::kUBf16;
 
-// Weight storage in one dtype, built from random data; `offset` bytes of leading padding make
-// the data pointer misaligned.
+// Weight storage in one dtype, built from random data; `offset` elements (plain dtypes, whose
+// rows must be element-aligned) or bytes (block dtypes) of leading padding misalign the data.
 struct TestWeight {
   std::vector<uint8_t> bytes;
   WeightMatrix w;
@@ -31,6 +31,7 @@ TestWeight MakeWeight(DType dtype, int64_t rows, int64_t cols, std::mt19937& rng
   TestWeight t;
   uint64_t row_bytes = 0;
   EXPECT_TRUE(DTypeBytes(dtype, static_cast<uint64_t>(cols), &row_bytes));
+  if (!GetDTypeInfo(dtype).quantized) offset *= static_cast<int>(GetDTypeInfo(dtype).block_bytes);
   t.bytes.resize(offset + row_bytes * rows + 1);
   uint8_t* base = t.bytes.data() + offset;
   std::vector<float> f = testing::RandomFloats(rng, cols);
@@ -161,6 +162,46 @@ TEST_P(MatMulTest, LargeMThroughOneDnnAndFallback) {
       }
       CheckMatMul(GetParam(), onednn, DType::kQ4_K, 13, 33, 256, p, false, 1, rng);
       CheckMatMul(GetParam(), onednn, DType::kF32, 9, 5, 17, p, true, 1, rng);
+    }
+  }
+}
+
+// Precision::kInt8: x is quantized per 32-block to q8_0 (d = amax / 127 stored as f16, so
+// |x - x_hat| <= d (1/2 + 127 u_f16)); integer dots are exact. Bound per output:
+// sum_b d_b (1/2 + 127 u_f16) sum_{c in b} |w_c| + (k + 4) u S.
+TEST_P(MatMulTest, Int8ActivationsForQ8AndQ4Weights) {
+  std::mt19937 rng(6);
+  testing::PathContext pc(GetParam());
+  for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
+    for (int64_t k : {32, 96, 2048}) {
+      for (int64_t m : {1, 3, 8}) {
+        const int64_t n = 41;
+        TestWeight tw = MakeWeight(dt, n, k, rng, 1);
+        std::vector<float> x = testing::RandomFloats(rng, m * k, -3, 3);
+        std::vector<float> bias = testing::RandomFloats(rng, n);
+        std::vector<float> y(m * n), want(m * n);
+        MatMul(pc.ctx, x.data(), m, tw.w, bias.data(), y.data(), Precision::kInt8);
+        ref::MatMul(x.data(), k, m, tw.w, bias.data(), want.data(), n);
+        std::vector<double> s = AbsProducts(x.data(), k, m, tw.w, bias.data());
+        std::vector<float> wrow(k);
+        for (int64_t j = 0; j < n; ++j) {
+          ocular::ref::DequantizeRow(dt, tw.w.Row(j), wrow.data(), k);
+          for (int64_t i = 0; i < m; ++i) {
+            double qerr = 0;
+            for (int64_t b = 0; b < k / 32; ++b) {
+              double amax = 0, wsum = 0;
+              for (int c = 0; c < 32; ++c) {
+                amax = std::max(amax, std::fabs(double(x[i * k + b * 32 + c])));
+                wsum += std::fabs(double(wrow[b * 32 + c]));
+              }
+              qerr += amax / 127 * (0.5 + 127 * testing::kUF16) * wsum;
+            }
+            const double tol = qerr + (k + 4) * kU32 * s[i * n + j];
+            ASSERT_NEAR(y[i * n + j], want[i * n + j], tol)
+                << DTypeName(dt) << " k=" << k << " m=" << m << " at " << i << "," << j;
+          }
+        }
+      }
     }
   }
 }

@@ -7,6 +7,7 @@
 
 #include "kernels/compute_context.h"
 #include "kernels/kernels.h"
+#include "tensor/quant.h"
 
 namespace ocular::kernels::cpu {
 
@@ -16,6 +17,11 @@ struct CpuKernels {
   void (*gemv)(const float* x, int64_t x_stride, int64_t m, const WeightMatrix& w,
                int64_t row_begin, int64_t row_end, const float* bias, float* y,
                int64_t y_stride);
+  // As gemv for q8_0 / q4_0 weights with activations already quantized to q8_0:
+  // xq: [m, w.cols / 32] blocks with xq_stride blocks between rows.
+  void (*gemv_q8)(const BlockQ8_0* xq, int64_t xq_stride, int64_t m, const WeightMatrix& w,
+                  int64_t row_begin, int64_t row_end, const float* bias, float* y,
+                  int64_t y_stride);
   void (*dequantize_row)(DType dtype, const void* src, float* dst, int64_t n);
   // dst: n values of bf16 (the compute dtype of oneDNN bf16 tiles).
   void (*dequantize_row_bf16)(DType dtype, const void* src, uint16_t* dst, int64_t n);

@@ -19,6 +19,35 @@ void Gemv(const float* x, int64_t x_stride, int64_t m, const WeightMatrix& w, in
   ref::MatMul(x, x_stride, m, part, bias ? bias + row_begin : nullptr, y + row_begin, y_stride);
 }
 
+void GemvQ8(const BlockQ8_0* xq, int64_t xq_stride, int64_t m, const WeightMatrix& w,
+            int64_t row_begin, int64_t row_end, const float* bias, float* y, int64_t y_stride) {
+  const int64_t nb = w.cols / kQK8_0;
+  for (int64_t j = row_begin; j < row_end; ++j) {
+    for (int64_t i = 0; i < m; ++i) {
+      float acc = 0.0f;
+      for (int64_t b = 0; b < nb; ++b) {
+        const BlockQ8_0& xb = xq[i * xq_stride + b];
+        int32_t dot = 0;
+        float dw;
+        if (w.dtype == DType::kQ8_0) {
+          const BlockQ8_0& wb = static_cast<const BlockQ8_0*>(w.Row(j))[b];
+          for (int c = 0; c < kQK8_0; ++c) dot += int32_t{wb.qs[c]} * xb.qs[c];
+          dw = F16ToF32(wb.d);
+        } else {
+          const BlockQ4_0& wb = static_cast<const BlockQ4_0*>(w.Row(j))[b];
+          for (int c = 0; c < kQK4_0 / 2; ++c) {
+            dot += ((wb.qs[c] & 0xF) - 8) * int32_t{xb.qs[c]};
+            dot += ((wb.qs[c] >> 4) - 8) * int32_t{xb.qs[c + kQK4_0 / 2]};
+          }
+          dw = F16ToF32(wb.d);
+        }
+        acc += static_cast<float>(dot) * (dw * F16ToF32(xb.d));
+      }
+      y[i * y_stride + j] = acc + (bias ? bias[j] : 0.0f);
+    }
+  }
+}
+
 void DequantizeRowBf16(DType dtype, const void* src, uint16_t* dst, int64_t n) {
   std::vector<float> tmp(static_cast<size_t>(n));
   ocular::ref::DequantizeRow(dtype, src, tmp.data(), n);
@@ -82,6 +111,7 @@ void StoreRow(DType dtype, const float* src, void* dst, int64_t n) {
 const CpuKernels& ScalarKernels() {
   static const CpuKernels k = {
       .gemv = Gemv,
+      .gemv_q8 = GemvQ8,
       .dequantize_row = ref::DequantizeRow,
       .dequantize_row_bf16 = DequantizeRowBf16,
       .convert_f32_to_bf16 = ref::ConvertF32ToBf16,

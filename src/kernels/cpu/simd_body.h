@@ -288,6 +288,64 @@ void Gemv(const float* x, int64_t x_stride, int64_t m, const WeightMatrix& w, in
   }
 }
 
+// ---- GEMV on q8_0-quantized activations (Precision::kInt8) -------------------------------
+// 32 int8 weights of a block in one 256-bit register.
+inline __m256i WeightBytes(const WeightMatrix& w, const void* row, int64_t b, float* d) {
+  if (w.dtype == DType::kQ8_0) {
+    const BlockQ8_0& blk = static_cast<const BlockQ8_0*>(row)[b];
+    *d = Half(blk.d);
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs));
+  }
+  const BlockQ4_0& blk = static_cast<const BlockQ4_0*>(row)[b];
+  *d = Half(blk.d);
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs));
+  const __m128i m = _mm_set1_epi8(0x0f);
+  const __m256i nib = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
+  return _mm256_sub_epi8(nib, _mm256_set1_epi8(8));
+}
+
+template <int M>
+void GemvQ8M(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w, int64_t row_begin,
+             int64_t row_end, const float* bias, float* y, int64_t y_stride) {
+  const int64_t nb = w.cols / 32;
+  for (int64_t j = row_begin; j < row_end; ++j) {
+    const void* row = w.Row(j);
+    __m256 acc[M];
+    for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      float dw;
+      const __m256i wq = WeightBytes(w, row, b, &dw);
+      for (int i = 0; i < M; ++i) {
+        const BlockQ8_0& xb = xq[i * xq_stride + b];
+        const __m256i dot =
+            DotI8(wq, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs)));
+        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * Half(xb.d)), acc[i]);
+      }
+    }
+    for (int i = 0; i < M; ++i) {
+      __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[i]), _mm256_extractf128_ps(acc[i], 1));
+      s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+      s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+      y[i * y_stride + j] = _mm_cvtss_f32(s) + (bias ? bias[j] : 0.0f);
+    }
+  }
+}
+
+void GemvQ8(const BlockQ8_0* xq, int64_t xq_stride, int64_t m, const WeightMatrix& w,
+            int64_t row_begin, int64_t row_end, const float* bias, float* y, int64_t y_stride) {
+  switch (m) {
+    case 1: return GemvQ8M<1>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 2: return GemvQ8M<2>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 3: return GemvQ8M<3>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 4: return GemvQ8M<4>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 5: return GemvQ8M<5>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 6: return GemvQ8M<6>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 7: return GemvQ8M<7>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
+    case 8: return GemvQ8M<8>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
+    default: CHECK(false) << "gemv serves at most 8 rows";
+  }
+}
+
 // ---- reductions and element-wise ----------------------------------------------------------
 float Dot(const float* a, const float* b, int64_t n) {
   V s0 = Zero(), s1 = Zero();
@@ -569,6 +627,7 @@ void StoreRow(DType dtype, const float* src, void* dst, int64_t n) {
 const CpuKernels& Table() {
   static const CpuKernels k = {
       .gemv = Gemv,
+      .gemv_q8 = GemvQ8,
       .dequantize_row = DequantizeRow,
       .dequantize_row_bf16 = DequantizeRowBf16,
       .convert_f32_to_bf16 = ConvertF32ToBf16,

@@ -88,4 +88,11 @@ inline void Nibbles16(const uint8_t* p, V* lo, V* hi) {
   hi[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(h, 8)));
 }
 
+// Sum over each group of 4 adjacent bytes of a[i] * b[i] (signed x signed, |a|, |b| <= 127)
+// -> 8 int32. Pairs fit in int16: 2 * 127 * 127 < 32768.
+inline __m256i DotI8(__m256i a, __m256i b) {
+  __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+
 }  // namespace ocular::kernels::cpu::avx2

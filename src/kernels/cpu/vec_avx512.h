@@ -84,4 +84,11 @@ inline void Nibbles16(const uint8_t* p, V* lo, V* hi) {
   hi[0] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(b, 4), m)));
 }
 
+// Sum over each group of 4 adjacent bytes of a[i] * b[i] (signed x signed) -> 8 int32.
+inline __m256i DotI8(__m256i a, __m256i b) {
+  // vpdpbusd multiplies unsigned by signed: move a's sign onto b.
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(a, a),
+                             _mm256_sign_epi8(b, a));
+}
+
 }  // namespace ocular::kernels::cpu::avx512
