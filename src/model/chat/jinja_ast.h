@@ -35,6 +35,7 @@ struct Expr {
   Value literal;
   std::string name;  // variable, attribute, filter, test or operator
   bool negate = false;
+  int depth = 1;  // height of this subtree (bounded by the parser's nesting limit)
   std::vector<std::unique_ptr<Expr>> children;
   std::vector<std::pair<std::string, std::unique_ptr<Expr>>> kwargs;
 };

@@ -396,6 +396,8 @@ Result<Value> ApplyFilter(Interpreter& in, std::string_view name, const Value& i
   if (name == "attr") {
     const Value* attribute = args.Get(0, "name");
     if (attribute == nullptr || !attribute->is_string()) return BadArgs("attr");
+    // Jinja's attr() is getattr() only: no fallback to dict items.
+    if (input.is_dict() && !HasMethod(input, attribute->as_string())) return Value::Undefined();
     return in.GetAttr(input, attribute->as_string());
   }
   if (name == "indent") {

@@ -129,10 +129,8 @@ Result<std::vector<std::string>> PySplit(std::string_view s, const std::string* 
     while (i < n) {
       while (i < n && space(i)) ++i;
       if (i >= n) break;
-      if (maxsplit-- <= 0) {
-        size_t j = n;
-        while (j > i && space(j - 1)) --j;
-        parts.emplace_back(s.substr(offsets[i], offsets[j] - offsets[i]));
+      if (maxsplit-- <= 0) {  // the rest, trailing whitespace included
+        parts.emplace_back(s.substr(offsets[i]));
         break;
       }
       size_t j = i;
@@ -145,10 +143,8 @@ Result<std::vector<std::string>> PySplit(std::string_view s, const std::string* 
     while (i > 0) {
       while (i > 0 && space(i - 1)) --i;
       if (i == 0) break;
-      if (maxsplit-- <= 0) {
-        size_t j = 0;
-        while (j < i && space(j)) ++j;
-        parts.emplace_back(s.substr(offsets[j], offsets[i] - offsets[j]));
+      if (maxsplit-- <= 0) {  // the rest, leading whitespace included
+        parts.emplace_back(s.substr(0, offsets[i]));
         break;
       }
       size_t j = i;

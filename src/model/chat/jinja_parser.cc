@@ -1,5 +1,6 @@
 #include "model/chat/jinja_parser.h"
 
+#include <algorithm>
 #include <initializer_list>
 
 namespace ocular::chat::jinja {
@@ -74,6 +75,18 @@ class Parser {
     Parser& p_;
   };
 
+  // Appends a child (may be null) and tracks the tree depth, so that no expression tree deeper
+  // than the nesting limit is ever built (deep trees would also overflow the stack when
+  // destroyed).
+  void Adopt(Expr& parent, ExprPtr child) {
+    if (child) parent.depth = std::max(parent.depth, child->depth + 1);
+    parent.children.push_back(std::move(child));
+  }
+  Result<ExprPtr> Checked(ExprPtr node) {
+    if (node->depth > options_.max_nesting) return Error("expression nests too deeply");
+    return node;
+  }
+
   ExprPtr NewExpr(ExprKind kind, int line) {
     auto e = std::make_unique<Expr>();
     e->kind = kind;
@@ -90,8 +103,8 @@ class Parser {
       const Token& t = Peek();
       if (t.type == TokenType::kEof) {
         if (ends.size() != 0) {
-          return Error("unexpected end of template, expected '" + std::string(*ends.begin()) +
-                       "'");
+          return Error("unexpected end of template, expected '" +
+                       std::string(*(ends.end() - 1)) + "'");
         }
         return body;
       }
@@ -297,20 +310,20 @@ class Parser {
         ASSIGN_OR_RETURN(otherwise, ParseExpression(true));
       }
       ExprPtr node = NewExpr(ExprKind::kCond, line);
-      node->children.push_back(std::move(cond));
-      node->children.push_back(std::move(expr));
-      node->children.push_back(std::move(otherwise));
-      expr = std::move(node);
+      Adopt(*node, std::move(cond));
+      Adopt(*node, std::move(expr));
+      Adopt(*node, std::move(otherwise));
+      ASSIGN_OR_RETURN(expr, Checked(std::move(node)));
     }
     return expr;
   }
 
-  ExprPtr Binary(std::string op, ExprPtr left, ExprPtr right, int line) {
+  Result<ExprPtr> Binary(std::string op, ExprPtr left, ExprPtr right, int line) {
     ExprPtr node = NewExpr(ExprKind::kBinary, line);
     node->name = std::move(op);
-    node->children.push_back(std::move(left));
-    node->children.push_back(std::move(right));
-    return node;
+    Adopt(*node, std::move(left));
+    Adopt(*node, std::move(right));
+    return Checked(std::move(node));
   }
 
   Result<ExprPtr> ParseOr() {
@@ -318,7 +331,7 @@ class Parser {
     while (IsName("or")) {
       int line = Next().line;
       ASSIGN_OR_RETURN(ExprPtr right, ParseAnd());
-      left = Binary("or", std::move(left), std::move(right), line);
+      ASSIGN_OR_RETURN(left, Binary("or", std::move(left), std::move(right), line));
     }
     return left;
   }
@@ -328,7 +341,7 @@ class Parser {
     while (IsName("and")) {
       int line = Next().line;
       ASSIGN_OR_RETURN(ExprPtr right, ParseNot());
-      left = Binary("and", std::move(left), std::move(right), line);
+      ASSIGN_OR_RETURN(left, Binary("and", std::move(left), std::move(right), line));
     }
     return left;
   }
@@ -341,7 +354,7 @@ class Parser {
       ASSIGN_OR_RETURN(ExprPtr operand, ParseNot());
       ExprPtr node = NewExpr(ExprKind::kUnary, line);
       node->name = "not";
-      node->children.push_back(std::move(operand));
+      Adopt(*node, std::move(operand));
       return node;
     }
     return ParseCompare();
@@ -367,7 +380,7 @@ class Parser {
         return left;
       }
       ASSIGN_OR_RETURN(ExprPtr right, ParseMath1());
-      left = Binary(op, std::move(left), std::move(right), line);
+      ASSIGN_OR_RETURN(left, Binary(op, std::move(left), std::move(right), line));
     }
   }
 
@@ -376,7 +389,7 @@ class Parser {
     while (IsOp("+") || IsOp("-")) {
       const Token& t = Next();
       ASSIGN_OR_RETURN(ExprPtr right, ParseConcat());
-      left = Binary(t.value, std::move(left), std::move(right), t.line);
+      ASSIGN_OR_RETURN(left, Binary(t.value, std::move(left), std::move(right), t.line));
     }
     return left;
   }
@@ -386,7 +399,7 @@ class Parser {
     while (IsOp("~")) {
       int line = Next().line;
       ASSIGN_OR_RETURN(ExprPtr right, ParseMath2());
-      left = Binary("~", std::move(left), std::move(right), line);
+      ASSIGN_OR_RETURN(left, Binary("~", std::move(left), std::move(right), line));
     }
     return left;
   }
@@ -396,7 +409,7 @@ class Parser {
     while (IsOp("*") || IsOp("/") || IsOp("//") || IsOp("%")) {
       const Token& t = Next();
       ASSIGN_OR_RETURN(ExprPtr right, ParsePow());
-      left = Binary(t.value, std::move(left), std::move(right), t.line);
+      ASSIGN_OR_RETURN(left, Binary(t.value, std::move(left), std::move(right), t.line));
     }
     return left;
   }
@@ -406,7 +419,7 @@ class Parser {
     while (IsOp("**")) {
       int line = Next().line;
       ASSIGN_OR_RETURN(ExprPtr right, ParseUnary(true));
-      left = Binary("**", std::move(left), std::move(right), line);
+      ASSIGN_OR_RETURN(left, Binary("**", std::move(left), std::move(right), line));
     }
     return left;
   }
@@ -420,7 +433,7 @@ class Parser {
       ASSIGN_OR_RETURN(ExprPtr operand, ParseUnary(false));
       node = NewExpr(ExprKind::kUnary, t.line);
       node->name = t.value;
-      node->children.push_back(std::move(operand));
+      Adopt(*node, std::move(operand));
     } else {
       ASSIGN_OR_RETURN(node, ParsePrimary());
     }
@@ -476,7 +489,7 @@ class Parser {
           if (SkipOp("]")) break;
         }
         ASSIGN_OR_RETURN(ExprPtr item, ParseExpression(true));
-        node->children.push_back(std::move(item));
+        Adopt(*node, std::move(item));
       }
       return node;
     }
@@ -490,8 +503,8 @@ class Parser {
         ASSIGN_OR_RETURN(ExprPtr key, ParseExpression(true));
         RETURN_IF_ERROR(ExpectOp(":"));
         ASSIGN_OR_RETURN(ExprPtr value, ParseExpression(true));
-        node->children.push_back(std::move(key));
-        node->children.push_back(std::move(value));
+        Adopt(*node, std::move(key));
+        Adopt(*node, std::move(value));
       }
       return node;
     }
@@ -506,16 +519,16 @@ class Parser {
           ExprPtr index = NewExpr(ExprKind::kLiteral, line);
           index->literal = Value::Int(Next().int_value);
           ExprPtr item = NewExpr(ExprKind::kGetItem, line);
-          item->children.push_back(std::move(node));
-          item->children.push_back(std::move(index));
-          node = std::move(item);
+          Adopt(*item, std::move(node));
+          Adopt(*item, std::move(index));
+          ASSIGN_OR_RETURN(node, Checked(std::move(item)));
           continue;
         }
         ASSIGN_OR_RETURN(std::string attr, ExpectName());
         ExprPtr get = NewExpr(ExprKind::kGetAttr, line);
         get->name = std::move(attr);
-        get->children.push_back(std::move(node));
-        node = std::move(get);
+        Adopt(*get, std::move(node));
+        ASSIGN_OR_RETURN(node, Checked(std::move(get)));
       } else if (SkipOp("[")) {
         ASSIGN_OR_RETURN(node, ParseSubscript(std::move(node), line));
       } else if (IsOp("(")) {
@@ -543,14 +556,14 @@ class Parser {
     if (colons == 0) {
       if (!parts[0]) return Error("empty subscript");
       ExprPtr item = NewExpr(ExprKind::kGetItem, line);
-      item->children.push_back(std::move(target));
+      Adopt(*item, std::move(target));
       item->children.push_back(std::move(parts[0]));
-      return item;
+      return Checked(std::move(item));
     }
     ExprPtr slice = NewExpr(ExprKind::kSlice, line);
-    slice->children.push_back(std::move(target));
-    for (auto& p : parts) slice->children.push_back(std::move(p));
-    return slice;
+    Adopt(*slice, std::move(target));
+    for (auto& p : parts) Adopt(*slice, std::move(p));
+    return Checked(std::move(slice));
   }
 
   // Parses "(args)" after a callee / filter / test into `node` (children after the first).
@@ -568,11 +581,12 @@ class Parser {
         std::string key = Next().value;
         Next();
         ASSIGN_OR_RETURN(ExprPtr value, ParseExpression(true));
+        node.depth = std::max(node.depth, value->depth + 1);
         node.kwargs.emplace_back(std::move(key), std::move(value));
       } else {
         if (!node.kwargs.empty()) return Error("positional argument after keyword argument");
         ASSIGN_OR_RETURN(ExprPtr value, ParseExpression(true));
-        node.children.push_back(std::move(value));
+        Adopt(node, std::move(value));
       }
       if (node.children.size() + node.kwargs.size() > 256) return Error("too many arguments");
     }
@@ -581,9 +595,9 @@ class Parser {
 
   Result<ExprPtr> ParseCall(ExprPtr callee) {
     ExprPtr call = NewExpr(ExprKind::kCall, Peek().line);
-    call->children.push_back(std::move(callee));
+    Adopt(*call, std::move(callee));
     RETURN_IF_ERROR(ParseArgs(*call));
-    return call;
+    return Checked(std::move(call));
   }
 
   Result<ExprPtr> ParseOneFilter(ExprPtr input) {
@@ -595,9 +609,9 @@ class Parser {
     }
     ExprPtr filter = NewExpr(ExprKind::kFilter, line);
     filter->name = std::move(name);
-    filter->children.push_back(std::move(input));
+    Adopt(*filter, std::move(input));
     if (IsOp("(")) RETURN_IF_ERROR(ParseArgs(*filter));
-    return filter;
+    return Checked(std::move(filter));
   }
 
   // `{% filter a | b %}`: a chain without a leading pipe.
@@ -618,7 +632,7 @@ class Parser {
         ExprPtr test = NewExpr(ExprKind::kTest, line);
         test->negate = SkipName("not");
         ASSIGN_OR_RETURN(test->name, ExpectName());
-        test->children.push_back(std::move(node));
+        Adopt(*test, std::move(node));
         const Token& t = Peek();
         if (IsOp("(")) {
           RETURN_IF_ERROR(ParseArgs(*test));
@@ -629,9 +643,9 @@ class Parser {
                    t.type == TokenType::kFloat || IsOp("[") || IsOp("{")) {
           ASSIGN_OR_RETURN(ExprPtr arg, ParsePrimary());
           ASSIGN_OR_RETURN(arg, ParsePostfix(std::move(arg)));
-          test->children.push_back(std::move(arg));
+          Adopt(*test, std::move(arg));
         }
-        node = std::move(test);
+        ASSIGN_OR_RETURN(node, Checked(std::move(test)));
       } else if (IsOp("(")) {
         ASSIGN_OR_RETURN(node, ParseCall(std::move(node)));
       } else {

@@ -27,9 +27,9 @@ struct Limits {
   int64_t max_steps = 2'000'000;            // evaluated nodes
   int64_t max_loop_iterations = 500'000;    // all loops together
   int64_t max_range = 1'000'000;            // elements of one range() / list built at once
-  size_t max_output_bytes = 64u << 20;      // rendered text (and each macro's output)
-  size_t max_string_bytes = 64u << 20;      // any one string value
-  int64_t max_alloc_bytes = 512ll << 20;    // bytes of strings and lists built, cumulative
+  size_t max_output_bytes = 32u << 20;      // rendered text (and each macro's output)
+  size_t max_string_bytes = 16u << 20;      // any one string value
+  int64_t max_alloc_bytes = 256ll << 20;    // bytes of strings and lists built, cumulative
   int max_call_depth = 32;                  // nested macro calls
   int max_eval_depth = 400;                 // nested evaluation frames (bounds the C++ stack)
   int max_nesting = 128;                    // parser: nested blocks and expressions

@@ -103,8 +103,11 @@ Result<Value> Repeat(Interpreter& in, const Value& seq, int64_t count) {
     }
     std::string out;
     RETURN_IF_ERROR(in.Charge(s.size() * static_cast<uint64_t>(count)));
-    out.reserve(s.size() * static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) out += s;
+    const size_t total = s.size() * static_cast<size_t>(count);
+    out.reserve(total);
+    if (count > 0) out = s;
+    while (!out.empty() && out.size() * 2 <= total) out += out;  // doubling: O(total) copies, few calls
+    out.append(out.data(), total - out.size());
     return Value::String(std::move(out));
   }
   const auto& items = seq.items();

@@ -70,7 +70,7 @@ bool IsPyWhitespace(uint32_t cp) {
 namespace {
 
 template <typename Map>
-std::string MapCase(std::string_view s, Map map) {
+std::string MapCase(std::string_view s, Map map, bool upper) {
   std::string out;
   out.reserve(s.size());
   for (size_t pos = 0; pos < s.size();) {
@@ -78,6 +78,10 @@ std::string MapCase(std::string_view s, Map map) {
     uint32_t cp = DecodeChar(s, pos);
     if (n == 1 && cp >= 0x80) {
       out.push_back(s[pos]);  // invalid byte: keep as is
+    } else if (upper && cp == 0xDF) {
+      out += "SS";  // Python's full mapping of U+00DF
+    } else if (!upper && cp == 0x130) {
+      out += "i\xcc\x87";  // U+0130 -> i + combining dot above
     } else {
       AppendUtf8(static_cast<uint32_t>(map(static_cast<utf8proc_int32_t>(cp))), out);
     }
@@ -88,7 +92,7 @@ std::string MapCase(std::string_view s, Map map) {
 
 }  // namespace
 
-std::string ToLowerUtf8(std::string_view s) { return MapCase(s, utf8proc_tolower); }
-std::string ToUpperUtf8(std::string_view s) { return MapCase(s, utf8proc_toupper); }
+std::string ToLowerUtf8(std::string_view s) { return MapCase(s, utf8proc_tolower, false); }
+std::string ToUpperUtf8(std::string_view s) { return MapCase(s, utf8proc_toupper, true); }
 
 }  // namespace ocular::chat::jinja
