@@ -80,7 +80,13 @@ void RegisterGen(CLI::App& root, int& exit_code) {
                   "bf16, f16, f32 (both formats) or q8_0, q4_0 (gguf text weights)")
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Random seed (non-negative)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.find_first_not_of("0123456789") == std::string::npos && !v.empty()
+                       ? std::string()
+                       : std::string("must be a non-negative integer");
+          },
+          "UINT"))
       ->capture_default_str();
   cmd->add_option("--out", f->out, "Output folder (created if missing)")->required();
   cmd->add_option("--tokenizer-from", f->tokenizer_from,
