@@ -88,7 +88,9 @@ class ComputeContext {
   ComputeContext(const ComputeContext&) = delete;
   ComputeContext& operator=(const ComputeContext&) = delete;
 
-  ThreadPool& pool() { return pool_; }
+  // The pool is shared state even through a const context (kernels taking `const
+  // ComputeContext&` still fan out over it).
+  ThreadPool& pool() const { return pool_; }
   int num_threads() const { return pool_.num_threads(); }
   Isa isa() const { return isa_; }
   const CpuFeatures& features() const { return features_; }

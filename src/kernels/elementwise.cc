@@ -1,4 +1,5 @@
 // Dispatch of the conversion, normalisation, activation and rotary kernels (kernels.h).
+#include <algorithm>
 #include <cmath>
 
 #include "base/check.h"
@@ -8,6 +9,21 @@
 namespace ocular::kernels {
 namespace {
 const cpu::CpuKernels& K(const ComputeContext& ctx) { return cpu::KernelsFor(ctx.isa()); }
+
+// Below this many elements a kernel runs on the calling thread (waking the pool costs more).
+constexpr int64_t kParallelElems = 1 << 16;
+
+// Runs fn(begin, end) over [0, n) items of `item_elems` elements each, split over the pool
+// when the work is large enough.
+template <typename Fn>
+void ForRanges(const ComputeContext& ctx, int64_t n, int64_t item_elems, Fn&& fn) {
+  if (n <= 1 || n * item_elems < kParallelElems || ctx.num_threads() == 1) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, item_elems));
+  ctx.pool().ParallelRange(n, grain, [&](int64_t b, int64_t e, int) { fn(b, e); });
+}
 }  // namespace
 
 void DequantizeRow(const ComputeContext& ctx, DType dtype, const void* src, float* dst,
@@ -28,12 +44,16 @@ void RoundToBf16(const ComputeContext& ctx, float* x, int64_t n) { K(ctx).round_
 void RmsNorm(const ComputeContext& ctx, const float* x, const float* weight, float eps,
              float* y, int64_t rows, int64_t dim) {
   CHECK(rows >= 0 && dim > 0);
-  K(ctx).rms_norm(x, weight, eps, y, rows, dim);
+  ForRanges(ctx, rows, dim, [&](int64_t b, int64_t e) {
+    K(ctx).rms_norm(x + b * dim, weight, eps, y + b * dim, e - b, dim);
+  });
 }
 void LayerNorm(const ComputeContext& ctx, const float* x, const float* weight,
                const float* bias, float eps, float* y, int64_t rows, int64_t dim) {
   CHECK(rows >= 0 && dim > 0);
-  K(ctx).layer_norm(x, weight, bias, eps, y, rows, dim);
+  ForRanges(ctx, rows, dim, [&](int64_t b, int64_t e) {
+    K(ctx).layer_norm(x + b * dim, weight, bias, eps, y + b * dim, e - b, dim);
+  });
 }
 void Softmax(const ComputeContext& ctx, float* x, int64_t n) {
   CHECK_GE(n, 1);
@@ -41,12 +61,18 @@ void Softmax(const ComputeContext& ctx, float* x, int64_t n) {
 }
 void SwiGlu(const ComputeContext& ctx, const float* gate, const float* up, float* out,
             int64_t n) {
-  K(ctx).swiglu(gate, up, out, n);
+  ForRanges(ctx, n, 1, [&](int64_t b, int64_t e) {
+    K(ctx).swiglu(gate + b, up + b, out + b, e - b);
+  });
 }
-void GeluErf(const ComputeContext& ctx, float* x, int64_t n) { K(ctx).gelu_erf(x, n); }
-void GeluTanh(const ComputeContext& ctx, float* x, int64_t n) { K(ctx).gelu_tanh(x, n); }
+void GeluErf(const ComputeContext& ctx, float* x, int64_t n) {
+  ForRanges(ctx, n, 1, [&](int64_t b, int64_t e) { K(ctx).gelu_erf(x + b, e - b); });
+}
+void GeluTanh(const ComputeContext& ctx, float* x, int64_t n) {
+  ForRanges(ctx, n, 1, [&](int64_t b, int64_t e) { K(ctx).gelu_tanh(x + b, e - b); });
+}
 void AddInPlace(const ComputeContext& ctx, float* y, const float* x, int64_t n) {
-  K(ctx).add_in_place(y, x, n);
+  ForRanges(ctx, n, 1, [&](int64_t b, int64_t e) { K(ctx).add_in_place(y + b, x + b, e - b); });
 }
 void Scale(const ComputeContext& ctx, float* x, float s, int64_t n) { K(ctx).scale(x, s, n); }
 
@@ -54,7 +80,11 @@ void RopeNeox(const ComputeContext& ctx, float* x, int64_t tokens, int heads, in
               int64_t token_stride, const float* cos, const float* sin, int rot_dim) {
   CHECK(rot_dim >= 0 && rot_dim % 2 == 0 && rot_dim <= head_dim);
   CHECK_GE(token_stride, static_cast<int64_t>(heads) * head_dim);
-  K(ctx).rope_neox(x, tokens, heads, head_dim, token_stride, cos, sin, rot_dim);
+  const int64_t half = rot_dim / 2;
+  ForRanges(ctx, tokens, static_cast<int64_t>(heads) * head_dim, [&](int64_t b, int64_t e) {
+    K(ctx).rope_neox(x + b * token_stride, e - b, heads, head_dim, token_stride, cos + b * half,
+                     sin + b * half, rot_dim);
+  });
 }
 
 void MropeCosSin(const int64_t* pos_t, const int64_t* pos_h, const int64_t* pos_w,

@@ -212,6 +212,39 @@ TEST_P(ElementwiseTest, RopeNeox) {
   }
 }
 
+// Large inputs are split over the pool; every element or row is computed exactly as on one
+// thread, so the results must be bit-identical to a one-thread context's (split boundaries
+// change nothing), and they stay within the reference tolerances checked above.
+TEST_P(ElementwiseTest, LargeInputsSplitOverThePoolGiveOneThreadResults) {
+  testing::PathContext one(GetParam(), true, 1);
+  const int64_t rows = 97, dim = 1031, n = rows * dim;
+  std::vector<float> x = testing::RandomFloats(rng_, n, -4, 4), u = testing::RandomFloats(rng_, n);
+  std::vector<float> w = testing::RandomFloats(rng_, dim), b = testing::RandomFloats(rng_, dim);
+  auto both = [&](auto&& fn) {
+    std::vector<float> a(x), c(x);
+    fn(pc_.ctx, a);
+    fn(one.ctx, c);
+    ASSERT_EQ(0, std::memcmp(a.data(), c.data(), n * 4));
+  };
+  both([&](const ComputeContext& c, std::vector<float>& v) {
+    RmsNorm(c, v.data(), w.data(), 1e-6f, v.data(), rows, dim);
+  });
+  both([&](const ComputeContext& c, std::vector<float>& v) {
+    LayerNorm(c, v.data(), w.data(), b.data(), 1e-6f, v.data(), rows, dim);
+  });
+  both([&](const ComputeContext& c, std::vector<float>& v) { GeluErf(c, v.data(), n); });
+  both([&](const ComputeContext& c, std::vector<float>& v) { GeluTanh(c, v.data(), n); });
+  both([&](const ComputeContext& c, std::vector<float>& v) {
+    SwiGlu(c, v.data(), u.data(), v.data(), n);
+  });
+  both([&](const ComputeContext& c, std::vector<float>& v) { AddInPlace(c, v.data(), u.data(), n); });
+  std::vector<float> cs(rows * 8), sn(rows * 8);
+  for (size_t i = 0; i < cs.size(); ++i) cs[i] = std::cos(0.1f * i), sn[i] = std::sin(0.1f * i);
+  both([&](const ComputeContext& c, std::vector<float>& v) {
+    RopeNeox(c, v.data(), rows, 1, dim, dim, cs.data(), sn.data(), 16);
+  });
+}
+
 TEST(MropeTest, InterleavedSectionsPickTheSpecifiedAxis) {
   // Spec 4.2 with sections [24, 20, 20], head_dim 128, theta 5e6: slot i < 60 with i % 3 == 1
   // uses h, == 2 uses w, the rest (and 60..63) t. Expected angles from double arithmetic.
