@@ -55,28 +55,26 @@ Result<RegexSplitter> RegexSplitter::Create(std::string_view pattern) {
   return RegexSplitter(std::move(impl), std::string(pattern), jit);
 }
 
-void RegexSplitter::Split(std::string_view text, std::vector<std::string_view>* pieces) const {
-  if (text.empty()) return;
-  pcre2_match_data* md = pcre2_match_data_create_from_pattern(impl_->code, nullptr);
-  if (md == nullptr) {
-    pieces->push_back(text);
-    return;
-  }
-  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  size_t pos = 0;  // end of the last piece emitted
-  while (pos < text.size()) {
-    const int rc = pcre2_match(impl_->code, subject, text.size(), pos, 0, md, impl_->match_context);
-    if (rc < 0) break;  // no further match (or a limit): the rest is one piece
-    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
-    const size_t start = ov[0];
-    const size_t end = ov[1];
-    if (end <= start || start < pos || end > text.size()) break;  // cannot happen (min length)
-    if (start > pos) pieces->push_back(text.substr(pos, start - pos));
-    pieces->push_back(text.substr(start, end - start));
-    pos = end;
-  }
-  if (pos < text.size()) pieces->push_back(text.substr(pos));
-  pcre2_match_data_free(md);
+RegexSplitter::Scratch::Scratch(const RegexSplitter& splitter)
+    : match_data(pcre2_match_data_create_from_pattern(splitter.impl_->code, nullptr)) {}
+
+RegexSplitter::Scratch::~Scratch() {
+  if (match_data != nullptr) pcre2_match_data_free(static_cast<pcre2_match_data*>(match_data));
+}
+
+bool RegexSplitter::NextMatch(std::string_view text, size_t pos, Scratch* scratch, size_t* start,
+                              size_t* end) const {
+  auto* md = static_cast<pcre2_match_data*>(scratch->match_data);
+  if (md == nullptr) return false;
+  const int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
+                             pos, 0, md, impl_->match_context);
+  if (rc < 0) return false;
+  const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+  // The pattern cannot match empty (checked in Create); guard anyway so the loop progresses.
+  if (ov[1] <= ov[0] || ov[0] < pos || ov[1] > text.size()) return false;
+  *start = ov[0];
+  *end = ov[1];
+  return true;
 }
 
 }  // namespace ocular::tokenizer

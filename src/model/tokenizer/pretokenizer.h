@@ -36,14 +36,43 @@ class RegexSplitter {
   RegexSplitter& operator=(RegexSplitter&&) noexcept;
   ~RegexSplitter();
 
-  // Appends the pieces of `text` (views into it, all non-empty) to `pieces`.
-  void Split(std::string_view text, std::vector<std::string_view>* pieces) const;
+  // Calls fn(piece) for each piece of `text` in order (views into it, all non-empty).
+  template <typename Fn>
+  void ForEachPiece(std::string_view text, Fn&& fn) const {
+    if (text.empty()) return;
+    Scratch scratch(*this);
+    size_t pos = 0;  // end of the last piece emitted
+    size_t start = 0, end = 0;
+    while (pos < text.size() && NextMatch(text, pos, &scratch, &start, &end)) {
+      if (start > pos) fn(text.substr(pos, start - pos));
+      fn(text.substr(start, end - start));
+      pos = end;
+    }
+    if (pos < text.size()) fn(text.substr(pos));  // no further match (or a limit was hit)
+  }
+
+  // Appends the pieces of `text` to `pieces`.
+  void Split(std::string_view text, std::vector<std::string_view>* pieces) const {
+    ForEachPiece(text, [pieces](std::string_view piece) { pieces->push_back(piece); });
+  }
 
   const std::string& pattern() const { return pattern_; }
   bool jit() const { return jit_; }
 
  private:
   struct Impl;
+  // Per-call PCRE2 match data (RAII).
+  class Scratch {
+   public:
+    explicit Scratch(const RegexSplitter& splitter);
+    ~Scratch();
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    void* match_data;  // pcre2_match_data*, null when allocation failed
+  };
+  // The next match at or after `pos`: false when there is none (or a resource limit was hit).
+  bool NextMatch(std::string_view text, size_t pos, Scratch* scratch, size_t* start,
+                 size_t* end) const;
   RegexSplitter(std::unique_ptr<Impl> impl, std::string pattern, bool jit);
 
   std::unique_ptr<Impl> impl_;

@@ -176,19 +176,14 @@ void Tokenizer::EncodePlain(std::string_view text, const EncodeOptions& options,
   } else {
     normalized_matcher_.Split(text, options.parse_special, &splits);
   }
-  std::vector<std::string_view> pieces;
   for (const AddedSplit& s : splits) {
     if (s.token_id >= 0) {
       ids->push_back(s.token_id);
-      continue;
-    }
-    if (splitter_ == nullptr) {
+    } else if (splitter_ == nullptr) {
       EncodePiece(s.text, ids);
-      continue;
+    } else {
+      splitter_->ForEachPiece(s.text, [&](std::string_view piece) { EncodePiece(piece, ids); });
     }
-    pieces.clear();
-    splitter_->Split(s.text, &pieces);
-    for (std::string_view piece : pieces) EncodePiece(piece, ids);
   }
 }
 
