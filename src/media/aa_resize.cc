@@ -98,6 +98,7 @@ RgbImage TorchAntialiasBicubicResize(const RgbImage& in, int32_t out_width, int3
   };
   auto vertical = [&](int64_t yb, int64_t ye) {
     const size_t row_len = static_cast<size_t>(out_width) * 3;
+    std::vector<float> acc(row_len);  // [out_width * 3], f32
     for (int64_t y = yb; y < ye; ++y) {
       const float* w = &vt.w[static_cast<size_t>(y) * vt.ksize];
       const float* s = &temp[static_cast<size_t>(vt.first[y]) * row_len];
@@ -107,11 +108,15 @@ RgbImage TorchAntialiasBicubicResize(const RgbImage& in, int32_t out_width, int3
         for (size_t i = 0; i < row_len; ++i) dst[i] = RoundClampU8(r[i]);
         continue;
       }
-      for (size_t i = 0; i < row_len; ++i) {
-        float acc = s[i] * w[0];
-        for (int32_t j = 1; j < vt.count[y]; ++j) acc += s[j * row_len + i] * w[j];
-        dst[i] = RoundClampU8(acc);
+      // Row at a time (vectorisable); each element still sees torch's order of operations.
+      float* a = acc.data();
+      for (size_t i = 0; i < row_len; ++i) a[i] = s[i] * w[0];
+      for (int32_t j = 1; j < vt.count[y]; ++j) {
+        const float* sj = s + j * row_len;
+        const float wj = w[j];
+        for (size_t i = 0; i < row_len; ++i) a[i] += sj[i] * wj;
       }
+      for (size_t i = 0; i < row_len; ++i) dst[i] = RoundClampU8(a[i]);
     }
   };
   if (pool != nullptr) {

@@ -10,6 +10,7 @@ extern "C" {
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 #include "media/sniff.h"
 
@@ -332,15 +333,17 @@ Result<SampledVideo> DecodeVideo(std::span<const uint8_t> bytes, const VideoLimi
   // Our own sniffing first: playlists (#EXTM3U), HTML and other text never reach a demuxer.
   if (!SniffVideoContainer(bytes)) return InvalidArgument("not a supported video container (MP4/MOV, Matroska/WebM)");
 
-  VideoInfo info;
-  {
-    VideoReader probe;
-    RETURN_IF_ERROR(probe.Open(bytes, limits));
-    info = probe.info;
-    if (!info.frame_count_from_header) {
-      // No count in the header (e.g. Matroska): count the stream's packets (demux only).
-      ASSIGN_OR_RETURN(info.total_frames, probe.CountPackets(limits.max_total_frames));
-    }
+  // The reader is heap-allocated: FFmpeg keeps pointers into it (the AVIO opaque).
+  auto reader = std::make_unique<VideoReader>();
+  RETURN_IF_ERROR(reader->Open(bytes, limits));
+  VideoInfo info = reader->info;
+  if (!info.frame_count_from_header) {
+    // No count in the header (e.g. Matroska): count the stream's packets (demux only), then
+    // start over with a fresh reader for decoding.
+    ASSIGN_OR_RETURN(info.total_frames, reader->CountPackets(limits.max_total_frames));
+    reader = std::make_unique<VideoReader>();
+    RETURN_IF_ERROR(reader->Open(bytes, limits));
+    reader->info = info;
   }
   if (info.total_frames <= 0) return DataLoss("video has no frames");
   if (info.total_frames > limits.max_total_frames) return ResourceExhausted("video has too many frames");
@@ -350,11 +353,8 @@ Result<SampledVideo> DecodeVideo(std::span<const uint8_t> bytes, const VideoLimi
   SampledVideo out;
   out.info = info;
   ASSIGN_OR_RETURN(out.indices, SampleFrameIndices(info.total_frames, info.fps, sampling));
-  VideoReader reader;
-  RETURN_IF_ERROR(reader.Open(bytes, limits));
-  reader.info = info;
   out.frames.reserve(out.indices.size());
-  RETURN_IF_ERROR(reader.DecodeSampled(out.indices, limits, out));
+  RETURN_IF_ERROR(reader->DecodeSampled(out.indices, limits, out));
   return out;
 }
 
