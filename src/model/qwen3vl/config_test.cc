@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -269,6 +270,60 @@ TEST(ConfigTest, MoeIsRecognisedAndRefused) {
   Status s = ValidateConfig(*parsed);
   EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
   EXPECT_NE(s.message().find("MoE checkpoints are not supported yet"), std::string::npos);
+}
+
+// A text GGUF with tiny-a's metadata, one key replaced (or dropped when `value` is null).
+Result<ModelConfig> GgufWith(const loader::GgufFile& ref, const std::string& key,
+                             std::optional<loader::GgufValue> value) {
+  loader::GgufWriter w = loader::GgufWriter::CreateInMemory();
+  bool replaced = false;
+  for (const auto& [k, v] : ref.metadata()) {
+    if (k == key) {
+      replaced = true;
+      if (value.has_value()) EXPECT_TRUE(w.AddMetadata(k, *value).ok());
+      continue;
+    }
+    EXPECT_TRUE(w.AddMetadata(k, v).ok());
+  }
+  if (!replaced && value.has_value()) EXPECT_TRUE(w.AddMetadata(key, *value).ok());
+  EXPECT_TRUE(w.WriteHeader().ok());
+  EXPECT_TRUE(w.Finish().ok());
+  std::vector<uint8_t> bytes = w.TakeBytes();
+  ASSIGN_OR_RETURN(loader::GgufFile g, loader::ParseGguf(bytes));
+  return ConfigFromGguf(g, nullptr);
+}
+
+TEST(ConfigTest, MalformedGgufMetadataIsRejected) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  auto ref = loader::OpenGguf(golden / "models/tiny-a-gguf/tiny-a-f16.gguf");
+  ASSERT_TRUE(ref.ok());
+  ASSERT_TRUE(GgufWith(*ref, "general.name", loader::GgufValue::String("x")).ok());
+  using V = loader::GgufValue;
+  struct Case {
+    const char* key;
+    std::optional<V> value;
+    const char* message_part;
+  };
+  const std::vector<Case> cases = {
+      {"qwen3vl.block_count", V::U32(0), "num_hidden_layers"},
+      {"qwen3vl.block_count", std::nullopt, "qwen3vl.block_count"},
+      {"qwen3vl.embedding_length", V::U32(4000000000u), "hidden_size"},
+      {"qwen3vl.attention.head_count_kv", V::U32(3), "num_key_value_heads"},
+      {"qwen3vl.attention.layer_norm_rms_epsilon", V::F32(std::nanf("")), "rms_norm_eps"},
+      {"qwen3vl.rope.freq_base", V::F32(-1.0f), "rope_theta"},
+      {"qwen3vl.rope.dimension_sections", V::I32Array({6, 5, 4, 0}), "mrope_section"},
+      {"qwen3vl.rope.dimension_sections", V::I32Array({6, 5, 5, 1}), "dimension_sections"},
+      {"qwen3vl.attention.key_length", V::String("32"), "key_length"},
+      {"general.architecture", V::String("llama"), "qwen3vl"},
+      {"general.architecture", V::String("qwen3vlmoe"), "MoE checkpoints are not supported yet"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.key);
+    Result<ModelConfig> r = GgufWith(*ref, c.key, c.value);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find(c.message_part), std::string::npos)
+        << r.status().ToString();
+  }
 }
 
 TEST(ConfigTest, MissingFileIsNotFound) {
