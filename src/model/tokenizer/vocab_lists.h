@@ -5,6 +5,12 @@
 // GGUF carries no normalizer: the pre-tokenizer kind `qwen2` implies NFC, as Qwen's
 // tokenizer.json declares it. llama.cpp does not apply NFC and so disagrees with HF on
 // decomposed input (e.g. "cafe\u0301"); we follow HF.
+//
+// Special-ness comes from the GGUF token types: CONTROL tokens are special, USER_DEFINED ones
+// are not. Qwen GGUFs mark the `<|fim_*|>`, `<|repo_name|>` and `<|file_sep|>` tokens CONTROL
+// while tokenizer.json calls them non-special, so skip_special_tokens drops them when the
+// tokenizer comes from GGUF, and parse_special = false leaves them unmatched (default encoding
+// is identical either way).
 #pragma once
 
 #include <cstdint>
