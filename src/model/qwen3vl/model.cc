@@ -7,13 +7,20 @@ Result<std::unique_ptr<Qwen3VLModel>> Qwen3VLModel::Load(const std::filesystem::
                                                          kernels::ComputeContext& ctx,
                                                          kernels::Precision precision) {
   std::unique_ptr<Qwen3VLModel> m(new Qwen3VLModel(ctx));
-  ASSIGN_OR_RETURN(m->source_, OpenModelSource(path, mmproj));
-  ASSIGN_OR_RETURN(m->weights_, BuildRuntimeWeights(m->source_->config, m->source_->weights));
+  ASSIGN_OR_RETURN(m->checkpoint_, OpenCheckpoint(path, mmproj));
+  RETURN_IF_ERROR(m->checkpoint_->weights_status);
+  ASSIGN_OR_RETURN(m->weights_,
+                   BuildRuntimeWeights(m->checkpoint_->config, m->checkpoint_->weights));
   if (m->weights_.has_vision) {
-    m->vision_ = std::make_unique<VisionEncoder>(m->source_->config, m->weights_, ctx, precision);
+    m->vision_ = std::make_unique<VisionEncoder>(m->checkpoint_->config, m->weights_, ctx, precision);
   }
-  m->text_ = std::make_unique<TextDecoder>(m->source_->config, m->weights_, ctx, precision);
+  m->text_ = std::make_unique<TextDecoder>(m->checkpoint_->config, m->weights_, ctx, precision);
   return m;
+}
+
+std::filesystem::path Qwen3VLModel::dir() const {
+  const auto& p = checkpoint_->path;
+  return std::filesystem::is_directory(p) ? p : p.parent_path();
 }
 
 }  // namespace ocular::qwen3vl

@@ -7,7 +7,7 @@
 
 #include "base/status.h"
 #include "kernels/kernels.h"
-#include "model/qwen3vl/model_source.h"
+#include "model/qwen3vl/checkpoint.h"
 #include "model/qwen3vl/runtime_weights.h"
 #include "model/qwen3vl/text_decoder.h"
 #include "model/qwen3vl/vision_encoder.h"
@@ -16,14 +16,17 @@ namespace ocular::qwen3vl {
 
 class Qwen3VLModel {
  public:
-  // Opens `path` (see OpenModelSource) and prepares it for `ctx` (which must outlive it).
+  // Opens `path` (see OpenCheckpoint) and prepares it for `ctx` (which must outlive it).
   static Result<std::unique_ptr<Qwen3VLModel>> Load(const std::filesystem::path& path,
                                                     const std::filesystem::path& mmproj,
                                                     kernels::ComputeContext& ctx,
                                                     kernels::Precision precision);
 
-  const ModelConfig& config() const { return source_->config; }
-  const ModelSource& source() const { return *source_; }
+  const ModelConfig& config() const { return checkpoint_->config; }
+  const Checkpoint& checkpoint() const { return *checkpoint_; }
+  // Folder holding the tokenizer, chat template and preprocessor files (for GGUF: the GGUF's
+  // folder; its metadata carries the tokenizer and template too).
+  std::filesystem::path dir() const;
   bool has_vision() const { return vision_ != nullptr; }
   VisionEncoder& vision() { return *vision_; }
   TextDecoder& text() { return *text_; }
@@ -32,7 +35,7 @@ class Qwen3VLModel {
  private:
   Qwen3VLModel(kernels::ComputeContext& ctx) : ctx_(ctx) {}
   kernels::ComputeContext& ctx_;
-  std::unique_ptr<ModelSource> source_;
+  std::unique_ptr<Checkpoint> checkpoint_;
   RuntimeWeights weights_;
   std::unique_ptr<VisionEncoder> vision_;
   std::unique_ptr<TextDecoder> text_;
