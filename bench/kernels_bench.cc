@@ -64,7 +64,9 @@ __attribute__((target("avx512f,fma"))) double FmaPeakAvx512(int64_t iters) {
   }
   __m512 s = a[0];
   for (int i = 1; i < 8; ++i) s = _mm512_add_ps(s, a[i]);
-  return _mm512_reduce_add_ps(s);
+  alignas(64) float t[16];
+  _mm512_store_ps(t, s);
+  return t[0];
 }
 
 __attribute__((target("avx2,fma"))) double FmaPeakAvx2(int64_t iters) {

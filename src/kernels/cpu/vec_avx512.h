@@ -30,8 +30,21 @@ inline V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }  // a * b + c
 inline V Max(V a, V b) { return _mm512_max_ps(a, b); }
 inline V Min(V a, V b) { return _mm512_min_ps(a, b); }
 inline V Abs(V a) { return _mm512_abs_ps(a); }
-inline float ReduceSum(V v) { return _mm512_reduce_add_ps(v); }
-inline float ReduceMax(V v) { return _mm512_reduce_max_ps(v); }
+// (GCC 12's _mm512_reduce_*_ps trip -Wuninitialized inside its own headers.)
+inline float ReduceSum(V v) {
+  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+inline float ReduceMax(V v) {
+  __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
 // a < b ? t : e (ordered compare: NaN selects e).
 inline V IfLess(V a, V b, V t, V e) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), e, t);
