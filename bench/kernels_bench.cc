@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/aligned_buffer.h"
+#include "base/check.h"
 #include "base/clock.h"
 #include "base/thread_pool.h"
 #include "kernels/cpu/cpu_kernels.h"
@@ -105,7 +106,7 @@ struct WeightSet {
 WeightSet MakeWeights(DType dtype, int64_t rows, int64_t cols, int count) {
   WeightSet set;
   uint64_t row_bytes = 0;
-  DTypeBytes(dtype, cols, &row_bytes);
+  CHECK(DTypeBytes(dtype, cols, &row_bytes));
   set.bytes_each = static_cast<int64_t>(row_bytes) * rows;
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> d(-1.0f, 1.0f);
@@ -173,7 +174,7 @@ int Main(int argc, char** argv) {
   for (DType dt : {DType::kBF16, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
     if (only == "matmul") break;
     uint64_t each = 0;
-    DTypeBytes(dt, rows * cols, &each);
+    CHECK(DTypeBytes(dt, rows * cols, &each));
     const int count = static_cast<int>(std::max<uint64_t>(2, (768ull << 20) / each + 1));
     WeightSet ws = MakeWeights(dt, rows, cols, count);
     const bool int8 = dt == DType::kQ8_0 || dt == DType::kQ4_0;

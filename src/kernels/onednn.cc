@@ -54,6 +54,10 @@ bool OneDnnState::MatMul(const OneDnnMatMulShape& s, const void* src, const void
 
   auto it = impl_->cache.find(s);
   if (it == impl_->cache.end()) {
+    // Every distinct m (prefill chunk, image size) builds a primitive; bound the cache so a
+    // long-running server does not grow it without limit.
+    constexpr size_t kMaxCachedPrimitives = 512;
+    if (impl_->cache.size() >= kMaxCachedPrimitives) impl_->cache.clear();
     std::unique_ptr<dnnl::matmul> prim;
     try {
       dnnl::matmul::desc desc = s.has_bias ? dnnl::matmul::desc(src_md, wei_md, bias_md, dst_md)
