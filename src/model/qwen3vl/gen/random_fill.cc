@@ -1,8 +1,10 @@
 #include "model/qwen3vl/gen/random_fill.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "tensor/half.h"
 #include "tensor/quant.h"
 
 namespace ocular::qwen3vl::gen {
@@ -20,6 +22,26 @@ constexpr double kIrwinHallMean = 4 * 32767.5;
 const double kIrwinHallInvStd = 1.0 / std::sqrt(4.0 * (65536.0 * 65536.0 - 1.0) / 12.0);
 
 }  // namespace
+
+void QuantizeRowQ8_0Fast(const float* x, BlockQ8_0* y, int64_t n) {
+  CHECK(n % kQK8_0 == 0);
+  for (int64_t i = 0; i < n / kQK8_0; ++i) {
+    const float* xb = x + i * kQK8_0;
+    float amax = 0.0f;
+    for (int j = 0; j < kQK8_0; ++j) amax = std::max(amax, std::fabs(xb[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = F32ToF16(d);
+    int8_t q[kQK8_0];
+    for (int j = 0; j < kQK8_0; ++j) {
+      // Round half away from zero, as lround: |v| <= ~127, where v + 0.5 is exact or rounds
+      // within the same integer, so truncation gives the same integer.
+      const float v = xb[j] * id;
+      q[j] = static_cast<int8_t>(static_cast<int>(v + (v >= 0.0f ? 0.5f : -0.5f)));
+    }
+    std::memcpy(y[i].qs, q, kQK8_0);
+  }
+}
 
 FillRule RuleFor(const WeightSpec& spec) {
   switch (spec.role) {
@@ -65,7 +87,7 @@ void ConvertRows(DType dtype, const float* src, int64_t rows, int64_t row_len, u
       return;
     case DType::kQ8_0:
       CHECK(row_len % kQK8_0 == 0);
-      ref::QuantizeRowQ8_0(src, reinterpret_cast<BlockQ8_0*>(dst), n);
+      QuantizeRowQ8_0Fast(src, reinterpret_cast<BlockQ8_0*>(dst), n);
       return;
     case DType::kQ4_0:
       CHECK(row_len % kQK4_0 == 0);

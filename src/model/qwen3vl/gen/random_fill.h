@@ -11,6 +11,7 @@
 #include "base/status.h"
 #include "model/qwen3vl/weight_spec.h"
 #include "tensor/dtype.h"
+#include "tensor/quant.h"
 
 namespace ocular::qwen3vl::gen {
 
@@ -32,6 +33,11 @@ void FillF32(uint64_t seed, uint64_t tensor_index, const FillRule& rule, uint64_
 // Converts `rows` rows of `row_len` f32 values to `dtype` (f32, f16, bf16, q8_0, q4_0).
 // Precondition (CHECKed): row_len is a multiple of the dtype's block size.
 void ConvertRows(DType dtype, const float* src, int64_t rows, int64_t row_len, uint8_t* dst);
+
+// Same bytes as ref::QuantizeRowQ8_0 (GGML's reference rounding), written so the compiler can
+// vectorise it: gen quantizes billions of values. Precondition: finite inputs whose block
+// maxima are 0 or normal (so the inverse scale is finite), as gen's values are.
+void QuantizeRowQ8_0Fast(const float* x, BlockQ8_0* y, int64_t n);
 
 // Generates tensor `tensor_index` (num_elements values, rows of `row_len`) in `dtype` and hands
 // it to `sink` in chunks of whole rows (about `chunk_bytes` each), filling and converting each

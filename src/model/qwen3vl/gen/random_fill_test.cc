@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "tensor/quant.h"
 
@@ -77,6 +78,27 @@ TEST(RandomFillTest, StreamIsIndependentOfThreadsAndChunks) {
       // Half a step, plus the f16 rounding of the block scale (2^-11 relative) times 127.
       ASSERT_NEAR(deq[b * 32 + i], ref[b * 32 + i], amax / 127 * (0.5f + 127 * 0x1p-11f) + 1e-6f);
     }
+  }
+}
+
+TEST(RandomFillTest, FastQ8_0MatchesTheReferenceBitForBit) {
+  std::vector<float> x(32 * 4096);
+  FillF32(11, 1, {0.0f, 0.3f}, 0, x);
+  // Hand-made blocks: exact halves (amax 127 -> scale 1), zeros, one outlier, small values.
+  for (int j = 0; j < 32; ++j) {
+    x[j] = (j == 0 ? 127.0f : static_cast<float>(j) - 15.5f);
+    x[32 + j] = 0.0f;
+    x[64 + j] = j == 5 ? 1e4f : static_cast<float>(j);
+    x[96 + j] = (j % 2 ? 1 : -1) * 1e-4f * static_cast<float>(j);
+    x[128 + j] = j == 0 ? -127.0f : static_cast<float>(j) * 0.5f - 7.5f;
+  }
+  std::vector<BlockQ8_0> a(x.size() / 32), b(x.size() / 32);
+  ref::QuantizeRowQ8_0(x.data(), a.data(), static_cast<int64_t>(x.size()));
+  QuantizeRowQ8_0Fast(x.data(), b.data(), static_cast<int64_t>(x.size()));
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(BlockQ8_0)), 0);
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].d, b[i].d) << i;
+    for (int j = 0; j < 32; ++j) ASSERT_EQ(a[i].qs[j], b[i].qs[j]) << i << " " << j;
   }
 }
 
