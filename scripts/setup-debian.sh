@@ -24,6 +24,8 @@ packages=(
   python3 python3-numpy python3-pil redis-server haproxy curl
   # media benchmark baseline (PyAV: same FFmpeg libraries, for the Python video decode)
   python3-av
+  # web UI browser tests (driven by npm playwright-core; never a downloaded browser)
+  chromium
   # web UI build (some Node.js builds bundle npm and conflict with Debian's npm package)
   nodejs
 )

@@ -1,0 +1,16 @@
+// Serves the embedded web UI on an httplib::Server: GET "/", "/index.html" and "/assets/...".
+// The server calls RegisterWebUiRoutes once while it sets up its routes (unless --no-webui).
+#pragma once
+
+namespace httplib {
+class Server;
+}
+
+namespace ocular::webui {
+
+// Adds the routes. Pages get a strict same-origin Content-Security-Policy; content-hashed
+// assets are cacheable forever; gzip bodies are sent as stored to clients that accept gzip
+// and inflated for the rest. A server built without the UI (empty table) adds nothing.
+void RegisterWebUiRoutes(httplib::Server& server);
+
+}  // namespace ocular::webui
