@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/chat/chat_request.h"
 #include "model/chat/chat_template.h"
 #include "model/chat/prompt_builder.h"
 #include "model/tokenizer/load_tokenizer.h"
@@ -192,6 +193,41 @@ TEST_F(ChatGolden, ForwardCasesIdsAndPositions) {
     ++checked;
   }
   EXPECT_EQ(checked, 16);
+}
+
+}  // namespace
+}  // namespace ocular::chat
+
+namespace ocular::chat {
+namespace {
+
+TEST(ChatGoldenJson, BuildChatPromptJsonMatchesTheGoldenCase) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  const fs::path model_dir = golden / "models" / "tiny-a";
+  auto tok = tokenizer::LoadTokenizer(model_dir);
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  auto tmpl = ChatTemplate::FromModelDir(model_dir);
+  ASSERT_TRUE(tmpl.ok()) << tmpl.status().ToString();
+  Json c = ReadJson(golden / "chat" / "add_vision_id.json");
+  auto out = BuildChatPromptJson(
+      *tmpl, c, [&](std::string_view s) { return tok->Encode(s); }, VisionTokenIds{});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ((*out)["rendered"], c["rendered"]);
+  EXPECT_EQ((*out)["expanded"], c["expanded"]);
+  EXPECT_EQ((*out)["ids"], c["ids"]);
+  EXPECT_EQ((*out)["mrope_position_ids"], c["mrope_position_ids"]);
+  EXPECT_EQ((*out)["rope_delta"], c["rope_delta"]);
+  EXPECT_EQ((*out)["n_image_pad"], c["n_image_pad"]);
+  EXPECT_EQ((*out)["n_video_pad"], c["n_video_pad"]);
+  // One image span + three video group spans, in token order.
+  ASSERT_EQ((*out)["media_spans"].size(), 4u);
+  EXPECT_EQ((*out)["media_spans"][3]["group_index"], 2);
+
+  Json bad = c;
+  bad["media"] = Json::array();  // placeholders without media
+  EXPECT_FALSE(BuildChatPromptJson(*tmpl, bad, [&](std::string_view s) { return tok->Encode(s); },
+                                   VisionTokenIds{})
+                   .ok());
 }
 
 }  // namespace

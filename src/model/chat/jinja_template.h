@@ -24,8 +24,8 @@
 namespace ocular::chat::jinja {
 
 struct Limits {
-  int64_t max_steps = 2'000'000;            // evaluated nodes
-  int64_t max_loop_iterations = 500'000;    // all loops together
+  int64_t max_steps = 1'000'000;            // evaluated nodes
+  int64_t max_loop_iterations = 200'000;    // all loops together
   int64_t max_range = 1'000'000;            // elements of one range() / list built at once
   size_t max_output_bytes = 32u << 20;      // rendered text (and each macro's output)
   size_t max_string_bytes = 16u << 20;      // any one string value
