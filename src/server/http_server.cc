@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "model/tokenizer/tokenizer.h"
+#include "webui/web_routes.h"
 
 namespace ocular::server {
 namespace {
@@ -227,6 +228,7 @@ void HttpServer::Routes() {
     return httplib::Server::HandlerResponse::Unhandled;
   });
 
+  if (options_.webui) webui::RegisterWebUiRoutes(s);
   s.Get("/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
@@ -399,7 +401,7 @@ void HttpServer::Routes() {
                 Choice& c = (*choices)[i];
                 if (c.finished) continue;
                 Event e;
-                const auto wait = remaining == 1 ? kPollInterval : std::chrono::milliseconds(0);
+                const auto wait = remaining == 1 ? kPollInterval : std::chrono::milliseconds(5);
                 if (!poll(c, &e, wait)) continue;
                 any = true;
                 json delta = json::object();
