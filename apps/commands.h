@@ -13,4 +13,6 @@ void RegisterPreprocess(CLI::App& root, int& exit_code);
 void RegisterInspect(CLI::App& root, int& exit_code);
 void RegisterGen(CLI::App& root, int& exit_code);
 void RegisterTokenize(CLI::App& root, int& exit_code);
+void RegisterServe(CLI::App& root, int& exit_code);
+void RegisterBench(CLI::App& root, int& exit_code);
 }  // namespace ocular::cli

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   ocular::cli::RegisterInspect(app, exit_code);
   ocular::cli::RegisterGen(app, exit_code);
   ocular::cli::RegisterTokenize(app, exit_code);
+  ocular::cli::RegisterServe(app, exit_code);
+  ocular::cli::RegisterBench(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,258 @@
+// `ocular bench model`: llama-bench-like figures for a checkpoint on this machine, each as
+// median/min/max of R runs and as a fraction of the limit measured in the same process
+// (memory read bandwidth for decode, the matrix peak for prefill and vision encode).
+#include <CLI/CLI.hpp>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "apps/cli_util.h"
+#include "apps/commands.h"
+#include "base/clock.h"
+#include "base/sha256.h"
+#include "base/thread_pool.h"
+#include "kernels/machine_limits.h"
+#include "model/qwen3vl/model.h"
+#include "model/qwen3vl/sequence.h"
+
+namespace ocular::cli {
+namespace {
+
+struct BenchModelOptions {
+  std::string model;
+  std::string mmproj;
+  int threads = 0;
+  int repetitions = 3;
+  int prefill_tokens = 512;
+  int decode_tokens = 128;
+  std::string precision = "bf16";
+  bool json = false;
+  bool skip_vision = false;
+  std::vector<std::string> image_sizes = {"448x448", "1280x720", "1920x1080"};
+};
+
+struct Timing {
+  double median = 0, min = 0, max = 0;
+};
+Timing Summarise(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return {v[v.size() / 2], v.front(), v.back()};
+}
+nlohmann::json ToJson(const Timing& t) {
+  return {{"median", t.median}, {"min", t.min}, {"max", t.max}};
+}
+
+int64_t PeakRssBytes() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return int64_t{ru.ru_maxrss} * 1024;
+}
+
+// Bytes of text weights read for one decoded token: every layer matrix, the final norm and
+// the LM head once; one row of the embedding table.
+int64_t WeightBytesPerToken(const qwen3vl::Qwen3VLModel& model) {
+  int64_t total = 0;
+  const auto& w = model.checkpoint().weights.text;
+  auto add = [&](qwen3vl::TensorRef t) {
+    if (t) total += static_cast<int64_t>(t->size_bytes);
+  };
+  for (const auto& l : w.layers) {
+    for (auto t : {l.attn_norm, l.q, l.k, l.v, l.o, l.q_norm, l.k_norm, l.ffn_norm, l.gate, l.up,
+                   l.down}) {
+      add(t);
+    }
+  }
+  add(w.output_norm);
+  add(w.lm_head ? w.lm_head : w.token_embd);
+  if (w.token_embd) total += static_cast<int64_t>(w.token_embd->size_bytes / w.token_embd->shape[0]);
+  return total;
+}
+
+// Vision FLOPs for n ViT tokens (spec 8.4; multiply-add = 2 FLOPs).
+double VisionFlops(const qwen3vl::VisionConfig& vc, double n) {
+  const double d = double(vc.hidden_size), f = double(vc.intermediate_size);
+  const double o = double(vc.out_hidden_size), m = double(vc.spatial_merge_size * vc.spatial_merge_size);
+  const double levels = 1.0 + double(vc.deepstack_visual_indexes.size());
+  return 2 * n * 1536 * d + double(vc.depth) * (2 * n * (4 * d * d + 2 * d * f) + 4 * n * n * d) +
+         levels * 2 * (n / m) * (m * m * d * d + m * d * o);
+}
+
+// Text FLOPs per prefilled token (2 x non-embedding matrix parameters) + attention.
+double PrefillFlops(const qwen3vl::TextConfig& tc, double tokens) {
+  const double h = double(tc.hidden_size), hd = double(tc.head_dim);
+  const double q = double(tc.num_heads) * hd, kv = double(tc.num_kv_heads) * hd;
+  const double f = double(tc.intermediate_size);
+  const double per_layer = 2 * (h * q + 2 * h * kv + q * h + 3 * h * f);
+  const double attn = 2.0 * 2.0 * q * tokens / 2;  // QK^T and PV, causal average
+  return tokens * (double(tc.num_layers) * (per_layer + attn));
+}
+
+std::string LogitsHash(const std::vector<float>& logits) {
+  auto d = Sha256::Hash(logits.data(), logits.size() * sizeof(float));
+  return ToHex(d).substr(0, 12);
+}
+
+int RunBenchModel(const BenchModelOptions& o) {
+  ThreadPool pool(o.threads);
+  kernels::ComputeContext ctx(pool);
+  const kernels::Precision precision =
+      o.precision == "f32" ? kernels::Precision::kF32 : kernels::Precision::kBf16;
+  if (o.precision != "f32" && o.precision != "bf16") {
+    return Fail("bench", "--precision must be f32 or bf16");
+  }
+  if (!o.json) std::fprintf(stderr, "measuring the machine's limits...\n");
+  const double bw_gbs = kernels::MeasureReadBandwidthGbs(ctx);
+  const double peak_gflops = kernels::MeasureMatmulPeakGflops(ctx);
+
+  std::vector<double> load_s;
+  std::unique_ptr<qwen3vl::Qwen3VLModel> model;
+  for (int r = 0; r < o.repetitions; ++r) {
+    model.reset();
+    Stopwatch sw;
+    auto m = qwen3vl::Qwen3VLModel::Load(o.model, o.mmproj, ctx, precision);
+    if (!m.ok()) return Fail("bench", m.status());
+    load_s.push_back(sw.ElapsedS());
+    model = std::move(*m);
+  }
+  const auto& tc = model->config().text;
+  std::mt19937 rng(1234);
+  std::uniform_int_distribution<int32_t> tok(0, 150000);
+
+  // Prefill: one sequence of `prefill_tokens` text tokens in one chunk.
+  const int64_t np = o.prefill_tokens;
+  std::vector<int32_t> ids(np);
+  for (auto& t : ids) t = tok(rng);
+  std::vector<int64_t> pos(np);
+  std::iota(pos.begin(), pos.end(), 0);
+  std::vector<double> prefill_tok_s, decode_tok_s;
+  std::vector<float> logits;
+  for (int r = 0; r < o.repetitions; ++r) {
+    qwen3vl::SequenceRunner seq(*model, np + o.decode_tokens + 1);
+    Stopwatch sw;
+    Status st = seq.Prefill(ids, pos.data(), pos.data(), pos.data(), {}, &logits);
+    if (!st.ok()) return Fail("bench", st);
+    prefill_tok_s.push_back(double(np) / sw.ElapsedS());
+    sw.Reset();
+    for (int i = 0; i < o.decode_tokens; ++i) {
+      int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      st = seq.Step(next, np + i, &logits);
+      if (!st.ok()) return Fail("bench", st);
+    }
+    decode_tok_s.push_back(double(o.decode_tokens) / sw.ElapsedS());
+  }
+  const Timing prefill = Summarise(prefill_tok_s), decode = Summarise(decode_tok_s);
+  const int64_t wbytes = WeightBytesPerToken(*model);
+  const double decode_gbs = double(wbytes) * decode.median / 1e9;
+  const double prefill_gflops = PrefillFlops(tc, double(np)) / np * prefill.median / 1e9;
+
+  nlohmann::json encode = nlohmann::json::object();
+  std::map<std::string, double> encode_fraction;
+  if (model->has_vision() && !o.skip_vision) {
+    const auto& vc = model->config().vision;
+    for (const std::string& size : o.image_sizes) {
+      int w = 0, h = 0;
+      if (std::sscanf(size.c_str(), "%dx%d", &w, &h) != 2 || w < 32 || h < 32 || w > 8192 || h > 8192) {
+        return Fail("bench", "--image-size must look like 448x448");
+      }
+      // The HF processor's grid for this size (smart_resize rounds to multiples of 32).
+      const int64_t gh = std::max<int64_t>(2, (int64_t(std::nearbyint(h / 32.0)) * 32) / 16);
+      const int64_t gw = std::max<int64_t>(2, (int64_t(std::nearbyint(w / 32.0)) * 32) / 16);
+      std::vector<float> px(static_cast<size_t>(gh * gw * 1536));
+      std::uniform_real_distribution<float> u(-1.f, 1.f);
+      for (auto& v : px) v = u(rng);
+      qwen3vl::VisionInput in{px.data(), 1, gh, gw};
+      std::vector<double> ms;
+      for (int r = 0; r < o.repetitions; ++r) {
+        Stopwatch sw;
+        auto out = model->vision().Encode(std::span<const qwen3vl::VisionInput>(&in, 1));
+        if (!out.ok()) return Fail("bench", out.status());
+        ms.push_back(sw.ElapsedMs());
+      }
+      Timing t = Summarise(ms);
+      encode[size] = ToJson(t);
+      encode[size]["tokens"] = gh * gw / 4;
+      const double gflops = VisionFlops(vc, double(gh * gw)) / (t.median * 1e-3) / 1e9;
+      encode[size]["gflops"] = gflops;
+      encode_fraction[size] = gflops / peak_gflops;
+    }
+  }
+
+  nlohmann::json j;
+  j["model"] = o.model;
+  j["threads"] = pool.num_threads();
+  j["precision"] = o.precision;
+  j["load_s"] = ToJson(Summarise(load_s));
+  j["prefill_tokens"] = np;
+  j["prefill_tok_s"] = ToJson(prefill);
+  j["prefill_gflops"] = prefill_gflops;
+  j["prefill_peak_fraction"] = prefill_gflops / peak_gflops;
+  j["decode_tokens"] = o.decode_tokens;
+  j["decode_tok_s"] = ToJson(decode);
+  j["weight_bytes_per_token"] = wbytes;
+  j["decode_gbs"] = decode_gbs;
+  j["mem_bw_gbs"] = bw_gbs;
+  j["decode_roofline_fraction"] = decode_gbs / bw_gbs;
+  j["matrix_peak_gflops"] = peak_gflops;
+  j["encode_ms"] = encode;
+  j["peak_rss_bytes"] = PeakRssBytes();
+  j["logits_hash"] = LogitsHash(logits);
+  j["compute"] = ctx.Describe();
+  if (o.json) {
+    std::printf("%s\n", j.dump().c_str());
+    return kExitOk;
+  }
+  std::printf("model            %s (%d threads, %s)\n", o.model.c_str(), pool.num_threads(),
+              o.precision.c_str());
+  std::printf("limits           memory read %.1f GB/s, matrix peak %.0f GFLOP/s (bf16 matmul)\n",
+              bw_gbs, peak_gflops);
+  std::printf("load             %.3f s (median of %d)\n", Summarise(load_s).median, o.repetitions);
+  std::printf("prefill %4lld     %.1f tok/s (%.1f-%.1f)  %.0f GFLOP/s = %.0f%% of peak\n",
+              (long long)np, prefill.median, prefill.min, prefill.max, prefill_gflops,
+              100 * prefill_gflops / peak_gflops);
+  std::printf("decode  %4d     %.2f tok/s (%.2f-%.2f)  %.1f MB/token -> %.1f GB/s = %.0f%% of bandwidth\n",
+              o.decode_tokens, decode.median, decode.min, decode.max, wbytes / 1e6, decode_gbs,
+              100 * decode_gbs / bw_gbs);
+  for (auto& [size, v] : encode.items()) {
+    std::printf("encode %-10s %.0f ms (%.0f-%.0f), %lld tokens, %.0f GFLOP/s = %.0f%% of peak\n",
+                size.c_str(), v["median"].get<double>(), v["min"].get<double>(),
+                v["max"].get<double>(), (long long)v["tokens"].get<int64_t>(),
+                v["gflops"].get<double>(), 100 * encode_fraction[size]);
+  }
+  std::printf("peak RSS         %.2f GB\n", PeakRssBytes() / 1e9);
+  std::printf("logits hash      %s\n", LogitsHash(logits).c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterBench(CLI::App& root, int& exit_code) {
+  CLI::App* bench = root.add_subcommand("bench", "Benchmarks: `bench model` (see --help)");
+  bench->require_subcommand(1);
+  auto o = std::make_shared<BenchModelOptions>();
+  CLI::App* model = bench->add_subcommand(
+      "model", "Prefill, decode and vision-encode speed of a checkpoint against this machine's limits");
+  model->add_option("--model", o->model, "Model folder, .safetensors or text GGUF")->required();
+  model->add_option("--mmproj", o->mmproj, "mmproj GGUF (GGUF models; default: found beside)");
+  model->add_option("--threads", o->threads, "Compute threads (0: all cores)")->capture_default_str();
+  model->add_option("--repetitions,-r", o->repetitions, "Runs per figure")->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  model->add_option("--prefill-tokens", o->prefill_tokens, "Prompt length")->capture_default_str()
+      ->check(CLI::Range(1, 32768));
+  model->add_option("--decode-tokens", o->decode_tokens, "Generated tokens")->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  model->add_option("--precision", o->precision, "f32 (exact) or bf16 (AMX)")->capture_default_str();
+  model->add_option("--image-size", o->image_sizes, "Images to encode, WxH")->capture_default_str();
+  model->add_flag("--skip-vision", o->skip_vision, "Do not benchmark the vision encoder");
+  model->add_flag("--json", o->json, "Print one JSON object");
+  model->callback([o, &exit_code] { exit_code = RunBenchModel(*o); });
+}
+
+}  // namespace ocular::cli
