@@ -10,11 +10,16 @@
 
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apps/cli_util.h"
 #include "apps/commands.h"
+#include "model/chat/chat_request.h"
+#include "model/chat/chat_template.h"
 #include "model/tokenizer/load_tokenizer.h"
 #include "model/tokenizer/tokenizer.h"
 
@@ -26,6 +31,7 @@ struct TokenizeArgs {
   std::string text;
   bool decode = false;
   bool special = false;
+  std::string chat;  // --chat FILE.json: render + expand + tokenize a conversation
 };
 
 // "[1, 2, 3]" (JSON) or "1 2 3" / "1,2,3".
@@ -61,9 +67,43 @@ Result<std::vector<int32_t>> ParseIds(const std::string& text) {
   return ids;
 }
 
+// --chat: the model's chat template (the folder of --model), media expansion, ids and M-RoPE
+// positions, printed as JSON (model/chat/chat_request.h describes both layouts).
+int RunChat(const TokenizeArgs& args, const tokenizer::Tokenizer& tok) {
+  namespace fs = std::filesystem;
+  const fs::path model(args.model);
+  std::error_code ec;
+  const fs::path dir = fs::is_directory(model, ec) ? model : model.parent_path();
+  Result<chat::ChatTemplate> tmpl = chat::ChatTemplate::FromModelDir(dir.empty() ? "." : dir);
+  if (!tmpl.ok()) return Fail("tokenize", tmpl.status());
+  std::FILE* f = std::fopen(args.chat.c_str(), "rb");
+  if (f == nullptr) return Fail("tokenize", NotFound("cannot open the --chat file"));
+  std::string text;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  nlohmann::ordered_json request = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (request.is_discarded()) return Fail("tokenize", InvalidArgument("--chat file is not JSON"));
+  chat::VisionTokenIds ids;
+  for (auto [name, id] : {std::pair{"<|vision_start|>", &ids.vision_start},
+                          std::pair{"<|vision_end|>", &ids.vision_end},
+                          std::pair{"<|image_pad|>", &ids.image_pad},
+                          std::pair{"<|video_pad|>", &ids.video_pad}}) {
+    std::optional<int32_t> found = tok.TokenToId(name);
+    if (!found) return Fail("tokenize", NotFound("tokenizer lacks the vision special tokens"));
+    *id = *found;
+  }
+  auto encode = [&tok](std::string_view s) { return tok.Encode(s, {.parse_special = true}); };
+  Result<nlohmann::ordered_json> out = chat::BuildChatPromptJson(*tmpl, request, encode, ids);
+  if (!out.ok()) return Fail("tokenize", out.status());
+  std::printf("%s\n", out->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  return kExitOk;
+}
+
 int RunTokenize(const TokenizeArgs& args) {
   Result<tokenizer::Tokenizer> tok = tokenizer::LoadTokenizer(args.model);
   if (!tok.ok()) return Fail("tokenize", tok.status());
+  if (!args.chat.empty()) return RunChat(args, *tok);
   nlohmann::json out;
   if (args.decode) {
     Result<std::vector<int32_t>> ids = ParseIds(args.text);
@@ -93,8 +133,18 @@ void RegisterTokenize(CLI::App& root, int& exit_code) {
                 "encoding, keep them in the output when decoding. Without it they are plain text "
                 "when encoding and dropped when decoding. Non-special added tokens such as <think> "
                 "are always recognised and kept.");
-  cmd->add_option("TEXT", args->text, "Text to encode (or ids with --decode)")->required();
-  cmd->callback([args, &exit_code] { exit_code = RunTokenize(*args); });
+  CLI::Option* text = cmd->add_option("TEXT", args->text, "Text to encode (or ids with --decode)");
+  cmd->add_option("--chat", args->chat,
+                  "JSON file with messages (+ tools, add_generation_prompt, template_kwargs, media "
+                  "grids): print the rendered prompt, expanded ids and M-RoPE positions")
+      ->excludes(text);
+  cmd->callback([args, text, &exit_code] {
+    if (args->chat.empty() && text->count() == 0) {
+      exit_code = Fail("tokenize", "TEXT is required (or --chat FILE.json)");
+      return;
+    }
+    exit_code = RunTokenize(*args);
+  });
 }
 
 }  // namespace ocular::cli
