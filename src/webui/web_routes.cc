@@ -18,11 +18,6 @@ constexpr char kCsp[] =
     "img-src 'self' data: blob:; media-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
-bool AcceptsGzip(const httplib::Request& req) {
-  const std::string ae = req.get_header_value("Accept-Encoding");
-  return ae.find("gzip") != std::string::npos;
-}
-
 // Inflates a gzip body; false on a corrupt table (a build defect).
 bool Gunzip(std::string_view in, std::string* out) {
   z_stream z{};
@@ -57,8 +52,9 @@ void Serve(const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Frame-Options", "DENY");
   }
   res.set_header("Vary", "Accept-Encoding");
-  if (a->content_encoding.empty() || AcceptsGzip(req)) {
-    if (!a->content_encoding.empty()) res.set_header("Content-Encoding", std::string(a->content_encoding));
+  // cpp-httplib (built with zlib and brotli) compresses text bodies itself for clients that
+  // accept it, without looking at a Content-Encoding already set: hand it the plain bytes.
+  if (a->content_encoding.empty()) {
     res.set_content(a->body.data(), a->body.size(), std::string(a->content_type));
     return;
   }

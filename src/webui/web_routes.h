@@ -9,8 +9,9 @@ class Server;
 namespace ocular::webui {
 
 // Adds the routes. Pages get a strict same-origin Content-Security-Policy; content-hashed
-// assets are cacheable forever; gzip bodies are sent as stored to clients that accept gzip
-// and inflated for the rest. A server built without the UI (empty table) adds nothing.
+// assets are cacheable forever. Bodies stored gzip-compressed (to keep the binary small) are
+// inflated per request; the HTTP library compresses responses for clients that accept it.
+// A server built without the UI (empty table) adds nothing.
 void RegisterWebUiRoutes(httplib::Server& server);
 
 }  // namespace ocular::webui

@@ -89,13 +89,16 @@ try {
   }
 
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'ocular-chromium-'));
-  browser = await chromium.launch({
+  // A fresh, empty profile per run (Playwright passes it as --user-data-dir).
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1100, height: 800 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', `--user-data-dir=${profile}`],
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-  const page = await context.newPage();
+  browser = context;
+  const page = context.pages()[0] || await context.newPage();
   const foreign = [];
   page.on('request', (r) => {
     const u = r.url();
