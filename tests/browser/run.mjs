@@ -247,6 +247,7 @@ try {
 
   await check('phone width: no horizontal overflow', async () => {
     await page.setViewportSize({ width: 380, height: 740 });
+    await sleep(400); // the drawer's slide-out transition
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert(overflow <= 0, `page overflows by ${overflow}px at 380px`);
     await shot('8-phone');
