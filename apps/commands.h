@@ -15,4 +15,5 @@ void RegisterGen(CLI::App& root, int& exit_code);
 void RegisterTokenize(CLI::App& root, int& exit_code);
 void RegisterServe(CLI::App& root, int& exit_code);
 void RegisterBench(CLI::App& root, int& exit_code);
+void RegisterRun(CLI::App& root, int& exit_code);
 }  // namespace ocular::cli
