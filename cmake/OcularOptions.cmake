@@ -2,8 +2,8 @@
 add_library(ocular_options INTERFACE)
 target_compile_options(ocular_options INTERFACE
   -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
-target_compile_definitions(ocular_options INTERFACE
-  OCULAR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+# OCULAR_SOURCE_DIR is defined only where it is used (test support, benches, `gen`): an
+# absolute path in every compile command would defeat ccache across checkouts.
 
 if(OCULAR_SANITIZE STREQUAL "address")
   set(_san -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)

@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-debian.sh
 jobs=$(nproc)
+# ccache keys on paths relative to the checkout, so fresh clones reuse earlier compilations.
+export CCACHE_BASEDIR="$PWD"
+export CCACHE_NOHASHDIR=1
 
 echo "== release build"
 cmake --preset release >/dev/null
