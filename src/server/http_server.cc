@@ -1,9 +1,12 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <openssl/crypto.h>
 
 #include <ctime>
+#include <limits>
 #include <random>
 
 #include "base/clock.h"
@@ -129,6 +132,41 @@ struct ActiveGuard {
   ~ActiveGuard() { counter->fetch_sub(1); }
 };
 
+// Reads the body through the streaming reader so an oversize request is refused from its
+// Content-Length alone (413) and a chunked one is cut off at the cap, never buffered whole.
+bool ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, uint64_t max_bytes,
+              std::string* body, httplib::Response& res) {
+  if (req.has_header("Content-Length")) {
+    const std::string v = req.get_header_value("Content-Length");
+    if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoull(v) > max_bytes) {
+      res.set_header("Connection", "close");
+      SendError(res, 413, "request body exceeds the size limit");
+      return false;
+    }
+    body->reserve(size_t(std::stoull(v)));
+  }
+  bool too_big = false;
+  const bool ok = reader([&](const char* data, size_t n) {
+    if (body->size() + n > max_bytes) {
+      too_big = true;
+      return false;
+    }
+    body->append(data, n);
+    return true;
+  });
+  if (too_big) {
+    res.set_header("Connection", "close");
+    SendError(res, 413, "request body exceeds the size limit");
+    return false;
+  }
+  if (!ok) {
+    SendError(res, 400, "could not read the request body");
+    return false;
+  }
+  return true;
+}
+
 struct Choice {
   std::unique_ptr<RequestHandle> handle;
   std::string text;
@@ -139,6 +177,23 @@ struct Choice {
   engine::RequestStats stats;
   int64_t last_event_ns = 0;
 };
+
+// cpp-httplib 0.11.4 listens with a backlog of 5: hundreds of clients connecting at once then
+// wait for SYN retransmits (1 s, 3 s) or fail. Calling listen() again on the bound socket
+// raises the backlog; the library does not expose the descriptor, so find it by its port.
+void RaiseListenBacklog(int port) {
+  for (int fd = 0; fd < 65536; ++fd) {
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_storage ss{};
+    socklen_t sl = sizeof(ss);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) continue;
+    int p = ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
+          : ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port) : -1;
+    if (p == port) ::listen(fd, 4096);
+  }
+}
 
 }  // namespace
 
@@ -154,6 +209,7 @@ Result<int> HttpServer::Bind() {
   int port = options_.port == 0 ? http_->bind_to_any_port(options_.host)
                                 : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
   if (port <= 0) return Unavailable("could not bind the listening address");
+  RaiseListenBacklog(port);
   return port;
 }
 
@@ -250,8 +306,10 @@ void HttpServer::Routes() {
     res.set_content(json{{"object", "list"}, {"data", json::array({m})}}.dump(), "application/json");
   });
 
-  s.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) {
-    auto body = ParseJsonBody(req.body, model_.limits.json_max_depth);
+  s.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    std::string text;
+    if (!ReadBody(req, reader, options_.max_body_bytes, &text, res)) return;
+    auto body = ParseJsonBody(text, model_.limits.json_max_depth);
     if (!body.ok()) return SendStatusError(res, body.status());
     auto p = body->find("prompt");
     if (p == body->end() || !p->is_string()) return SendError(res, 400, "prompt: must be a string", "prompt");
@@ -262,8 +320,10 @@ void HttpServer::Routes() {
     res.set_content(json{{"tokens", ids}, {"count", ids.size()}, {"max_model_len", model_.max_model_len}}.dump(),
                     "application/json");
   });
-  s.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) {
-    auto body = ParseJsonBody(req.body, model_.limits.json_max_depth);
+  s.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    std::string text;
+    if (!ReadBody(req, reader, options_.max_body_bytes, &text, res)) return;
+    auto body = ParseJsonBody(text, model_.limits.json_max_depth);
     if (!body.ok()) return SendStatusError(res, body.status());
     auto t = body->find("tokens");
     if (t == body->end() || !t->is_array()) return SendError(res, 400, "tokens: must be a list", "tokens");
@@ -276,20 +336,26 @@ void HttpServer::Routes() {
       }
       ids.push_back(int32_t(id));
     }
-    auto text = model_.tokenizer->Decode(ids);
-    if (!text.ok()) return SendError(res, 400, "tokens: not token ids of this model", "tokens");
-    res.set_content(json{{"prompt", *text}}.dump(), "application/json");
+    auto decoded = model_.tokenizer->Decode(ids);
+    if (!decoded.ok()) return SendError(res, 400, "tokens: not token ids of this model", "tokens");
+    res.set_content(json{{"prompt", *decoded}}.dump(-1, ' ', false, json::error_handler_t::replace),
+                    "application/json");
   });
 
   auto inference = [this](bool chat) {
-    return [this, chat](const httplib::Request& req, httplib::Response& res) {
+    return [this, chat](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
       auto guard = std::make_shared<ActiveGuard>(&active_);
+      std::string text;
+      if (!ReadBody(req, reader, options_.max_body_bytes, &text, res)) {
+        metrics_.CountRequest(res.status);
+        return;
+      }
       if (draining_.load() || !ready_.load()) {
         metrics_.CountRequest(503);
         res.set_header("Retry-After", std::to_string(options_.retry_after_s));
         return SendError(res, 503, draining_.load() ? "server is shutting down" : "server is loading");
       }
-      auto body = ParseJsonBody(req.body, model_.limits.json_max_depth);
+      auto body = ParseJsonBody(text, model_.limits.json_max_depth);
       if (!body.ok()) {
         metrics_.CountRequest(400);
         return SendStatusError(res, body.status());

@@ -42,6 +42,7 @@ struct HttpOptions {
   int http_threads = 1024;               // worker pool: one per open stream
   std::string served_model_name = "ocular";
   bool demo_model = false;               // shown in /v1/models
+  bool webui = true;                     // serve the embedded web UI at "/" (src/webui)
   int header_timeout_s = 10;             // read timeout
   int idle_timeout_s = 60;               // keep-alive
   int write_timeout_s = 30;              // stalled writer

@@ -1,0 +1,75 @@
+// Shared pieces of the HTTP tests: an in-process `ocular serve` on the tiny-a checkpoint
+// (random free port, API key set), a raw-socket client, SSE parsing and base64.
+#pragma once
+
+#include <httplib.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "engine/engine.h"
+#include "kernels/compute_context.h"
+#include "model/chat/chat_template.h"
+#include "model/qwen3vl/model.h"
+#include "model/tokenizer/tokenizer.h"
+#include "server/fetch.h"
+#include "server/http_server.h"
+
+namespace ocular::testing {
+
+inline constexpr const char* kApiKey = "test-key-0123456789";
+
+class TestServer {
+ public:
+  // Loads tiny-a from `golden`/models/tiny-a and starts serving; check ok().
+  TestServer(const std::filesystem::path& golden, server::HttpOptions http = {},
+             engine::EngineOptions engine_options = {});
+  ~TestServer();
+  bool ok() const { return ok_; }
+  int port() const { return port_; }
+  server::HttpServer& http() { return *http_; }
+  engine::Engine& engine() { return *engine_; }
+  const tokenizer::Tokenizer& tokenizer() const { return *tokenizer_; }
+
+  // POST JSON with the API key; returns status and body (status -1: no response).
+  httplib::Result Post(const std::string& path, const std::string& body,
+                       const std::string& key = kApiKey) const;
+  httplib::Result Get(const std::string& path, const std::string& key = kApiKey) const;
+
+ private:
+  bool ok_ = false;
+  int port_ = 0;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<kernels::ComputeContext> ctx_;
+  std::unique_ptr<qwen3vl::Qwen3VLModel> model_;
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
+  std::unique_ptr<chat::ChatTemplate> template_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<server::HttpServer> http_;
+  std::thread thread_;
+};
+
+std::string Base64(const std::string& bytes);
+std::string ReadBinary(const std::filesystem::path& p);
+
+struct SseStream {
+  std::vector<nlohmann::json> chunks;  // every `data: {...}` event in order
+  bool done = false;                   // `data: [DONE]` seen, and it was the last event
+  bool malformed = false;              // an event that is neither JSON nor [DONE], or data after [DONE]
+};
+SseStream ParseSse(const std::string& body);
+
+// Sends `request` on a new loopback connection, reads until the peer closes or `max_bytes`
+// arrived or `timeout_ms` passed; returns what was read.
+std::string RawExchange(int port, const std::string& request, size_t max_bytes = 1 << 20,
+                        int timeout_ms = 30000, bool shutdown_write = false);
+
+// Value of an unlabelled metric line `name value` in Prometheus text (NaN when absent).
+double MetricValue(const std::string& metrics, const std::string& name);
+
+}  // namespace ocular::testing
