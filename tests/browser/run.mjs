@@ -100,8 +100,10 @@ try {
   browser = context;
   const page = context.pages()[0] || await context.newPage();
   const foreign = [];
+  const requested = [];
   page.on('request', (r) => {
     const u = r.url();
+    requested.push(u);
     if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
   });
   const consoleErrors = [];
@@ -207,6 +209,25 @@ try {
     await shot('4-stopped');
   });
 
+  await check('regenerate replaces the last answer; edit takes a message back into the composer', async () => {
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Max tokens').fill('16');
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const n = await page.locator('[data-testid^="message-"]').count();
+    await page.getByRole('button', { name: 'Regenerate this answer' }).click();
+    await page.locator('[data-testid="stop"]').waitFor({ timeout: 30_000 }).catch(() => {});
+    await waitIdle();
+    assert((await page.locator('[data-testid^="message-"]').count()) === n, 'regenerate changed the message count');
+    assert(!(await lastAnswer().getByText('stopped').isVisible()), 'the regenerated answer is still the stopped one');
+    await page.getByRole('button', { name: 'Edit this message' }).last().click();
+    assert((await page.locator('[data-testid="input"]').inputValue()) === 'Tell me a very long story.', 'edit did not fill the composer');
+    assert((await page.locator('[data-testid^="message-"]').count()) === n - 2, 'edit did not remove the turn');
+    await page.locator('[data-testid="input"]').fill('Tell me a short story.');
+    await page.keyboard.press('Enter');
+    await waitIdle();
+    assert((await page.locator('[data-testid^="message-"]').count()) === n, 'the edited turn was not answered');
+  });
+
   await check('an unsupported file shows a message and keeps the typed text', async () => {
     await page.locator('[data-testid="input"]').fill('draft I typed');
     await page.locator('[data-testid="file-input"]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') });
@@ -231,6 +252,33 @@ try {
     await shot('6-reloaded');
   });
 
+  await check('imported conversation renders code highlighting and lazily loaded LaTeX', async () => {
+    const katexBefore = requested.filter((u) => /katex/i.test(u)).length;
+    assert(katexBefore === 0, 'KaTeX was loaded before any formula appeared');
+    const file = path.join(artifacts, 'import.json');
+    fs.writeFileSync(file, JSON.stringify({ format: 'ocular-conversations', version: 1, conversations: [{
+      id: 'x', title: 'Math and code', created: 1, updated: 2, system: '', messages: [
+        { role: 'user', content: 'show me' },
+        { role: 'assistant', content: 'Euler: $e^{i\\pi}+1=0$\n\n$$\\sum_{k=1}^n k = \\frac{n(n+1)}{2}$$\n\n```python\ndef f(x):\n    return x\n```\n\n<img src=x onerror="window.__xss=1">' },
+      ] }] }));
+    await page.locator('[data-testid="import-input"]').setInputFiles(file);
+    const item = page.locator('[data-testid="conversations"] .conv', { hasText: 'Math and code' });
+    await item.waitFor({ timeout: 5000 });
+    await item.click();
+    await page.locator('.katex').first().waitFor({ timeout: 10_000 });
+    assert((await page.locator('.katex-display').count()) === 1, 'display math not rendered');
+    assert((await page.locator('.hljs-keyword').count()) >= 1, 'code not highlighted');
+    assert(!(await page.evaluate(() => window.__xss)), 'unsanitised HTML ran');
+    assert(requested.some((u) => /katex.*\.js$/.test(u)), 'KaTeX chunk not fetched');
+    await shot('7-math-code');
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Theme').selectOption('dark');
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert(bg === 'rgb(22, 24, 28)', `dark theme background is ${bg}`);
+    await shot('8-dark');
+  });
+
   await check('with the server down a send shows a message and keeps the text', async () => {
     server.kill('SIGKILL');
     for (let i = 0; i < 100 && !serverExited; i++) await sleep(50);
@@ -242,7 +290,7 @@ try {
     assert(/not reachable/.test(await banner.textContent()), `banner: ${await banner.textContent()}`);
     assert((await page.locator('[data-testid="input"]').inputValue()) === 'are you there?', 'typed text lost');
     assert((await page.locator('[data-testid^="message-"]').count()) === n, 'a failed send left messages behind');
-    await shot('7-server-down');
+    await shot('9-server-down');
   });
 
   await check('phone width: no horizontal overflow', async () => {
@@ -250,7 +298,7 @@ try {
     await sleep(400); // the drawer's slide-out transition
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert(overflow <= 0, `page overflows by ${overflow}px at 380px`);
-    await shot('8-phone');
+    await shot('10-phone');
   });
 
   await check('no request left the server origin, no page errors', async () => {
