@@ -58,9 +58,12 @@ Child StartServer(const std::filesystem::path& golden, const std::string& grace)
   return c;
 }
 
-TEST(HttpSigterm, InFlightStreamsFinishAndExitIsZero) {
-  OCULAR_REQUIRE_GOLDEN(golden);
-  Child c = StartServer(golden, "30");
+// grace: --shutdown-grace-seconds; max_tokens: per stream; expect: the finish reason every
+// accepted stream must end with ("length": finished within the grace; "cancelled": ended by
+// the server after it, still with a finish chunk and [DONE]).
+void RunSigterm(const std::filesystem::path& golden, const std::string& grace, int max_tokens,
+                const std::string& expect) {
+  Child c = StartServer(golden, grace);
   ASSERT_GT(c.pid, 0);
   ASSERT_GT(c.port, 0) << "server did not start";
   constexpr int kClients = 16;
@@ -70,7 +73,7 @@ TEST(HttpSigterm, InFlightStreamsFinishAndExitIsZero) {
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&, i] {
       json req = {{"messages", {{{"role", "user"}, {"content", "Story " + std::to_string(i)}}}},
-                  {"max_tokens", 400}, {"ignore_eos", true}, {"stream", true}};
+                  {"max_tokens", max_tokens}, {"ignore_eos", true}, {"stream", true}};
       httplib::Client cli("127.0.0.1", c.port);
       cli.set_read_timeout(120, 0);
       httplib::Request r;
@@ -94,7 +97,7 @@ TEST(HttpSigterm, InFlightStreamsFinishAndExitIsZero) {
       for (const json& ch : s.chunks)
         for (const json& x : ch["choices"])
           if (!x["finish_reason"].is_null()) finish = x["finish_reason"];
-      if (s.done && !s.malformed && finish == "length") {
+      if (s.done && !s.malformed && finish == expect) {
         ended_ok.fetch_add(1);
       } else {
         problems[size_t(i)] = "finish '" + finish + "' done " + std::to_string(s.done);
@@ -127,6 +130,16 @@ TEST(HttpSigterm, InFlightStreamsFinishAndExitIsZero) {
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   fclose(c.out);
+}
+
+TEST(HttpSigterm, InFlightStreamsFinishWithinGraceAndExitIsZero) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  RunSigterm(golden, "120", 48, "length");
+}
+
+TEST(HttpSigterm, StreamsPastTheGraceEndCancelledWithDoneAndExitIsZero) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  RunSigterm(golden, "1", 4000, "cancelled");
 }
 
 }  // namespace
