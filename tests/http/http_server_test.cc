@@ -345,13 +345,16 @@ TEST_F(HttpServerTest, ConcurrentStreamsAllFinishWithoutInterleaving) {
       const auto t0 = std::chrono::steady_clock::now();
       auto last = t0;
       r.content_receiver = [&](const char* d, size_t n, uint64_t, uint64_t) {
+        // Timing counts data events only (not keep-alive comments).
         const auto now = std::chrono::steady_clock::now();
-        if (body.empty()) {
-          ttft[size_t(i)] = std::chrono::duration<double>(now - t0).count();
-        } else {
-          gaps[size_t(i)].push_back(std::chrono::duration<double>(now - last).count());
+        if (std::string_view(d, n).find("data: {") != std::string_view::npos) {
+          if (ttft[size_t(i)] < 0) {
+            ttft[size_t(i)] = std::chrono::duration<double>(now - t0).count();
+          } else {
+            gaps[size_t(i)].push_back(std::chrono::duration<double>(now - last).count());
+          }
+          last = now;
         }
-        last = now;
         body.append(d, n);
         return true;
       };
