@@ -183,6 +183,19 @@ try {
     await shot('3-image-cached');
   });
 
+  await check('a video attachment gets an answer that went through the vision encoder', async () => {
+    await page.locator('[data-testid="file-input"]').setInputFiles(path.join(golden, 'inputs', 'video', 'video_a.mp4'));
+    await page.locator('[data-testid="pending-attachment"] .vid').waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid="input"]').fill('Describe the video.');
+    await page.keyboard.press('Enter');
+    await waitIdle();
+    assert((await lastAnswer().locator('[data-testid="message-error"]').count()) === 0, 'the video answer failed');
+    const vision = await stageText('vision');
+    assert(vision.length > 0, 'no vision stage for the video');
+    assert((await page.locator('[data-testid="message-user"] video').count()) >= 1, 'no video preview in the thread');
+    await shot('3b-video');
+  });
+
   await check('stop mid-stream ends the request on the server', async () => {
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByLabel('Max tokens').fill('20000');
