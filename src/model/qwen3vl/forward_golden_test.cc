@@ -22,16 +22,25 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 struct Tolerance {
-  double vision_rel;
-  double logits_rel;
+  double vision_rel;   // <= 0: not compared
+  double logits_rel;   // <= 0: not compared
   double logits_abs;
   double logprob_abs;
-  bool exact_greedy;
+  bool exact_greedy;   // false: only where the reference's top-1 margin exceeds 2 x logprob_abs
+  bool top_k_sets = false;  // compare top-5 sets only (quantized weights, issue 12)
 };
 // f32 engine, HF math.
 constexpr Tolerance kF32Tol = {1e-5, 1e-5, 2e-4, 1e-4, true};
 // Weights stored in f16 (GGUF f16 text): the README's "ggml-like shortcuts" column.
 constexpr Tolerance kF16Tol = {2e-3, 3e-3, 5e-2, 1e-2, true};
+// bf16 activations or q8_0 weights: the README's advice for such engines is to compare top-k
+// log-probabilities and not to insist on identical greedy continuations. Bound: a logprob is a
+// logit minus a log-sum-exp, so its error is at most about the logits' absolute error, which
+// the README measured at 0.12 for a BF16 engine (llama.cpp, BF16 GGUF of tiny-a).
+constexpr Tolerance kLooseTol = {0, 0, 0, 0.12, false};
+// q8_0 weights: compared by top-k (issue 12): the reference's top-1 is among our top 5 and our
+// top-1 among the reference's top 5, at every teacher-forced step.
+constexpr Tolerance kTopKTol = {0, 0, 0, 0, false, true};
 
 std::vector<float> ReadMaybeGz(const fs::path& p) {
   if (p.extension() != ".gz" && fs::exists(p)) return testing::ReadF32(p);
@@ -79,15 +88,16 @@ int32_t Argmax(const std::vector<float>& v) {
 class ForwardGolden : public ::testing::Test {
  protected:
   void RunAll(const fs::path& golden, const fs::path& model_path, const fs::path& mmproj,
-              const Tolerance& tol, int64_t chunk_tokens, bool encode_together);
+              const Tolerance& tol, int64_t chunk_tokens, bool encode_together,
+              kernels::Precision precision = kernels::Precision::kF32);
 };
 
 void ForwardGolden::RunAll(const fs::path& golden, const fs::path& model_path,
                            const fs::path& mmproj, const Tolerance& tol, int64_t chunk_tokens,
-                           bool encode_together) {
+                           bool encode_together, kernels::Precision precision) {
   ThreadPool pool(2);
   kernels::ComputeContext ctx(pool);
-  auto model_or = Qwen3VLModel::Load(model_path, mmproj, ctx, kernels::Precision::kF32);
+  auto model_or = Qwen3VLModel::Load(model_path, mmproj, ctx, precision);
   ASSERT_TRUE(model_or.ok()) << model_or.status().ToString();
   Qwen3VLModel& model = **model_or;
 
@@ -129,7 +139,7 @@ void ForwardGolden::RunAll(const fs::path& golden, const fs::path& model_path,
         media.push_back(std::move((*enc)[0]));
       }
     }
-    for (size_t k = 0; k < media.size(); ++k) {
+    for (size_t k = 0; k < media.size() && tol.vision_rel > 0; ++k) {
       const json& m = c["media"][k];
       auto ref_main = testing::ReadF32(dir / m["main_file"].get<std::string>());
       ASSERT_EQ(media[k].main.size(), ref_main.size());
@@ -153,8 +163,10 @@ void ForwardGolden::RunAll(const fs::path& golden, const fs::path& model_path,
     auto ref_logits = testing::ReadF32(dir / "logits_last.f32");
     ASSERT_EQ(logits.size(), ref_logits.size());
     double abs_err = 0;
-    EXPECT_LE(RelError(logits, ref_logits, &abs_err), tol.logits_rel);
-    EXPECT_LE(abs_err, tol.logits_abs);
+    if (tol.logits_rel > 0) {
+      EXPECT_LE(RelError(logits, ref_logits, &abs_err), tol.logits_rel);
+      EXPECT_LE(abs_err, tol.logits_abs);
+    }
 
     // Greedy decoding: 16 steps, ids and top-5 log-probabilities.
     int64_t position = c["first_generated_position"].get<int64_t>();
@@ -163,6 +175,18 @@ void ForwardGolden::RunAll(const fs::path& golden, const fs::path& model_path,
       const int32_t want = step["token_id"].get<int32_t>();
       auto lp = LogSoftmax(logits);
       const json& top5 = step["top5"];
+      if (tol.top_k_sets) {
+        std::vector<int32_t> order(logits.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::partial_sort(order.begin(), order.begin() + 5, order.end(),
+                          [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+        std::vector<int32_t> ours(order.begin(), order.begin() + 5), theirs;
+        for (const json& alt : top5) theirs.push_back(alt[0].get<int32_t>());
+        EXPECT_NE(std::find(ours.begin(), ours.end(), theirs[0]), ours.end()) << "step " << s;
+        EXPECT_NE(std::find(theirs.begin(), theirs.end(), ours[0]), theirs.end()) << "step " << s;
+        ASSERT_TRUE(seq.Step(want, position + s, &logits).ok());
+        continue;
+      }
       double margin = top5[0][1].get<double>() - top5[1][1].get<double>();
       if (tol.exact_greedy || margin > 2 * tol.logprob_abs) {
         ASSERT_EQ(Argmax(logits), want) << "greedy step " << s;
@@ -171,6 +195,7 @@ void ForwardGolden::RunAll(const fs::path& golden, const fs::path& model_path,
         EXPECT_NEAR(lp[alt[0].get<int32_t>()], alt[1].get<double>(), tol.logprob_abs)
             << "step " << s << " token " << alt[0];
       }
+      // Teacher forcing: the reference's token is fed back, so later steps stay comparable.
       ASSERT_TRUE(seq.Step(want, position + s, &logits).ok());
     }
   }
@@ -192,6 +217,17 @@ TEST_F(ForwardGolden, GgufF16TextF32MmprojMatchesReference) {
   OCULAR_REQUIRE_GOLDEN(golden);
   RunAll(golden, golden / "models/tiny-a-gguf/tiny-a-f16.gguf",
          golden / "models/tiny-a-gguf/mmproj-tiny-a-f32.gguf", kF16Tol, 0, false);
+}
+
+TEST_F(ForwardGolden, Bf16ComputeKeepsTopLogprobs) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  RunAll(golden, golden / "models/tiny-a", {}, kLooseTol, 0, true, kernels::Precision::kBf16);
+}
+
+TEST_F(ForwardGolden, GgufQ8_0KeepsTopTokens) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  RunAll(golden, golden / "models/tiny-a-gguf/tiny-a-q8_0.gguf",
+         golden / "models/tiny-a-gguf/mmproj-tiny-a-q8_0.gguf", kTopKTol, 0, true);
 }
 
 }  // namespace
