@@ -238,9 +238,14 @@ const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFix
 export function latencyStages(m: Message): Stage[] {
   const u = m.usage;
   const out: Stage[] = [];
-  if (m.uploadMs !== undefined) out.push({ label: 'upload', value: ms(m.uploadMs) });
-  if (!u || !u.timings) return out;
-  const t = u.timings;
+  const t = u?.timings;
+  if (m.uploadMs !== undefined) {
+    // The response headers come back once the server has fetched and preprocessed the media
+    // (it validates the whole request first): that time is reported as its own stages.
+    const serverSide = (t?.fetch_ms || 0) + (t?.preprocess_ms || 0);
+    out.push({ label: 'upload', value: ms(Math.max(0, m.uploadMs - serverSide)) });
+  }
+  if (!u || !t) return out;
   if (t.queue_ms !== undefined) out.push({ label: 'queue', value: ms(t.queue_ms) });
   if (t.fetch_ms) out.push({ label: 'fetch', value: ms(t.fetch_ms) });
   const media = u.media || [];
