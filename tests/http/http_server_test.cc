@@ -223,6 +223,30 @@ TEST_F(HttpServerTest, BadParametersAreRejectedNamingTheParameter) {
   EXPECT_EQ(ok["choices"].size(), 1u);
 }
 
+TEST_F(HttpServerTest, InternalImageUrlsAre400AndNeverFetched) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  httplib::Server canary;
+  std::atomic<int> hits{0};
+  canary.Get(".*", [&](const httplib::Request&, httplib::Response& res) {
+    hits.fetch_add(1);
+    res.set_content(ReadBinary(golden_ / "inputs/images/img_97x61_small.png"), "image/png");
+  });
+  const int port = canary.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { canary.listen_after_bind(); });
+  const std::string p = std::to_string(port);
+  for (const std::string url : {"http://127.0.0.1:" + p + "/a.png", "http://localhost:" + p + "/a.png",
+                                "http://127.1:" + p + "/a.png", "http://[::ffff:127.0.0.1]:" + p + "/a.png",
+                                "http://2130706433:" + p + "/a.png", std::string("file:///etc/passwd"), std::string("gopher://x/")}) {
+    json req = {{"messages", {{{"role", "user"},
+                               {"content", {{{"type", "image_url"}, {"image_url", {{"url", url}}}}}}}}},
+                {"max_tokens", 1}};
+    ExpectBadParam(req.dump(), "messages[0].content[0].image_url.url");
+  }
+  canary.stop();
+  t.join();
+  EXPECT_EQ(hits.load(), 0);
+}
+
 TEST_F(HttpServerTest, OversizeBodyIs413WithoutSendingIt) {
   OCULAR_REQUIRE_GOLDEN(golden);
   // Only the headers are sent: the server must answer from Content-Length alone.

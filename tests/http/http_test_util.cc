@@ -41,6 +41,8 @@ TestServer::TestServer(const std::filesystem::path& golden, server::HttpOptions 
   mc.generation_defaults.do_sample = false;  // tiny-a generation_config.json
   mc.max_model_len = eo.max_model_len;
   mc.pool = pool_.get();
+  fetcher_ = std::make_unique<server::UrlFetcher>(server::FetchOptions{});  // production defaults
+  mc.fetcher = fetcher_.get();
   http.port = 0;
   if (http.api_key.empty()) http.api_key = kApiKey;
   http.http_threads = std::max(http.http_threads, 1200);

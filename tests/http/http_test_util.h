@@ -50,6 +50,7 @@ class TestServer {
   std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
   std::unique_ptr<chat::ChatTemplate> template_;
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<server::UrlFetcher> fetcher_;
   std::unique_ptr<server::HttpServer> http_;
   std::thread thread_;
 };
