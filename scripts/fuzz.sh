@@ -10,7 +10,17 @@ seconds="${OCULAR_FUZZ_SECONDS:-20}"
 filter="${OCULAR_FUZZ_FILTER:-}"
 
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$(nproc)"
+# Build only the fuzz targets (and what they link), not the whole tree, with clang.
+mapfile -t names < <(grep -rhoE "ocular_fuzzer\(fuzz_[A-Za-z0-9_]+" --include=CMakeLists.txt src tests |
+                     sed 's/ocular_fuzzer(//' | sort -u)
+if [ -n "$filter" ]; then
+  mapfile -t names < <(printf '%s\n' "${names[@]}" | grep -- "$filter" || true)
+fi
+if [ ${#names[@]} -eq 0 ]; then
+  echo "fuzz: no targets"
+  exit 0
+fi
+cmake --build --preset fuzz -j "$(nproc)" --target "${names[@]}"
 
 mapfile -t targets < <(find build/fuzz -type f -name 'fuzz_*' -perm -u+x | sort)
 if [ ${#targets[@]} -eq 0 ]; then
