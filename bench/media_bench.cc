@@ -2,7 +2,7 @@
 // (generated here with libavcodec), median of 5, against the same work done by
 // /usr/bin/python3 with Pillow/numpy (bench/pillow_baseline.py) in the same run.
 //
-//   bench_media [--runs N] [--keep DIR]
+//   bench_media [--runs N] [--keep DIR] [--clip FILE.mp4] [--no-baseline]
 #include <turbojpeg.h>
 #include <unistd.h>
 
@@ -145,10 +145,14 @@ std::string EncodeClip(const std::filesystem::path& path, int width, int height,
 
 int Main(int argc, char** argv) {
   int runs = 5;
-  std::string keep;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--runs") == 0) runs = std::max(1, std::atoi(argv[++i]));
+  std::string keep, clip_path;
+  bool baseline = true;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--no-baseline") == 0) baseline = false;
+    else if (i + 1 >= argc) break;
+    else if (std::strcmp(argv[i], "--runs") == 0) runs = std::max(1, std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--keep") == 0) keep = argv[++i];
+    else if (std::strcmp(argv[i], "--clip") == 0) clip_path = argv[++i];  // reuse a clip (skips encoding)
   }
   SilenceFfmpegLogging();
   const std::filesystem::path dir =
@@ -161,7 +165,12 @@ int Main(int argc, char** argv) {
   std::vector<uint8_t> jpeg = testing::EncodeJpeg(scene.data.data(), 1920, 1080, TJPF_RGB, TJSAMP_420, 90);
   WriteFile(dir / "image_1920x1080.jpg", jpeg.data(), jpeg.size());
   Stopwatch enc_sw;
-  const std::string encoder = EncodeClip(dir / "clip_720p_10s.mp4", 1280, 720, 30, 10);
+  std::string encoder = "given";
+  if (clip_path.empty()) {
+    encoder = EncodeClip(dir / "clip_720p_10s.mp4", 1280, 720, 30, 10);
+  } else if (std::filesystem::absolute(clip_path) != std::filesystem::absolute(dir / "clip_720p_10s.mp4")) {
+    std::filesystem::copy_file(clip_path, dir / "clip_720p_10s.mp4", std::filesystem::copy_options::overwrite_existing);
+  }
   if (encoder.empty()) {
     std::fprintf(stderr, "bench_media: no usable video encoder\n");
     return 1;
@@ -196,6 +205,17 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "bench_media: video decode failed: %s\n", v.status().ToString().c_str());
       return 1;
     }
+    {
+      // Skipping must select exactly the frames a full sequential decode selects.
+      VideoLimits all = vl;
+      all.skip_unneeded_frames = false;
+      auto full = DecodeVideo(clip, all, vc);
+      bool same = full.ok() && full->frames.size() == v->frames.size();
+      for (size_t i = 0; same && i < v->frames.size(); ++i) same = full->frames[i].data == v->frames[i].data;
+      std::printf("  frames decoded %lld (of %lld), restarts %lld; same frames as a full decode: %s\n",
+                  static_cast<long long>(v->decoded_frames), static_cast<long long>(v->info.total_frames),
+                  static_cast<long long>(v->seeks), same ? "yes" : "NO");
+    }
     double vpre_ms = MedianMs(runs, [&] { (void)PreprocessVideo(*v, vc, &pool); }, &vpre_cpu);
     auto pv = PreprocessVideo(*v, vc, &pool);
     std::printf("ocular (%d thread%s): image decode %.1f ms + preprocess %.1f ms = %.1f ms -> grid [%d,%d,%d]; "
@@ -221,6 +241,10 @@ int Main(int argc, char** argv) {
                           " --video-frames " + (dir / "sampled_frames.rgb").string() + " --video-hw 720 1280 --runs " +
                           std::to_string(runs);
   std::string out;
+  if (!baseline) {
+    if (keep.empty()) std::filesystem::remove_all(dir);
+    return 0;
+  }
   if (FILE* p = popen(cmd.c_str(), "r")) {
     char buf[4096];
     while (fgets(buf, sizeof(buf), p)) out += buf;

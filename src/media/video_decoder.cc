@@ -84,36 +84,49 @@ int RefuseIoOpen(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary
   return AVERROR(EPERM);
 }
 
+// One video packet of the chosen stream, in decode order (from a demux-only scan).
+struct PacketEntry {
+  int64_t pts = AV_NOPTS_VALUE;
+  bool key = false;
+};
+
 // One open container + decoder; owns every FFmpeg object (released in the destructor).
 class VideoReader {
  public:
   VideoReader() = default;
   VideoReader(const VideoReader&) = delete;
   VideoReader& operator=(const VideoReader&) = delete;
-  ~VideoReader() {
-    sws_freeContext(sws_);
-    av_frame_free(&frame_);
-    av_packet_free(&packet_);
-    avcodec_free_context(&decoder_);
-    avformat_close_input(&format_);  // does not free the custom AVIOContext
-    if (avio_ != nullptr) {
-      av_freep(&avio_->buffer);
-      avio_context_free(&avio_);
-    }
-  }
+  ~VideoReader() { Close(); }
 
-  Status Open(std::span<const uint8_t> bytes, const VideoLimits& limits);
+  // `with_decoder` false: demuxer only (no stream probing, no decoder), for packet scans.
+  Status Open(std::span<const uint8_t> bytes, const VideoLimits& limits, bool with_decoder = true);
   Result<int64_t> CountPackets(int64_t cap);
   Status DecodeSampled(const std::vector<int64_t>& targets, const VideoLimits& limits, SampledVideo& out);
 
   VideoInfo info;
 
  private:
-  Status ReceiveFrames(const std::vector<int64_t>& targets, const VideoLimits& limits, SampledVideo& out,
-                       size_t& next, bool& done);
+  void Close();
+  // Closes and reopens on the same bytes (decoder and demuxer back at the start); keeps info.
+  Status Reopen(const VideoLimits& limits);
+  // Every packet of stream `stream` in decode order (demux only; cap on the count).
+  Result<std::vector<PacketEntry>> ScanPackets(const VideoLimits& limits);
+  // Decodes only what the sampled frames need: runs of packets that no target depends on are
+  // not read into the decoder (the decoder restarts at the clean keyframe before the next
+  // target), and frames outside the targets that nothing references are not decoded
+  // (AVDISCARD_NONREF). Frames are identified by timestamp. Sets `retry` (and returns) when the
+  // stream does not allow this (missing or repeated timestamps) or a target did not come out.
+  Status DecodeSkipping(const std::vector<int64_t>& targets, const VideoLimits& limits, SampledVideo& out,
+                        bool& retry);
+  // Decodes every frame from the start, identifying frames by their count (HF's pyav loop).
+  Status DecodeSequentially(const std::vector<int64_t>& targets, const VideoLimits& limits, SampledVideo& out);
+  // Sends the packet in packet_ (nullptr: drain) and handles every frame that comes out:
+  // `on_frame` gets each decoded frame (frame size already checked).
+  template <typename OnFrame>
+  Status SendAndReceive(const AVPacket* pkt, const VideoLimits& limits, SampledVideo& out, OnFrame&& on_frame);
   Result<RgbImage> ToRgb(const AVFrame* frame);
-  int64_t IndexFromPts(int64_t pts) const;
 
+  std::span<const uint8_t> bytes_;
   MemoryInput mem_;
   AVIOContext* avio_ = nullptr;
   AVFormatContext* format_ = nullptr;
@@ -124,13 +137,32 @@ class VideoReader {
   int stream_ = -1;
   AVRational time_base_{0, 1};
   AVRational frame_rate_{0, 1};
-  int64_t first_pts_ = AV_NOPTS_VALUE;
-  int64_t last_index_ = -1;
-  int64_t sought_ = -1;           // last target index a seek was issued for
-  bool index_from_pts_ = false;  // after a seek, frames are identified by their timestamps
 };
 
-Status VideoReader::Open(std::span<const uint8_t> bytes, const VideoLimits& limits) {
+void VideoReader::Close() {
+  sws_freeContext(sws_);
+  sws_ = nullptr;
+  av_frame_free(&frame_);
+  av_packet_free(&packet_);
+  avcodec_free_context(&decoder_);
+  avformat_close_input(&format_);  // does not free the custom AVIOContext
+  if (avio_ != nullptr) {
+    av_freep(&avio_->buffer);
+    avio_context_free(&avio_);
+  }
+  stream_ = -1;
+}
+
+Status VideoReader::Reopen(const VideoLimits& limits) {
+  const VideoInfo keep = info;
+  Close();
+  RETURN_IF_ERROR(Open(bytes_, limits));
+  info = keep;
+  return OkStatus();
+}
+
+Status VideoReader::Open(std::span<const uint8_t> bytes, const VideoLimits& limits, bool with_decoder) {
+  bytes_ = bytes;
   mem_ = MemoryInput{bytes.data(), static_cast<int64_t>(bytes.size()), 0};
   auto* buffer = static_cast<uint8_t*>(av_malloc(kIoBufferSize));
   if (buffer == nullptr) return ResourceExhausted("out of memory");
@@ -155,6 +187,10 @@ Status VideoReader::Open(std::span<const uint8_t> bytes, const VideoLimits& limi
     return InvalidArgument("not a supported video container (MP4/MOV, Matroska/WebM)");
   }
   format_ = fmt;
+  if (!with_decoder) {
+    packet_ = av_packet_alloc();
+    return packet_ == nullptr ? ResourceExhausted("out of memory") : OkStatus();
+  }
   if (avformat_find_stream_info(format_, nullptr) < 0) return DataLoss("corrupt video container");
   stream_ = av_find_best_stream(format_, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   if (stream_ < 0) return InvalidArgument("no video stream");
@@ -172,7 +208,10 @@ Status VideoReader::Open(std::span<const uint8_t> bytes, const VideoLimits& limi
   decoder_ = avcodec_alloc_context3(codec);
   if (decoder_ == nullptr) return ResourceExhausted("out of memory");
   if (avcodec_parameters_to_context(decoder_, par) < 0) return DataLoss("corrupt video codec parameters");
+  // Frame threads (both cores by default): packets that are not needed are skipped per packet
+  // (skip_frame is handed to each frame thread with its packet).
   decoder_->thread_count = std::max(1, limits.decoder_threads);
+  decoder_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   decoder_->max_pixels = static_cast<int64_t>(limits.max_frame_pixels);
   decoder_->codec_whitelist = av_strdup(kDecoderAllowList);
   if (avcodec_open2(decoder_, codec, nullptr) < 0) return DataLoss("cannot open the video decoder");
@@ -204,12 +243,6 @@ Result<int64_t> VideoReader::CountPackets(int64_t cap) {
     if (n > cap) return ResourceExhausted("video has too many frames");
   }
   return n;
-}
-
-int64_t VideoReader::IndexFromPts(int64_t pts) const {
-  // index = (pts - first_pts) * time_base * fps, rounded to nearest.
-  return av_rescale_q_rnd(pts - first_pts_, time_base_, AVRational{frame_rate_.den, frame_rate_.num},
-                          static_cast<AVRounding>(AV_ROUND_NEAR_INF | AV_ROUND_PASS_MINMAX));
 }
 
 Result<RgbImage> VideoReader::ToRgb(const AVFrame* f) {
@@ -248,10 +281,35 @@ Result<RgbImage> VideoReader::ToRgb(const AVFrame* f) {
   return rgb;
 }
 
-Status VideoReader::ReceiveFrames(const std::vector<int64_t>& targets, const VideoLimits& limits,
-                                  SampledVideo& out, size_t& next, bool& done) {
+Result<std::vector<PacketEntry>> VideoReader::ScanPackets(const VideoLimits& limits) {
+  VideoReader scan;
+  RETURN_IF_ERROR(scan.Open(bytes_, limits, /*with_decoder=*/false));
+  if (stream_ < 0 || stream_ >= static_cast<int>(scan.format_->nb_streams)) {
+    return DataLoss("corrupt video container");
+  }
+  std::vector<PacketEntry> packets;
   while (true) {
-    int rc = avcodec_receive_frame(decoder_, frame_);
+    int rc = av_read_frame(scan.format_, scan.packet_);
+    if (rc == AVERROR_EOF) break;
+    if (rc < 0) return DataLoss("corrupt video data");
+    if (scan.packet_->stream_index == stream_) {
+      packets.push_back(PacketEntry{scan.packet_->pts, (scan.packet_->flags & AV_PKT_FLAG_KEY) != 0});
+    }
+    av_packet_unref(scan.packet_);
+    if (static_cast<int64_t>(packets.size()) > limits.max_total_frames) {
+      return ResourceExhausted("video has too many frames");
+    }
+  }
+  return packets;
+}
+
+template <typename OnFrame>
+Status VideoReader::SendAndReceive(const AVPacket* pkt, const VideoLimits& limits, SampledVideo& out,
+                                   OnFrame&& on_frame) {
+  int rc = avcodec_send_packet(decoder_, pkt);
+  if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_EOF) return DataLoss("corrupt video data");
+  while (true) {
+    rc = avcodec_receive_frame(decoder_, frame_);
     if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return OkStatus();
     if (rc < 0) return DataLoss("corrupt video data");
     if (++out.decoded_frames > limits.max_decoded_frames) {
@@ -262,66 +320,169 @@ Status VideoReader::ReceiveFrames(const std::vector<int64_t>& targets, const Vid
       av_frame_unref(frame_);
       return DataLoss("video frame size differs from the stream header");
     }
-    const int64_t pts = frame_->best_effort_timestamp;
-    if (first_pts_ == AV_NOPTS_VALUE && last_index_ < 0) first_pts_ = pts;
-    int64_t index = last_index_ + 1;
-    if (index_from_pts_ && pts != AV_NOPTS_VALUE && first_pts_ != AV_NOPTS_VALUE) index = IndexFromPts(pts);
-    last_index_ = index;
+    Status st = on_frame(frame_);
+    av_frame_unref(frame_);
+    RETURN_IF_ERROR(st);
+  }
+}
+
+Status VideoReader::DecodeSequentially(const std::vector<int64_t>& targets, const VideoLimits& limits,
+                                       SampledVideo& out) {
+  out.frames.clear();
+  size_t next = 0;
+  int64_t index = -1;
+  auto on_frame = [&](const AVFrame* f) -> Status {
+    ++index;
     if (next < targets.size() && index >= targets[next]) {
-      ASSIGN_OR_RETURN(RgbImage rgb, ToRgb(frame_));
-      // After a seek a timestamp gap may cover more than one target: they share this frame.
+      ASSIGN_OR_RETURN(RgbImage rgb, ToRgb(f));
       while (next < targets.size() && index >= targets[next]) {
         out.frames.push_back(rgb);
         ++next;
       }
     }
-    av_frame_unref(frame_);
-    if (next == targets.size()) {
-      done = true;
+    return OkStatus();
+  };
+  bool eof = false;
+  while (next < targets.size() && !eof) {
+    int rc = av_read_frame(format_, packet_);
+    if (rc == AVERROR_EOF) {
+      eof = true;
+      RETURN_IF_ERROR(SendAndReceive(nullptr, limits, out, on_frame));  // drain
+      continue;
+    }
+    if (rc < 0) return DataLoss("corrupt video data");
+    if (packet_->stream_index != stream_) {
+      av_packet_unref(packet_);
+      continue;
+    }
+    Status st = SendAndReceive(packet_, limits, out, on_frame);
+    av_packet_unref(packet_);
+    RETURN_IF_ERROR(st);
+  }
+  if (next < targets.size()) return DataLoss("video has fewer frames than its header declares");
+  return OkStatus();
+}
+
+Status VideoReader::DecodeSkipping(const std::vector<int64_t>& targets, const VideoLimits& limits,
+                                   SampledVideo& out, bool& retry) {
+  retry = true;
+  ASSIGN_OR_RETURN(std::vector<PacketEntry> packets, ScanPackets(limits));
+  const int64_t n = static_cast<int64_t>(packets.size());
+  // Display order = timestamp order; frame i of the clip (what counting decoded frames gives)
+  // is the packet with the i-th smallest timestamp. Needs unique, present timestamps.
+  std::vector<int64_t> by_pts(static_cast<size_t>(n));  // [n] decode indices in display order
+  for (int64_t j = 0; j < n; ++j) {
+    if (packets[j].pts == AV_NOPTS_VALUE) return OkStatus();
+    by_pts[j] = j;
+  }
+  std::sort(by_pts.begin(), by_pts.end(), [&](int64_t a, int64_t b) { return packets[a].pts < packets[b].pts; });
+  for (int64_t i = 1; i < n; ++i) {
+    if (packets[by_pts[i]].pts == packets[by_pts[i - 1]].pts) return OkStatus();
+  }
+  if (targets.back() >= n) {
+    retry = false;
+    return DataLoss("video has fewer frames than its header declares");
+  }
+  // A clean keyframe starts a run that decodes on its own: no later packet before the next
+  // keyframe shows earlier than it (open-GOP leading frames would need the previous GOP).
+  std::vector<bool> clean(static_cast<size_t>(n), false);  // [n], decode order
+  for (int64_t j = n - 1, min_after = INT64_MAX; j >= 0; --j) {
+    if (packets[j].key) {
+      clean[j] = packets[j].pts <= min_after;
+      min_after = INT64_MAX;
+    }
+    min_after = std::min(min_after, packets[j].pts);
+  }
+  // send[j]: packet j goes to the decoder, i.e. it lies between a target's packet and the
+  // last clean keyframe at or before it.
+  // (Runs overlap only by containing each other's start, so marking backwards can stop at the
+  // first packet already marked.)
+  std::vector<int64_t> run_start(static_cast<size_t>(n));  // [n] last clean keyframe <= j, else 0
+  for (int64_t j = 0, k = 0; j < n; ++j) run_start[j] = k = clean[j] ? j : k;
+  std::vector<bool> send(static_cast<size_t>(n), false);  // [n], decode order
+  std::vector<int64_t> wanted_pts;                        // target timestamps
+  for (int64_t t : targets) {
+    const int64_t d = by_pts[t];
+    wanted_pts.push_back(packets[d].pts);
+    for (int64_t j = d; j >= run_start[d] && !send[j]; --j) send[j] = true;
+  }
+  std::sort(wanted_pts.begin(), wanted_pts.end());
+  wanted_pts.erase(std::unique(wanted_pts.begin(), wanted_pts.end()), wanted_pts.end());
+  auto wanted = [&](int64_t pts) { return std::binary_search(wanted_pts.begin(), wanted_pts.end(), pts); };
+
+  RETURN_IF_ERROR(Reopen(limits));  // the scan used its own demuxer; this one is at the start
+  out.frames.assign(targets.size(), RgbImage{});
+  std::vector<bool> got(targets.size(), false);
+  size_t missing = targets.size();
+  auto on_frame = [&](const AVFrame* f) -> Status {
+    const int64_t pts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+    if (pts == AV_NOPTS_VALUE || !wanted(pts)) return OkStatus();
+    const auto it = std::lower_bound(by_pts.begin(), by_pts.end(), pts,
+                                     [&](int64_t j, int64_t v) { return packets[j].pts < v; });
+    const int64_t index = it - by_pts.begin();
+    ASSIGN_OR_RETURN(RgbImage rgb, ToRgb(f));
+    for (size_t k = 0; k < targets.size(); ++k) {
+      if (targets[k] == index && !got[k]) {
+        out.frames[k] = rgb;
+        got[k] = true;
+        --missing;
+      }
+    }
+    return OkStatus();
+  };
+  int64_t j = 0;
+  int64_t last_needed = 0;
+  for (int64_t t : targets) last_needed = std::max(last_needed, by_pts[t]);
+  bool decoder_open = true;  // false after a drain: the decoder needs a flush before new packets
+  while (j <= last_needed && missing > 0) {
+    int rc = av_read_frame(format_, packet_);
+    if (rc < 0) break;  // EOF or damage before the last target: the sequential path decides
+    if (packet_->stream_index != stream_) {
+      av_packet_unref(packet_);
+      continue;
+    }
+    if (packet_->pts != packets[j].pts) {  // not the packet sequence the scan saw
+      av_packet_unref(packet_);
       return OkStatus();
     }
+    if (!send[j]) {
+      // A run nobody needs: finish what is in flight, then restart at the next keyframe.
+      if (decoder_open) {
+        RETURN_IF_ERROR(SendAndReceive(nullptr, limits, out, on_frame));
+        decoder_open = false;
+        ++out.seeks;
+      }
+    } else {
+      if (!decoder_open) {
+        avcodec_flush_buffers(decoder_);
+        decoder_open = true;
+      }
+      decoder_->skip_frame = wanted(packet_->pts) ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
+      Status st = SendAndReceive(packet_, limits, out, on_frame);
+      if (!st.ok()) {
+        av_packet_unref(packet_);
+        return st;
+      }
+    }
+    av_packet_unref(packet_);
+    ++j;
   }
+  if (decoder_open && missing > 0) RETURN_IF_ERROR(SendAndReceive(nullptr, limits, out, on_frame));
+  if (missing == 0) retry = false;
+  return OkStatus();
 }
 
 Status VideoReader::DecodeSampled(const std::vector<int64_t>& targets, const VideoLimits& limits,
                                   SampledVideo& out) {
-  size_t next = 0;
-  bool done = targets.empty();
-  bool eof = false;
-  while (!done && !eof) {
-    // Seek across long gaps once the first frame's timestamp anchors the index mapping.
-    // A target is sought at most once, so a distant keyframe cannot cause a seek loop.
-    if (first_pts_ != AV_NOPTS_VALUE && last_index_ >= 0 && targets[next] > sought_ &&
-        targets[next] - last_index_ > limits.seek_gap_frames) {
-      sought_ = targets[next];
-      const int64_t ts = first_pts_ + av_rescale_q(targets[next], AVRational{frame_rate_.den, frame_rate_.num},
-                                                   time_base_);
-      if (av_seek_frame(format_, stream_, ts, AVSEEK_FLAG_BACKWARD) >= 0) {
-        avcodec_flush_buffers(decoder_);
-        index_from_pts_ = true;
-        last_index_ = targets[next] - 1;  // provisional until a timestamped frame arrives
-        ++out.seeks;
-      }
-    }
-    int rc = av_read_frame(format_, packet_);
-    if (rc == AVERROR_EOF) {
-      eof = true;
-      avcodec_send_packet(decoder_, nullptr);  // drain
-    } else if (rc < 0) {
-      return DataLoss("corrupt video data");
-    } else {
-      if (packet_->stream_index != stream_) {
-        av_packet_unref(packet_);
-        continue;
-      }
-      rc = avcodec_send_packet(decoder_, packet_);
-      av_packet_unref(packet_);
-      if (rc < 0 && rc != AVERROR(EAGAIN)) return DataLoss("corrupt video data");
-    }
-    RETURN_IF_ERROR(ReceiveFrames(targets, limits, out, next, done));
+  if (targets.empty()) return OkStatus();
+  if (limits.skip_unneeded_frames) {
+    bool retry = false;
+    Status st = DecodeSkipping(targets, limits, out, retry);
+    if (!retry) return st;
+    // The stream does not allow skipping: start over and decode everything.
+    RETURN_IF_ERROR(Reopen(limits));
   }
-  if (next < targets.size()) return DataLoss("video has fewer frames than its header declares");
-  return OkStatus();
+  return DecodeSequentially(targets, limits, out);
 }
 
 }  // namespace

@@ -3,9 +3,12 @@
 // matroska/webm demuxers and an allow-list of decoders are enabled; every header value
 // (dimensions, frame count, duration) is checked against VideoLimits before use.
 //
-// Only the sampled frames are converted to RGB; decoding stops after the last sampled frame,
-// and long gaps between sampled frames are crossed by seeking (keyframe before the target,
-// then decoding forward) where the container supports it.
+// Only what the sampled frames need is decoded: a demux-only pass lists the packets (decode
+// order, timestamps, keyframes); runs of packets that no sampled frame depends on are never
+// given to the decoder (it restarts at the clean keyframe before the next sampled frame),
+// frames that are neither sampled nor referenced are discarded unparsed (AVDISCARD_NONREF),
+// only sampled frames are converted to RGB, and decoding stops after the last one. Streams
+// without usable timestamps are decoded sequentially (frames identified by their count).
 #pragma once
 
 #include <cstdint>
@@ -25,9 +28,9 @@ struct VideoLimits {
   double max_duration_s = 7'200.0;
   // Work cap: frames the decoder may produce in total (seeking keeps real use far lower).
   int64_t max_decoded_frames = 216'000;
-  int decoder_threads = 1;              // libavcodec threads for one video
-  // Sampled-frame gap (in frames) beyond which the decoder seeks instead of decoding through.
-  int64_t seek_gap_frames = 240;
+  int decoder_threads = 2;              // libavcodec frame threads for one video
+  // false: decode every frame from the start (the reference behaviour; tests compare).
+  bool skip_unneeded_frames = true;
 };
 
 struct VideoInfo {
@@ -44,7 +47,7 @@ struct SampledVideo {
   std::vector<int64_t> indices;   // sampled source frame indices, ascending
   std::vector<RgbImage> frames;   // [indices.size()] decoded RGB frames
   int64_t decoded_frames = 0;     // frames the decoder produced (work done)
-  int64_t seeks = 0;
+  int64_t seeks = 0;              // decoder restarts at a keyframe (skipped packet runs)
 };
 
 // Errors: InvalidArgument (not a supported container/codec, playlist or other text),
