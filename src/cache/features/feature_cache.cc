@@ -184,9 +184,18 @@ FeatureLease FeatureCache::Insert(const FeatureKey& key, std::shared_ptr<const F
   // Publish outside the lock; the lease keeps the payload alive meanwhile. Entries too large
   // for the local budget are still shared (another replica may have more memory).
   if (shared_tier_ != nullptr && (inserted || lease.state_ == nullptr)) {
-    shared_tier_->Put(key, lease.entry());
+    shared_tier_->Put(key, lease.shared_entry());
   }
   return lease;
+}
+
+void FeatureCache::PrefetchShared(const FeatureKey& key) {
+  if (shared_tier_ == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (state_->by_key.count(key) != 0) return;
+  }
+  shared_tier_->Prefetch(key);
 }
 
 FeatureLease FeatureCache::InsertLocal(const FeatureKey& key,

@@ -114,6 +114,11 @@ class FeatureCache {
   FeatureLease Insert(const FeatureKey& key, std::shared_ptr<const FeatureEntry> entry,
                       std::optional<uint64_t> phash = std::nullopt);
 
+  // For a key not in local memory, lets the shared tier read it (over the network) on the
+  // caller's thread, so that the following Lookup on the engine thread finds it without
+  // waiting. Counts nothing; a no-op without a shared tier.
+  void PrefetchShared(const FeatureKey& key);
+
   FeatureCacheStats Stats() const;
   const FeatureCacheOptions& options() const { return options_; }
 

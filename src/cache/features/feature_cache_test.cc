@@ -205,9 +205,9 @@ class FakeTier : public SharedFeatureTier {
     auto it = values.find(key);
     return it == values.end() ? nullptr : it->second;
   }
-  void Put(const FeatureKey& key, const FeatureEntry& entry) override {
+  void Put(const FeatureKey& key, std::shared_ptr<const FeatureEntry> entry) override {
     ++puts;
-    values[key] = MakeEntry(entry.embeddings.floats()[0]);
+    values[key] = MakeEntry(entry->embeddings.floats()[0]);
   }
   std::unordered_map<FeatureKey, std::shared_ptr<const FeatureEntry>, FeatureKeyHash> values;
   int gets = 0;

@@ -59,13 +59,15 @@ int FreePort() {
 // redis-server as a child process (no persistence); killed by Kill() or the destructor.
 class RedisServer {
  public:
-  bool Start(const std::string& binary) {
+  bool Start(const std::string& binary, const std::vector<std::string>& extra = {},
+             const std::string& password = "") {
     port_ = FreePort();
     const std::string port = std::to_string(port_);
     std::vector<std::string> args = {binary,      "--port",      port,       "--bind",
                                      "127.0.0.1", "--save",      "",         "--appendonly",
                                      "no",        "--daemonize", "no",       "--loglevel",
                                      "warning",   "--logfile",   "/dev/null"};
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -74,7 +76,12 @@ class RedisServer {
     for (int i = 0; i < 100; ++i) {  // up to 5 s for it to accept connections
       timeval tv{0, 100000};
       redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
-      const bool up = c != nullptr && c->err == 0;
+      bool up = c != nullptr && c->err == 0;
+      if (up && !password.empty()) {
+        auto* r = static_cast<redisReply*>(redisCommand(c, "AUTH %s", password.c_str()));
+        up = r != nullptr && r->type != REDIS_REPLY_ERROR;
+        if (r != nullptr) freeReplyObject(r);
+      }
       if (c != nullptr) redisFree(c);
       if (up) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -118,9 +125,89 @@ TEST(RedisTierTest, ParsesUrls) {
   EXPECT_TRUE(RedisFeatureTier::Create("redis://cache-host").ok());
   EXPECT_TRUE(RedisFeatureTier::Create("redis://cache-host:7000/2").ok());
   for (const char* bad : {"", "http://x:1", "redis://", "redis://h:0", "redis://h:70000",
-                          "redis://h:port", "redis://user:pw@h:1", "redis://h:1/x"}) {
+                          "redis://h:port", "redis://user@h:1", "redis://:@h:1", "redis://h:1/x",
+                          "redis://@h"}) {
     EXPECT_FALSE(RedisFeatureTier::Create(bad).ok()) << bad;
   }
+  auto ep = ParseRedisUrl("redis://alice:s3cr:et@cache-host:7000/3");
+  ASSERT_TRUE(ep.ok());
+  EXPECT_EQ(ep->user, "alice");
+  EXPECT_EQ(ep->password, "s3cr:et");
+  EXPECT_EQ(ep->host, "cache-host");
+  EXPECT_EQ(ep->port, 7000);
+  EXPECT_EQ(ep->db, 3);
+  ep = ParseRedisUrl("redis://:pw@h");
+  ASSERT_TRUE(ep.ok());
+  EXPECT_EQ(ep->user, "");
+  EXPECT_EQ(ep->password, "pw");
+  EXPECT_EQ(ep->port, 6379);
+  // Errors never repeat the URL (it may carry a password).
+  auto bad = RedisFeatureTier::Create("redis://u:topsecret@h:99999");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().find("topsecret"), std::string::npos);
+}
+
+TEST(RedisTierTest, GetNeverReadsTheNetworkOnlyWhatPrefetchStaged) {
+  RedisTierOptions options;
+  options.connect_timeout_ms = 100;
+  auto tier = RedisFeatureTier::Create("redis://127.0.0.1:" + std::to_string(FreePort()), options);
+  ASSERT_TRUE(tier.ok());
+  EXPECT_EQ((*tier)->Get(Key(1)), nullptr);
+  EXPECT_EQ((*tier)->Stats().errors, 0u);  // no connection was even tried
+  EXPECT_EQ((*tier)->Stats().misses, 0u);
+}
+
+// A server that accepts connections and never answers (Redis stuck): the first read waits for
+// the command timeout, then the breaker makes every call return at once.
+TEST(RedisTierTest, AStuckServerCostsOneTimeoutThenLocalOnly) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 16), 0);  // the kernel completes handshakes; nobody reads
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  RedisTierOptions options;
+  options.command_timeout_ms = 150;
+  options.retry_after_ms = 60'000;
+  auto tier = RedisFeatureTier::Create("redis://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)),
+                                       options);
+  ASSERT_TRUE(tier.ok());
+  Stopwatch first;
+  EXPECT_EQ((*tier)->Fetch(Key(1)), nullptr);
+  EXPECT_GE(first.ElapsedMs(), 100.0);
+  EXPECT_LT(first.ElapsedMs(), 1500.0);
+  Stopwatch rest;
+  for (int i = 0; i < 20; ++i) {
+    (*tier)->Prefetch(Key(2));
+    (*tier)->Put(Key(2), MakeEntry(2));
+  }
+  EXPECT_LT(rest.ElapsedMs(), 50.0) << "the breaker should answer at once";
+  const SharedTierStats s = (*tier)->Stats();
+  EXPECT_EQ(s.errors, 1u);
+  EXPECT_EQ(s.misses, 21u);
+  EXPECT_EQ(s.dropped, 20u);
+  close(fd);
+}
+
+TEST(RedisTierTest, PasswordIsSentAndAWrongOneIsAnError) {
+  const std::string binary = FindOnPath("redis-server");
+  if (binary.empty()) GTEST_SKIP() << "redis-server not found on PATH: shared-tier test SKIPPED";
+  RedisServer server;
+  ASSERT_TRUE(server.Start(binary, {"--requirepass", "pa55"}, "pa55"));
+  const std::string where = "127.0.0.1:" + std::to_string(server.port());
+  auto good = RedisFeatureTier::Create("redis://:pa55@" + where);
+  auto wrong = RedisFeatureTier::Create("redis://:nope@" + where);
+  ASSERT_TRUE(good.ok() && wrong.ok());
+  (*good)->Put(Key(5), MakeEntry(5));
+  ASSERT_TRUE((*good)->Flush(5000));
+  EXPECT_EQ((*good)->Stats().writes, 1u);
+  auto back = (*good)->Fetch(Key(5));
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->embeddings.floats()[3], 8.0f);
+  EXPECT_EQ((*wrong)->Fetch(Key(5)), nullptr);
+  EXPECT_EQ((*wrong)->Stats().errors, 1u);
 }
 
 TEST(RedisTierTest, DownAtStartIsAMissNotAFailure) {
@@ -129,10 +216,13 @@ TEST(RedisTierTest, DownAtStartIsAMissNotAFailure) {
   auto tier = RedisFeatureTier::Create("redis://127.0.0.1:" + std::to_string(FreePort()), options);
   ASSERT_TRUE(tier.ok());
   EXPECT_EQ((*tier)->Get(Key(1)), nullptr);
-  (*tier)->Put(Key(1), *MakeEntry(1));
-  const RedisTierStats s = (*tier)->Stats();
-  EXPECT_GE(s.errors, 1u);
-  EXPECT_GE(s.skipped_while_down, 1u);  // the second call did not even try
+  (*tier)->Prefetch(Key(1));
+  EXPECT_EQ((*tier)->Get(Key(1)), nullptr);
+  (*tier)->Put(Key(1), MakeEntry(1));
+  const SharedTierStats s = (*tier)->Stats();
+  EXPECT_EQ(s.errors, 1u);  // the put did not even try: the tier is down
+  EXPECT_EQ(s.misses, 1u);
+  EXPECT_EQ(s.dropped, 1u);
 }
 
 TEST(RedisTierTest, TwoReplicasShareEncodingsAndSurviveRedisDying) {
@@ -154,6 +244,11 @@ TEST(RedisTierTest, TwoReplicasShareEncodingsAndSurviveRedisDying) {
 
   auto stored = MakeEntry(7);
   replica_a.Insert(Key(1), stored);
+  ASSERT_TRUE(shared_a->Flush(5000));  // the write is asynchronous
+  EXPECT_EQ(shared_a->Stats().writes, 1u);
+  // Without the prefetch (the request thread's read), the engine-side lookup is local only.
+  EXPECT_FALSE(replica_b.Lookup({Key(1), {1, 16, 16}, std::nullopt}).has_value());
+  replica_b.PrefetchShared(Key(1));
   std::optional<FeatureHit> hit = replica_b.Lookup({Key(1), {1, 16, 16}, std::nullopt});
   ASSERT_TRUE(hit.has_value()) << "replica b should be served from Redis";
   EXPECT_EQ(std::memcmp(hit->lease.entry().embeddings.data.data(), stored->embeddings.data.data(),
@@ -163,9 +258,11 @@ TEST(RedisTierTest, TwoReplicasShareEncodingsAndSurviveRedisDying) {
   EXPECT_EQ(replica_b.Stats().shared_hits, 1u);
   EXPECT_EQ(replica_b.Stats().encode_ns_saved, 5000);
   hit.reset();
+  replica_b.PrefetchShared(Key(1));  // already local: Redis is not asked again
   ASSERT_TRUE(replica_b.Lookup({Key(1), {1, 16, 16}, std::nullopt}).has_value());
   EXPECT_EQ(replica_b.Stats().hits, 1u);  // now from local memory
-  EXPECT_EQ(shared_b->Stats().gets, 1u);  // Redis not asked again
+  EXPECT_EQ(shared_b->Stats().hits, 1u);
+  EXPECT_EQ(shared_b->Stats().misses, 0u);
 
   // A corrupted value in Redis is a miss, never a bad entry.
   {
@@ -176,17 +273,22 @@ TEST(RedisTierTest, TwoReplicasShareEncodingsAndSurviveRedisDying) {
     freeReplyObject(redisCommand(raw, "SET %b %b", key.data(), key.size(), "garbage", size_t{7}));
     redisFree(raw);
   }
+  replica_b.PrefetchShared(Key(2));
   EXPECT_FALSE(replica_b.Lookup({Key(2), {1, 16, 16}, std::nullopt}).has_value());
   EXPECT_EQ(shared_b->Stats().corrupt, 1u);
+  EXPECT_EQ(shared_b->Stats().misses, 1u);
 
   // Redis dies: both replicas keep serving from memory and miss cleanly on new images.
   server.Kill();
   Stopwatch watch;
   EXPECT_TRUE(replica_a.Lookup({Key(1), {1, 16, 16}, std::nullopt}).has_value());
   EXPECT_TRUE(replica_b.Lookup({Key(1), {1, 16, 16}, std::nullopt}).has_value());
+  replica_b.PrefetchShared(Key(3));
   EXPECT_FALSE(replica_b.Lookup({Key(3), {1, 16, 16}, std::nullopt}).has_value());
   EXPECT_TRUE(replica_a.Insert(Key(4), MakeEntry(4)));
+  shared_a->Flush(5000);
   EXPECT_TRUE(replica_a.Lookup({Key(4), {1, 16, 16}, std::nullopt}).has_value());
+  replica_b.PrefetchShared(Key(4));
   EXPECT_FALSE(replica_b.Lookup({Key(4), {1, 16, 16}, std::nullopt}).has_value());
   EXPECT_LT(watch.ElapsedMs(), 2000.0) << "a dead Redis must not stall requests";
   EXPECT_GE(shared_a->Stats().errors + shared_b->Stats().errors, 1u);
