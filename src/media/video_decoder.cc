@@ -420,13 +420,16 @@ Status VideoReader::DecodeSkipping(const std::vector<int64_t>& targets, const Vi
     const auto it = std::lower_bound(by_pts.begin(), by_pts.end(), pts,
                                      [&](int64_t j, int64_t v) { return packets[j].pts < v; });
     const int64_t index = it - by_pts.begin();
-    ASSIGN_OR_RETURN(RgbImage rgb, ToRgb(f));
+    std::vector<size_t> slots;  // targets showing this frame (more than one only if repeated)
     for (size_t k = 0; k < targets.size(); ++k) {
-      if (targets[k] == index && !got[k]) {
-        out.frames[k] = rgb;
-        got[k] = true;
-        --missing;
-      }
+      if (targets[k] == index && !got[k]) slots.push_back(k);
+    }
+    if (slots.empty()) return OkStatus();
+    ASSIGN_OR_RETURN(RgbImage rgb, ToRgb(f));
+    for (size_t i = 0; i < slots.size(); ++i) {
+      out.frames[slots[i]] = i + 1 < slots.size() ? rgb : std::move(rgb);
+      got[slots[i]] = true;
+      --missing;
     }
     return OkStatus();
   };
