@@ -20,12 +20,11 @@
 #include "kernels/compute_context.h"
 #include "media/data_source.h"
 #include "media/video_decoder.h"
-#include "model/chat/chat_template.h"
 #include "model/qwen3vl/model.h"
-#include "model/qwen3vl/preprocess_config.h"
 #include "model/tokenizer/load_tokenizer.h"
 #include "server/fetch.h"
 #include "server/http_server.h"
+#include "server/model_context.h"
 
 namespace ocular::cli {
 namespace {
@@ -84,38 +83,18 @@ int Run(const ServeOptions& o) {
   if (!model.ok()) return Fail("serve", model.status());
   auto tok = tokenizer::LoadTokenizer(o.model);
   if (!tok.ok()) return Fail("serve", tok.status());
-  const std::string dir = (*model)->dir().string();
-  auto tmpl = chat::ChatTemplate::FromModelDir(dir);
+  std::string template_origin;
+  auto tmpl = server::LoadModelChatTemplate(**model, &template_origin);
   if (!tmpl.ok()) return Fail("serve", tmpl.status());
 
   server::ModelContext mc;
-  mc.tokenizer = &*tok;
-  mc.chat_template = &*tmpl;
-  mc.merge_size = (*model)->config().vision.spatial_merge_size > 0 ? (*model)->config().vision.spatial_merge_size : 2;
+  server::FillModelContext(**model, *tok, *tmpl, &mc);
   mc.max_model_len = o.max_model_len;
   mc.default_max_tokens = o.default_max_tokens;
   mc.pool = &pool;
   mc.compute_phash = o.feature_cache_similar >= 0;
   mc.limits.max_images = o.max_images;
   mc.limits.max_videos = o.max_videos;
-  if (auto gc = qwen3vl::LoadGenerationConfig(dir); gc.ok()) {
-    mc.generation_defaults.do_sample = gc->do_sample;
-    mc.generation_defaults.temperature = float(gc->temperature);
-    mc.generation_defaults.top_p = float(gc->top_p);
-    mc.generation_defaults.top_k = int32_t(gc->top_k);
-    mc.generation_defaults.repetition_penalty = float(gc->repetition_penalty);
-  }
-  if (auto ic = qwen3vl::LoadImagePreprocessConfig(dir); ic.ok() && ic->max_pixels > 0) {
-    mc.image_config.min_pixels = ic->min_pixels;
-    mc.image_config.max_pixels = ic->max_pixels;
-  }
-  if (auto vc = qwen3vl::LoadVideoPreprocessConfig(dir); vc.ok() && vc->max_pixels > 0) {
-    mc.video_config.min_pixels = vc->min_pixels;
-    mc.video_config.max_pixels = vc->max_pixels;
-    mc.video_config.fps = vc->fps;
-    mc.video_config.min_frames = vc->min_frames;
-    mc.video_config.max_frames = vc->max_frames;
-  }
   // Server flags may only tighten the model's own bounds.
   if (o.max_pixels > 0) mc.image_config.max_pixels = std::min(mc.image_config.max_pixels, o.max_pixels);
   if (o.min_pixels > 0) mc.image_config.min_pixels = std::min(o.min_pixels, mc.image_config.max_pixels);
@@ -161,7 +140,7 @@ int Run(const ServeOptions& o) {
   if (!port.ok()) return Fail("serve", port.status());
   http.SetReady(true);
   std::printf("ocular serve: model %s (template %s, vision %s, %s)\n", ho.served_model_name.c_str(),
-              tmpl->origin().c_str(), (*model)->has_vision() ? "yes" : "no", o.precision.c_str());
+              template_origin.c_str(), (*model)->has_vision() ? "yes" : "no", o.precision.c_str());
   std::printf("ocular serve: KV cache %lld tokens, prefix cache %s, feature cache %llu bytes\n",
               static_cast<long long>((*engine)->kv_capacity_tokens()), o.no_prefix_cache ? "off" : "on",
               static_cast<unsigned long long>(o.feature_cache_bytes));
