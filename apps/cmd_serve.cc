@@ -16,6 +16,7 @@
 #include "apps/cli_util.h"
 #include "apps/commands.h"
 #include "base/thread_pool.h"
+#include "cache/features/redis_tier.h"
 #include "engine/engine.h"
 #include "kernels/compute_context.h"
 #include "media/data_source.h"
@@ -45,6 +46,8 @@ struct ServeOptions {
   int64_t default_max_tokens = 2048;
   uint64_t feature_cache_bytes = 256ull << 20;
   int feature_cache_similar = -1;
+  std::string feature_cache_redis;  // shared tier URL (docs/scale-out.md)
+  std::string replica_name;         // default: hostname:port
   std::string api_key;
   std::string cors_origin;
   std::string media_root;
@@ -122,6 +125,12 @@ int Run(const ServeOptions& o) {
   eo.max_model_len = o.max_model_len;
   eo.feature_cache.budget_bytes = o.feature_cache_bytes;
   eo.feature_cache.similar_threshold = o.feature_cache_similar;
+  if (!o.feature_cache_redis.empty()) {
+    auto tier = features::RedisFeatureTier::Create(o.feature_cache_redis);
+    if (!tier.ok()) return Fail("serve", tier.status());
+    std::printf("ocular serve: shared feature cache tier %s\n", (*tier)->Describe().c_str());
+    eo.shared_feature_tier = std::move(*tier);
+  }
   auto engine = engine::Engine::Create(**model, *tok, eo);
   if (!engine.ok()) return Fail("serve", engine.status());
 
@@ -138,6 +147,13 @@ int Run(const ServeOptions& o) {
   server::HttpServer http(**engine, mc, ho);
   auto port = http.Bind();
   if (!port.ok()) return Fail("serve", port.status());
+  if (o.replica_name.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "ocular");
+    http.SetReplicaName(std::string(host) + ":" + std::to_string(*port));
+  } else {
+    http.SetReplicaName(o.replica_name);
+  }
   http.SetReady(true);
   std::printf("ocular serve: model %s (template %s, vision %s, %s)\n", ho.served_model_name.c_str(),
               template_origin.c_str(), (*model)->has_vision() ? "yes" : "no", o.precision.c_str());
@@ -192,6 +208,11 @@ void RegisterServe(CLI::App& root, int& exit_code) {
   cmd->add_option("--default-max-tokens", o->default_max_tokens, "max_tokens when a request gives none")->capture_default_str();
   cmd->add_option("--feature-cache-bytes", o->feature_cache_bytes, "vision feature cache budget (0 = off)")->capture_default_str();
   cmd->add_option("--feature-cache-similar", o->feature_cache_similar, "near-duplicate image hits up to this pHash distance (-1 = exact only)")->capture_default_str();
+  cmd->add_option("--feature-cache-redis", o->feature_cache_redis,
+                  "share vision features between replicas through Redis: redis://[[user]:password@]host[:port][/db] "
+                  "(local memory stays the first tier; Redis down or slow = local only)");
+  cmd->add_option("--replica-name", o->replica_name,
+                  "name echoed in X-Ocular-Replica and usage.replica (default: hostname:port)");
   cmd->add_option("--api-key", o->api_key, "require 'Authorization: Bearer KEY' on inference routes (default: none)");
   cmd->add_option("--cors-origin", o->cors_origin, "allowed CORS origin (default: CORS closed)");
   cmd->add_option("--media-root", o->media_root, "folder file:// media URLs may read from (default: file:// refused)");

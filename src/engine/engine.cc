@@ -53,6 +53,13 @@ Result<std::unique_ptr<Engine>> Engine::Create(qwen3vl::Qwen3VLModel& model,
 }
 
 Result<std::unique_ptr<RequestHandle>> Engine::Submit(EngineRequest request) {
+  // The shared feature tier is read here, on the caller's thread (network, short timeouts), so
+  // the engine thread's lookup finds the entry in memory and never waits on Redis.
+  if (impl_->options_.shared_feature_tier && impl_->options_.feature_cache.budget_bytes > 0) {
+    for (const PreparedMedia& m : request.media) {
+      impl_->feature_cache_.PrefetchShared(features::MakeFeatureKey(m.media_id, request.cache_salt));
+    }
+  }
   ASSIGN_OR_RETURN(auto submitted, impl_->Submit(std::move(request)));
   return std::make_unique<RequestHandle>(this, submitted.first, std::move(submitted.second));
 }

@@ -38,6 +38,8 @@ struct EngineOptions {
   int64_t encoder_budget_patches = 0;  // ViT patches encoded per step (0: one item per step)
   int64_t max_model_len = 32768;       // prompt + generated tokens per request
   features::FeatureCacheOptions feature_cache;  // budget 0 disables the feature cache
+  // Optional second tier shared by replicas (Redis); read on Submit's thread, written async.
+  std::shared_ptr<features::SharedFeatureTier> shared_feature_tier;
   DType kv_dtype = DType::kF32;
 };
 
@@ -52,6 +54,7 @@ struct EngineStats {
   int64_t steps = 0;
   int64_t finished = 0;
   features::FeatureCacheStats feature_cache;
+  features::SharedTierStats shared_feature_tier;  // enabled == false without one
 };
 
 class Engine;

@@ -17,7 +17,7 @@ Engine::Impl::Impl(qwen3vl::Qwen3VLModel& model, const tokenizer::Tokenizer& tok
       kv_storage_(model.config().text.num_layers, num_blocks, options.block_size,
                   static_cast<int>(model.config().text.num_kv_heads),
                   static_cast<int>(model.config().text.head_dim), options.kv_dtype),
-      feature_cache_(options.feature_cache) {
+      feature_cache_(options.feature_cache, options.shared_feature_tier) {
   for (int64_t id : model.config().text.eos_token_ids) eos_ids_.push_back(static_cast<int32_t>(id));
   if (tokenizer.eos_id()) eos_ids_.push_back(*tokenizer.eos_id());
 }
@@ -141,6 +141,7 @@ EngineStats Engine::Impl::Stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   EngineStats s = stats_;
   s.feature_cache = feature_cache_.Stats();
+  if (options_.shared_feature_tier) s.shared_feature_tier = options_.shared_feature_tier->Stats();
   return s;
 }
 

@@ -23,6 +23,7 @@ using engine::Event;
 using engine::RequestHandle;
 
 constexpr auto kPollInterval = std::chrono::milliseconds(50);
+constexpr const char* kSessionHeader = "X-Ocular-Session";
 
 std::string ErrorBody(const std::string& message, const std::string& type, const std::string& param,
                       const std::string& code) {
@@ -253,12 +254,13 @@ void HttpServer::Routes() {
 
   const Sha256Digest key_hash = Sha256::Hash(options_.api_key.data(), options_.api_key.size());
   s.set_pre_routing_handler([this, key_hash](const httplib::Request& req, httplib::Response& res) {
+    if (!options_.replica_name.empty()) res.set_header("X-Ocular-Replica", options_.replica_name);
     if (!options_.cors_origin.empty()) {
       res.set_header("Access-Control-Allow-Origin", options_.cors_origin);
       res.set_header("Vary", "Origin");
       if (req.method == "OPTIONS") {
         res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-        res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
+        res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Ocular-Session");
         res.set_header("Access-Control-Max-Age", "600");
         res.status = 204;
         return httplib::Server::HandlerResponse::Handled;
@@ -393,6 +395,18 @@ void HttpServer::Routes() {
         choices->push_back(std::move(c));
       }
       metrics_.CountRequest(200);
+      // The session key the load balancer routes on (echoed so clients and tests can see
+      // where a conversation lives); over-long keys are not echoed.
+      std::string session = req.get_header_value(kSessionHeader);
+      if (session.empty()) session = parsed->user;
+      if (session.size() > 256) session.clear();
+      if (!session.empty()) res.set_header(kSessionHeader, session);
+      auto usage_json = [this, session](const std::vector<engine::RequestStats>& st) {
+        json u = UsageJson(st);
+        if (!options_.replica_name.empty()) u["replica"] = options_.replica_name;
+        if (!session.empty()) u["session"] = session;
+        return u;
+      };
       const std::string id = RandomId(chat ? "chatcmpl-" : "cmpl-");
       const std::string model_name = options_.served_model_name;
       const bool want_logprobs = parsed->logprobs;
@@ -436,7 +450,7 @@ void HttpServer::Routes() {
         }
         json out = {{"id", id}, {"object", chat ? "chat.completion" : "text_completion"},
                     {"created", int64_t(std::time(nullptr))}, {"model", model_name},
-                    {"choices", out_choices}, {"usage", UsageJson(stats)}};
+                    {"choices", out_choices}, {"usage", usage_json(stats)}};
         res.set_header("Server-Timing", ServerTiming(stats.front()));
         res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
         return;
@@ -448,7 +462,7 @@ void HttpServer::Routes() {
       res.set_header("X-Accel-Buffering", "no");
       res.set_chunked_content_provider(
           "text/event-stream",
-          [this, choices, guard, id, model_name, chat, want_logprobs, include_usage, &tok, poll](
+          [this, choices, guard, id, model_name, chat, want_logprobs, include_usage, &tok, poll, usage_json](
               size_t, httplib::DataSink& sink) {
             const int64_t created = int64_t(std::time(nullptr));
             auto chunk = [&](json choices_arr) {
@@ -504,7 +518,7 @@ void HttpServer::Routes() {
                   if (remaining == 0 && !include_usage) {
                     std::vector<engine::RequestStats> st;
                     for (auto& x : *choices) st.push_back(x.stats);
-                    j["x_ocular"] = UsageJson(st);
+                    j["x_ocular"] = usage_json(st);
                   }
                   if (!send(j)) return false;
                 } else if (!e.text.empty() || (want_logprobs && !e.tokens.empty()) || delta.contains("role")) {
@@ -521,7 +535,7 @@ void HttpServer::Routes() {
               std::vector<engine::RequestStats> st;
               for (auto& x : *choices) st.push_back(x.stats);
               json j = chunk(json::array());
-              j["usage"] = UsageJson(st);
+              j["usage"] = usage_json(st);
               j["x_ocular"] = j["usage"];
               if (!send(j)) return false;
             }

@@ -47,6 +47,10 @@ struct HttpOptions {
   int idle_timeout_s = 60;               // keep-alive
   int write_timeout_s = 30;              // stalled writer
   int retry_after_s = 1;                 // 429 Retry-After
+  // Scale-out (docs/scale-out.md): every response carries `X-Ocular-Replica: <name>` and
+  // inference responses echo the session key (header X-Ocular-Session, else the body's `user`)
+  // as `X-Ocular-Session`; usage (and x_ocular) carry {"replica", "session"} too.
+  std::string replica_name;              // empty: no replica header/field
 };
 
 class HttpServer {
@@ -63,6 +67,8 @@ class HttpServer {
   // Readiness goes false at once; new inference requests get 503; streams continue.
   void StartDrain();
   void SetReady(bool ready) { ready_.store(ready); }
+  // Before Serve() only (handlers read it without a lock); e.g. once Bind() chose the port.
+  void SetReplicaName(std::string name) { options_.replica_name = std::move(name); }
   // Open inference requests (streams and non-streaming waits).
   int64_t active_requests() const { return active_.load(); }
   // Cancels every request still running (after the grace period).

@@ -90,6 +90,20 @@ std::string ServerMetrics::Render(const engine::EngineStats& st) const {
   o += fmt::format("ocular_feature_cache_hits_total{{kind=\"similar\"}} {}\n", st.feature_cache.near_hits);
   o += fmt::format("ocular_feature_cache_hits_total{{kind=\"shared\"}} {}\n", st.feature_cache.shared_hits);
   counter("ocular_feature_cache_misses_total", "Vision feature cache misses.", double(st.feature_cache.misses));
+  if (st.shared_feature_tier.enabled) {  // --feature-cache-redis
+    const features::SharedTierStats& sh = st.shared_feature_tier;
+    counter("ocular_feature_cache_shared_hits_total", "Shared tier (Redis) reads that returned an entry.",
+            double(sh.hits));
+    counter("ocular_feature_cache_shared_misses_total",
+            "Shared tier reads with nothing usable (absent, corrupt, or Redis unavailable).", double(sh.misses));
+    counter("ocular_feature_cache_shared_errors_total",
+            "Shared tier connection/command failures and timeouts (each starts a local-only back-off).",
+            double(sh.errors));
+    counter("ocular_feature_cache_shared_writes_total", "Entries written to the shared tier.", double(sh.writes));
+    counter("ocular_feature_cache_shared_dropped_total",
+            "Entries not written to the shared tier (queue full, too large, or Redis unavailable).",
+            double(sh.dropped));
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     counter("ocular_prompt_tokens_total", "Prompt tokens of finished requests.", double(prompt_tokens_));

@@ -1,0 +1,270 @@
+// Issue 11 acceptance: `scripts/cluster up 3` (Redis, three `ocular serve` replicas, haproxy
+// from deploy/haproxy.cfg.in) on loopback, driven through haproxy:
+// - the same session key (X-Ocular-Session, or the body's `user`) lands on the same replica,
+//   and its second turn reuses the first turn's KV prefix (cached_tokens > 0);
+// - an image encoded on replica A is a feature-cache hit on replica B (two keys that hash to
+//   different replicas), with the reference's greedy text;
+// - SIGTERM to a replica under streaming load: every accepted stream ends with a finish
+//   reason and [DONE], and new requests are served by the others;
+// - killing Redis keeps every replica serving.
+// Skips loudly when haproxy or redis-server is missing.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "tests/cluster/cluster_util.h"
+#include "tests/http/http_test_util.h"
+#include "tests/support/golden.h"
+
+namespace ocular::testing {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::map<std::string, std::string> ReadEnvFile(const fs::path& p) {
+  std::map<std::string, std::string> env;
+  std::ifstream in(p);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (size_t eq = line.find('='); eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return env;
+}
+
+int PortOf(const std::string& url) { return std::atoi(url.substr(url.rfind(':') + 1).c_str()); }
+
+// Runs scripts/cluster with `args`; true when it exits 0 within the timeout.
+bool RunClusterScript(const std::vector<std::string>& args, const fs::path& log, int timeout_ms) {
+  std::vector<std::string> argv = {"/bin/bash", OCULAR_CLUSTER_SCRIPT};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildProcess p;
+  if (!p.Start(argv, log)) return false;
+  const int status = p.Wait(timeout_ms);
+  return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+json TextTurn(const json& messages, int max_tokens) {
+  return {{"messages", messages}, {"temperature", 0}, {"max_tokens", max_tokens},
+          {"ignore_eos", true}};
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (up_) RunClusterScript({"down", "--state", state_.string()}, dir_.path() / "down.log", 90000);
+  }
+  // Starts the cluster; false (with a failure) when it did not come up.
+  bool Up(const fs::path& golden) {
+    state_ = dir_.path() / "state";
+    up_ = true;
+    if (!RunClusterScript({"up", "3", "--binary", OCULAR_BINARY, "--model",
+                           (golden / "models/tiny-a").string(), "--state", state_.string(), "--",
+                           "--threads", "1", "--kv-cache-bytes", "33554432"},
+                          dir_.path() / "up.log", 240000)) {
+      ADD_FAILURE() << "scripts/cluster up failed:\n" << ReadFileText(dir_.path() / "up.log");
+      return false;
+    }
+    env_ = ReadEnvFile(state_ / "cluster.env");
+    lb_ = PortOf(env_["OCULAR_CLUSTER_URL"]);
+    // haproxy marks servers up after its first checks.
+    for (int i = 0; i < 100; ++i) {
+      if (PostChat(lb_, TextTurn({{{"role", "user"}, {"content", "hi"}}}, 1)).status == 200) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "no answer through haproxy";
+    return false;
+  }
+
+  // The direct port of "replica-<i>" (for its /metrics).
+  int ReplicaPort(const std::string& replica) {
+    return PortOf(env_["OCULAR_REPLICA_" + replica.substr(8) + "_URL"]);
+  }
+
+  TempDir dir_;
+  fs::path state_;
+  bool up_ = false;
+  std::map<std::string, std::string> env_;
+  int lb_ = 0;
+};
+
+struct StreamResult {
+  std::string replica;
+  std::string finish;
+  bool done = false;
+  bool malformed = false;
+  int status = -1;
+};
+
+StreamResult Stream(int port, const json& request, const std::string& session,
+                    std::atomic<int>* started) {
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_read_timeout(120, 0);
+  httplib::Request r;
+  r.method = "POST";
+  r.path = "/v1/chat/completions";
+  r.body = request.dump();
+  r.set_header("Content-Type", "application/json");
+  r.set_header("X-Ocular-Session", session);
+  StreamResult out;
+  std::string body;
+  r.response_handler = [&](const httplib::Response& res) {
+    out.replica = res.get_header_value("X-Ocular-Replica");
+    return true;
+  };
+  r.content_receiver = [&](const char* d, size_t n, uint64_t, uint64_t) {
+    if (body.empty()) started->fetch_add(1);
+    body.append(d, n);
+    return true;
+  };
+  auto res = cli.send(r);
+  if (!res) return out;
+  out.status = res->status;
+  SseStream s = ParseSse(body);
+  out.done = s.done;
+  out.malformed = s.malformed;
+  for (const json& ch : s.chunks) {
+    if (!ch.contains("choices")) continue;
+    for (const json& x : ch["choices"]) {
+      if (!x["finish_reason"].is_null()) out.finish = x["finish_reason"];
+    }
+  }
+  return out;
+}
+
+TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  if (FindOnPath("haproxy").empty() || FindOnPath("redis-server").empty()) {
+    GTEST_SKIP() << "\n*** SKIPPED: haproxy and redis-server are needed (scripts/setup-debian.sh) ***";
+  }
+  ASSERT_TRUE(Up(golden));
+
+  // 1. Sticky sessions: turn 2 of each conversation goes where turn 1 went and reuses its KV.
+  std::set<std::string> replicas_seen;
+  for (int s = 0; s < 6; ++s) {
+    const std::string session = "conversation-" + std::to_string(s);
+    json messages = {{{"role", "user"}, {"content", "Tell me a story about number " + std::to_string(s)}}};
+    ChatReply t1 = PostChat(lb_, TextTurn(messages, 8), session);
+    ASSERT_EQ(t1.status, 200);
+    ASSERT_FALSE(t1.replica.empty());
+    EXPECT_EQ(t1.body["usage"]["session"], session);
+    EXPECT_EQ(t1.body["usage"]["replica"], t1.replica);
+    messages.push_back({{"role", "assistant"}, {"content", t1.body["choices"][0]["message"]["content"]}});
+    messages.push_back({{"role", "user"}, {"content", "And then?"}});
+    ChatReply t2 = PostChat(lb_, TextTurn(messages, 4), session);
+    ASSERT_EQ(t2.status, 200);
+    EXPECT_EQ(t2.replica, t1.replica) << session;
+    EXPECT_GT(t2.body["usage"]["prompt_tokens_details"]["cached_tokens"].get<int64_t>(), 0) << session;
+    replicas_seen.insert(t1.replica);
+  }
+  EXPECT_GE(replicas_seen.size(), 2u) << "six sessions all hashed to one replica";
+  // The OpenAI `user` field is the key when there is no header.
+  {
+    json req = TextTurn({{{"role", "user"}, {"content", "hello"}}}, 2);
+    req["user"] = "user-42";
+    const std::string first = PostChat(lb_, req).replica;
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(PostChat(lb_, req).replica, first);
+  }
+
+  // 2. An image encoded on one replica is a feature-cache hit on another.
+  std::map<std::string, std::string> key_for_replica;
+  for (int k = 0; k < 64 && key_for_replica.size() < 2; ++k) {
+    const std::string key = "image-session-" + std::to_string(k);
+    ChatReply r = PostChat(lb_, TextTurn({{{"role", "user"}, {"content", "ping"}}}, 1), key);
+    ASSERT_EQ(r.status, 200);
+    key_for_replica.emplace(r.replica, key);
+  }
+  ASSERT_EQ(key_for_replica.size(), 2u);
+  const std::string key_a = key_for_replica.begin()->second;
+  const std::string key_b = std::next(key_for_replica.begin())->second;
+  const json shapes = GoldenCase(golden, "image_img_224x224_shapes");
+  const json image_request = GoldenRequest(golden, shapes, 16);
+  ChatReply on_a = PostChat(lb_, image_request, key_a);
+  ASSERT_EQ(on_a.status, 200);
+  EXPECT_EQ(on_a.body["usage"]["media"][0]["cache"], "miss");
+  EXPECT_EQ(on_a.body["choices"][0]["message"]["content"], shapes["generated_text"]);
+  // The write to Redis is asynchronous: wait until A reports it, then ask B once (a retry
+  // loop could pass on B's own encoding).
+  const int port_a = ReplicaPort(on_a.replica);
+  for (int i = 0; i < 200 && Counter(port_a, "ocular_feature_cache_shared_writes_total") < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(Counter(port_a, "ocular_feature_cache_shared_writes_total"), 1);
+  // A differently worded question: only the image (not a KV prefix) can be reused.
+  json other_question = image_request;
+  other_question["messages"][0]["content"][1]["text"] = "Describe it in other words.";
+  ChatReply on_b = PostChat(lb_, other_question, key_b);
+  ASSERT_EQ(on_b.status, 200);
+  ASSERT_NE(on_b.replica, on_a.replica);
+  EXPECT_EQ(on_b.body["usage"]["media"][0]["cache"], "hit") << on_b.body["usage"].dump();
+  EXPECT_EQ(on_b.body["usage"]["timings"]["encode_ms"].get<double>(), 0.0);
+  EXPECT_EQ(Counter(ReplicaPort(on_b.replica), "ocular_feature_cache_shared_hits_total"), 1);
+
+  // 3. SIGTERM to one replica under streaming load.
+  constexpr int kStreams = 12;
+  std::atomic<int> started{0};
+  std::vector<StreamResult> results(kStreams);
+  std::vector<std::thread> threads;
+  const json story = {{"messages", {{{"role", "user"}, {"content", "A long story, please."}}}},
+                      {"max_tokens", 96}, {"ignore_eos", true}, {"stream", true}};
+  for (int i = 0; i < kStreams; ++i) {
+    threads.emplace_back([&, i] {
+      results[size_t(i)] = Stream(lb_, story, "stream-" + std::to_string(i), &started);
+    });
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  while (started.load() < kStreams && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(started.load(), kStreams);
+  // The victim: the replica serving the first stream (so it has work in flight).
+  std::string victim = results[0].replica;
+  for (int i = 0; victim.empty() && i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    victim = results[0].replica;
+  }
+  ASSERT_TRUE(victim.rfind("replica-", 0) == 0) << victim;
+  const std::string victim_index = victim.substr(8);
+  const pid_t victim_pid = std::atoi(env_["OCULAR_REPLICA_" + victim_index + "_PID"].c_str());
+  ASSERT_GT(victim_pid, 0);
+  ASSERT_EQ(kill(victim_pid, SIGTERM), 0);
+  // New work while it drains goes to the others.
+  for (int i = 0; i < 10; ++i) {
+    ChatReply r = PostChat(lb_, TextTurn({{{"role", "user"}, {"content", "new " + std::to_string(i)}}}, 2),
+                           "after-" + std::to_string(i));
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_NE(r.replica, victim);
+  }
+  for (auto& t : threads) t.join();
+  int victim_streams = 0;
+  for (int i = 0; i < kStreams; ++i) {
+    const StreamResult& r = results[size_t(i)];
+    EXPECT_EQ(r.status, 200) << i;
+    EXPECT_TRUE(r.done && !r.malformed) << i << " on " << r.replica;
+    EXPECT_EQ(r.finish, "length") << i << " on " << r.replica;
+    victim_streams += r.replica == victim;
+  }
+  EXPECT_GE(victim_streams, 1);
+
+  // 4. Redis dies: every replica still serves (a new image is encoded where it lands).
+  const pid_t redis_pid = std::atoi(ReadFileText(state_ / "redis.pid").c_str());
+  ASSERT_GT(redis_pid, 0);
+  ASSERT_EQ(kill(redis_pid, SIGKILL), 0);
+  const json other = GoldenCase(golden, "image_img_320x240_shapes");
+  for (int i = 0; i < 4; ++i) {
+    ChatReply r = PostChat(lb_, GoldenRequest(golden, other, 16), "after-redis-" + std::to_string(i));
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_NE(r.replica, victim);
+    EXPECT_EQ(r.body["choices"][0]["message"]["content"], other["generated_text"]);
+  }
+}
+
+}  // namespace
+}  // namespace ocular::testing
