@@ -15,6 +15,7 @@
 
 #include "apps/cli_util.h"
 #include "apps/commands.h"
+#include "apps/run_windowed.h"
 #include "base/clock.h"
 #include "base/thread_pool.h"
 #include "engine/engine.h"
@@ -42,6 +43,11 @@ struct RunOptions {
   int threads = 0;
   bool json = false;
   bool ignore_eos = false;
+  // Windowed long-video analysis (issue 9): any window flag switches to it.
+  std::optional<double> window_seconds, stride_seconds;
+  std::optional<int64_t> window_frames, stride_frames;
+  int64_t max_windows = 64;
+  std::string combine_prompt;
 };
 
 // Local paths become file:// URLs (served from a media root of "/": the CLI user may read
@@ -162,6 +168,31 @@ int RunCommand(const RunOptions& o) {
   mc.media_root = &*root;
   mc.pool = &pool;
   mc.default_max_tokens = o.max_tokens;
+  if (o.window_seconds || o.window_frames) {
+    WindowedRunOptions w;
+    w.video = o.video;
+    w.prompt = o.prompt;
+    w.system = o.system;
+    w.combine_prompt = o.combine_prompt;
+    w.windows.window_seconds = o.window_seconds;
+    w.windows.window_frames = o.window_frames;
+    w.windows.stride_seconds = o.stride_seconds;
+    w.windows.stride_frames = o.stride_frames;
+    if (!o.stride_seconds && !o.stride_frames) {  // default: windows end to end
+      w.windows.stride_seconds = o.window_seconds;
+      w.windows.stride_frames = o.window_frames;
+    }
+    w.windows.max_windows = o.max_windows;
+    w.max_tokens = o.max_tokens;
+    if (o.temperature) w.overrides.temperature = float(*o.temperature);
+    if (o.top_p) w.overrides.top_p = float(*o.top_p);
+    if (o.top_k) w.overrides.top_k = *o.top_k;
+    if (o.seed) w.overrides.seed = uint64_t(*o.seed);
+    w.ignore_eos = o.ignore_eos;
+    w.json = o.json;
+    w.load_ms = load_ms;
+    return RunWindowed(**model, *tok, mc, w);
+  }
 
   auto body = BuildBody(o);
   if (!body.ok()) return Fail("run", body.status());
@@ -274,6 +305,13 @@ void RegisterRun(CLI::App& root, int& exit_code) {
   c->add_option("--dump-logits", o->dump_logits,
                 "Write the last prompt position's logits as raw little-endian f32");
   c->add_flag("--ignore-eos", o->ignore_eos, "Generate exactly --max-tokens tokens");
+  c->add_option("--window-seconds", o->window_seconds, "Analyse --video in windows of this many seconds");
+  c->add_option("--window-frames", o->window_frames, "Analyse --video in windows of this many sampled frames");
+  c->add_option("--stride", o->stride_seconds, "Seconds between window starts (default: the window)");
+  c->add_option("--stride-frames", o->stride_frames, "Sampled frames between window starts");
+  c->add_option("--max-windows", o->max_windows, "At most this many windows (spread over the video)")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
+  c->add_option("--combine-prompt", o->combine_prompt, "Instruction of the final combine request");
   c->add_flag("--json", o->json, "Print one JSON object with tokens, logprobs and timings");
   c->callback([o, &exit_code] { exit_code = RunCommand(*o); });
 }

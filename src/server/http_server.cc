@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "model/tokenizer/tokenizer.h"
+#include "server/video_analysis_handler.h"
 #include "webui/web_routes.h"
 
 namespace ocular::server {
@@ -366,6 +367,10 @@ void HttpServer::Routes() {
       if (!parsed.ok()) {
         metrics_.CountRequest(400);
         return SendStatusError(res, parsed.status());
+      }
+      if (chat && WantsVideoAnalysis(*body)) {  // windowed long-video analysis (issue 9)
+        metrics_.CountRequest(HandleVideoAnalysis(*body, *parsed, {&engine_, &model_, options_.served_model_name, guard}, res));
+        return;
       }
       auto built = BuildChatRequest(*parsed, model_);
       if (!built.ok()) {
