@@ -196,6 +196,25 @@ try {
     await shot('3b-video');
   });
 
+  await check('a video analysed in windows shows each window on a timeline, then the summary', async () => {
+    await page.locator('[data-testid="file-input"]').setInputFiles(path.join(golden, 'inputs', 'video', 'video_a.mp4'));
+    await page.locator('[data-testid="analyse-windows"]').waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid="analyse-windows"]').check();
+    await page.getByLabel('Window length in seconds').fill('1');
+    await page.locator('[data-testid="input"]').fill('What happens here?');
+    await page.keyboard.press('Enter');
+    await waitIdle();
+    const answer = lastAnswer();
+    assert((await answer.locator('[data-testid="message-error"]').count()) === 0, 'the windowed answer failed');
+    // video_a is 2.0 s: 1 s windows end to end give [0, 1) and [1, 2), in time order.
+    const items = await answer.locator('[data-testid="window-item"]').allTextContents();
+    assert(items.length === 2, `windows shown: ${items.length}`);
+    assert(items[0].startsWith('0.0–1.0 s') && items[1].startsWith('1.0–2.0 s'), `window ranges: ${items.join(' | ')}`);
+    assert((await answer.locator('[data-testid="window-seg"]').count()) === 2, 'timeline segments missing');
+    assert((await answer.locator('[data-testid="answer"]').textContent()).trim().length > 0, 'no combined answer');
+    await shot('3c-video-windows');
+  });
+
   await check('stop mid-stream ends the request on the server', async () => {
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByLabel('Max tokens').fill('20000');

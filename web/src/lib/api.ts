@@ -1,6 +1,7 @@
 // Client for the same-origin Ocular server (OpenAI-compatible). No other host is contacted.
 import { SseParser } from './sse';
 import type { Attachment, Message, Sampling, Usage } from './types';
+import { windowFromChunk, type WindowResult } from './video_analysis';
 
 export class ApiError extends Error {
   constructor(message: string, public status: number, public param?: string) {
@@ -96,6 +97,7 @@ export interface StreamCallbacks {
   onDelta: (text: string) => void;
   onUsage?: (u: Usage) => void;
   onFinish?: (reason: string) => void;
+  onWindow?: (w: WindowResult) => void; // windowed video analysis: one per window, time order
 }
 
 // POSTs a streaming chat completion and feeds the deltas to `cb`. Aborting `signal` closes the
@@ -141,6 +143,8 @@ export async function streamChat(body: Record<string, unknown>, signal: AbortSig
     }
     if (j.error) throw new ApiError(String(j.error.message || 'generation failed'), res.status);
     if (j.usage) cb.onUsage?.(j.usage);
+    const w = windowFromChunk(j);
+    if (w) cb.onWindow?.(w);
   };
   try {
     while (!done) {

@@ -1,4 +1,5 @@
 // Shapes shared by the API client, the stores and the components.
+import type { WindowResult } from './video_analysis';
 
 export interface Timings {
   queue_ms?: number;
@@ -50,6 +51,7 @@ export interface Message {
   finishReason?: string;
   error?: string;
   stopped?: boolean;
+  windows?: WindowResult[]; // windowed video analysis: per-window results, time order
 }
 
 export interface Conversation {
