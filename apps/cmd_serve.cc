@@ -207,7 +207,9 @@ void RegisterServe(CLI::App& root, int& exit_code) {
   cmd->add_option("--max-model-len", o->max_model_len, "prompt + generated tokens per request")->capture_default_str();
   cmd->add_option("--default-max-tokens", o->default_max_tokens, "max_tokens when a request gives none")->capture_default_str();
   cmd->add_option("--feature-cache-bytes", o->feature_cache_bytes, "vision feature cache budget (0 = off)")->capture_default_str();
-  cmd->add_option("--feature-cache-similar", o->feature_cache_similar, "near-duplicate image hits up to this pHash distance (-1 = exact only)")->capture_default_str();
+  cmd->add_option("--feature-cache-similar", o->feature_cache_similar, "near-duplicate image hits up to this pHash distance in bits (-1 = exact only; 6 is calibrated "
+                  "for re-encoded copies). RISK: two screenshots that differ only in a small region (one "
+                  "word, a checkbox) can match and get the other image's answer; see docs/feature-cache.md")->capture_default_str();
   cmd->add_option("--feature-cache-redis", o->feature_cache_redis,
                   "share vision features between replicas through Redis: redis://[[user]:password@]host[:port][/db] "
                   "(local memory stays the first tier; Redis down or slow = local only)");

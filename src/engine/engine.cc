@@ -69,5 +69,6 @@ EngineStats Engine::Stats() const { return impl_->Stats(); }
 void Engine::StartDrain() { impl_->StartDrain(); }
 bool Engine::Idle() const { return impl_->Idle(); }
 int64_t Engine::kv_capacity_tokens() const { return impl_->kv_capacity_tokens(); }
+features::FeatureCache& Engine::feature_cache() { return impl_->feature_cache_; }
 
 }  // namespace ocular::engine

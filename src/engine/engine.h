@@ -100,6 +100,9 @@ class Engine {
 
   int64_t kv_capacity_tokens() const;
 
+  // The vision feature cache (thread-safe): the server resolves media-id references in it.
+  features::FeatureCache& feature_cache();
+
  private:
   struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);

@@ -73,8 +73,11 @@ Status Engine::Impl::ValidateRequest(const EngineRequest& req) const {
     const PreparedMedia& m = req.media[i];
     const auto& g = m.grid_thw;
     if (!model_.has_vision()) return InvalidArgument("this model has no vision encoder (mmproj)");
-    if (g[0] < 1 || g[1] < merge || g[2] < merge || g[1] % merge || g[2] % merge ||
-        !m.pixel_values || static_cast<int64_t>(m.pixel_values->size()) != g[0] * g[1] * g[2] * 1536) {
+    const bool pixels_ok =
+        m.cached ? (*m.cached && m.cached->entry().grid == features::GridThw{g[0], g[1], g[2]})
+                 : (m.pixel_values &&
+                    static_cast<int64_t>(m.pixel_values->size()) == g[0] * g[1] * g[2] * 1536);
+    if (g[0] < 1 || g[1] < merge || g[2] < merge || g[1] % merge || g[2] % merge || !pixels_ok) {
       return InvalidArgument("media item " + std::to_string(i) + ": invalid pixel values");
     }
     if (covered[i] != g[0] * g[1] * g[2] / (merge * merge)) {

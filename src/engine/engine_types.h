@@ -11,6 +11,7 @@
 
 #include "base/sha256.h"
 #include "base/status.h"
+#include "cache/features/feature_cache.h"
 #include "engine/sampling/sampling_params.h"
 
 namespace ocular::engine {
@@ -27,6 +28,9 @@ struct PreparedMedia {
   std::shared_ptr<const std::vector<float>> pixel_values;  // [t*h*w, 1536] f32
   std::array<int64_t, 3> grid_thw = {1, 1, 1};
   std::optional<uint64_t> phash;                 // perceptual hash (images), for near hits
+  // A media-id reference already resolved in the feature cache (no pixels): the lease pins the
+  // entry until the request ends; pixel_values is null and grid_thw equals the entry's grid.
+  std::shared_ptr<const features::FeatureLease> cached;
 };
 
 // Where a media item's visual tokens sit in the prompt (a video has one span per group).

@@ -27,6 +27,11 @@ bool Engine::Impl::EnsureMedia(RequestState& r, int64_t computed_prefix, int64_t
     if (r.features[i]) continue;
     const PreparedMedia& m = r.in.media[i];
     MediaStats& ms = r.stats.media[i];
+    if (m.cached) {  // a media-id reference, pinned by the request since the server resolved it
+      r.features[i] = m.cached->shared_entry();
+      if (ms.cache == MediaCacheResult::kPrefix) ms.cache = MediaCacheResult::kHit;
+      continue;
+    }
     features::FeatureQuery q;
     q.key = features::MakeFeatureKey(m.media_id, r.in.cache_salt);
     q.grid = {m.grid_thw[0], m.grid_thw[1], m.grid_thw[2]};

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "base/clock.h"
+#include "cache/features/feature_cache.h"
 #include "cache/features/perceptual_hash.h"
 #include "media/data_source.h"
 #include "media/image.h"
@@ -390,7 +391,50 @@ Result<std::vector<uint8_t>> FetchMediaBytes(const MediaRef& ref, const ModelCon
   return ParamError(ref.param, "unsupported URL scheme (use data:, http(s): or file:)");
 }
 
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+// "ocular-media:<64 hex>" -> `pm` holding the cached entry of that media id for this request's
+// salt, pinned. Unknown ids fail with FailedPrecondition (HTTP 409 media_not_cached).
+Status ResolveMediaRef(const MediaRef& ref, const std::string& salt, const ModelContext& ctx,
+                       engine::PreparedMedia* pm) {
+  if (ref.kind != MediaRefKind::kImage) {
+    return ParamError(ref.param, "media-id references are accepted for images only");
+  }
+  const std::string_view hex = std::string_view(ref.url).substr(kMediaRefScheme.size());
+  Sha256Digest id{};
+  if (hex.size() != 2 * id.size()) return ParamError(ref.param, "a media id has 64 hex digits");
+  for (size_t i = 0; i < hex.size(); ++i) {
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(hex[i])));
+    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) return ParamError(ref.param, "a media id has 64 hex digits");
+    id[i / 2] = static_cast<uint8_t>(id[i / 2] | (i % 2 ? v : v << 4));
+  }
+  if (ctx.feature_cache) {
+    features::FeatureQuery q;
+    q.key = features::MakeFeatureKey(id, salt);
+    if (auto hit = ctx.feature_cache->Lookup(q); hit && !hit->similar) {
+      const features::GridThw g = hit->lease.entry().grid;
+      pm->kind = engine::MediaKind::kImage;
+      pm->media_id = id;
+      pm->grid_thw = {g.t, g.h, g.w};
+      pm->cached = std::make_shared<const features::FeatureLease>(std::move(hit->lease));
+      return OkStatus();
+    }
+  }
+  return FailedPrecondition(ref.param + ": this media id is not cached; send the image itself");
+}
+
 }  // namespace
+
+bool IsMediaNotCached(const Status& status) {
+  return status.code() == StatusCode::kFailedPrecondition;
+}
 
 Result<BuiltRequest> BuildChatRequest(const ParsedChatRequest& request, const ModelContext& ctx) {
   if (!ctx.tokenizer || (request.is_chat && !ctx.chat_template)) return Internal("model context incomplete");
@@ -398,6 +442,16 @@ Result<BuiltRequest> BuildChatRequest(const ParsedChatRequest& request, const Mo
   std::vector<engine::PreparedMedia> prepared;
   std::vector<chat::MediaItem> items;
   for (const MediaRef& ref : request.media) {
+    if (StartsWithNoCase(ref.url, kMediaRefScheme)) {  // a media-id reference: nothing to fetch
+      engine::PreparedMedia pm;
+      RETURN_IF_ERROR(ResolveMediaRef(ref, request.cache_salt, ctx, &pm));
+      chat::MediaItem item;
+      item.kind = chat::MediaKind::kImage;
+      item.grid_thw = pm.grid_thw;
+      prepared.push_back(std::move(pm));
+      items.push_back(std::move(item));
+      continue;
+    }
     const int64_t t0 = NowNs();
     std::optional<std::string> mime;
     ASSIGN_OR_RETURN(auto bytes, FetchMediaBytes(ref, ctx, &mime));

@@ -25,6 +25,14 @@
 // n [1, 16], user (string), cache_salt (string), stream, stream_options.include_usage,
 // ignore_eos (extension, bool).
 // Unknown top-level fields are ignored (clients send many); wrong types of known fields fail.
+//
+// Media-id references: an image part whose url is "ocular-media:<64 hex digits>" (the id the
+// server returned in usage.media[].id) is served from the vision feature cache without any
+// bytes: the entry is pinned (leased) for the request and supplies the grid, so the prompt is
+// built exactly as for the original image. An id that is not cached for this request's
+// cache_salt (never seen, evicted, or another tenant's) fails with FailedPrecondition, which
+// the HTTP server answers with 409 and error code "media_not_cached": the client then sends
+// the image bytes again.
 #pragma once
 
 #include <chrono>
@@ -52,6 +60,9 @@ class ChatTemplate;
 }
 namespace media {
 class MediaRoot;
+}
+namespace features {
+class FeatureCache;
 }
 }  // namespace ocular
 
@@ -133,8 +144,15 @@ struct ModelContext {
   ThreadPool* pool = nullptr;                  // preprocessing threads (may be null)
   const UrlFetcher* fetcher = nullptr;
   const media::MediaRoot* media_root = nullptr;
+  features::FeatureCache* feature_cache = nullptr;  // resolves ocular-media: references (may be null)
   RequestLimits limits;
 };
+
+// URL scheme of media-id references, and the error code of an unresolvable one.
+inline constexpr std::string_view kMediaRefScheme = "ocular-media:";
+inline constexpr std::string_view kMediaNotCachedCode = "media_not_cached";
+// True for BuildChatRequest's error on an unresolvable media-id reference.
+bool IsMediaNotCached(const Status& status);
 
 struct BuiltRequest {
   std::vector<engine::EngineRequest> choices;  // [n], identical except the seed

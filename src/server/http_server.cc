@@ -52,6 +52,10 @@ void SendStatusError(httplib::Response& res, const Status& s) {
     SendError(res, 500, "internal error");
     return;
   }
+  if (IsMediaNotCached(s)) {  // the client resends the image bytes
+    SendError(res, 409, s.message(), ErrorParam(s), std::string(kMediaNotCachedCode));
+    return;
+  }
   SendError(res, 400, s.message(), ErrorParam(s), std::string(StatusCodeName(s.code())));
 }
 
@@ -202,6 +206,9 @@ void RaiseListenBacklog(int port) {
 HttpServer::HttpServer(engine::Engine& engine, ModelContext model, HttpOptions options)
     : engine_(engine), model_(std::move(model)), options_(std::move(options)),
       http_(std::make_unique<httplib::Server>()), created_(int64_t(std::time(nullptr))) {
+  if (!model_.feature_cache) model_.feature_cache = &engine_.feature_cache();
+  // Near-duplicate hits need each image's perceptual hash.
+  if (engine_.feature_cache().options().similar_threshold >= 0) model_.compute_phash = true;
   Routes();
 }
 
@@ -374,7 +381,9 @@ void HttpServer::Routes() {
       }
       auto built = BuildChatRequest(*parsed, model_);
       if (!built.ok()) {
-        metrics_.CountRequest(built.status().code() == StatusCode::kInternal ? 500 : 400);
+        metrics_.CountRequest(built.status().code() == StatusCode::kInternal ? 500
+                              : IsMediaNotCached(built.status())           ? 409
+                                                                           : 400);
         return SendStatusError(res, built.status());
       }
       auto choices = std::make_shared<std::vector<Choice>>();

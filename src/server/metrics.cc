@@ -90,6 +90,13 @@ std::string ServerMetrics::Render(const engine::EngineStats& st) const {
   o += fmt::format("ocular_feature_cache_hits_total{{kind=\"similar\"}} {}\n", st.feature_cache.near_hits);
   o += fmt::format("ocular_feature_cache_hits_total{{kind=\"shared\"}} {}\n", st.feature_cache.shared_hits);
   counter("ocular_feature_cache_misses_total", "Vision feature cache misses.", double(st.feature_cache.misses));
+  gauge("ocular_feature_cache_entries", "Entries held by the vision feature cache.",
+        double(st.feature_cache.entries));
+  counter("ocular_feature_cache_evictions_total", "Vision feature cache entries evicted for space.",
+          double(st.feature_cache.evictions));
+  counter("ocular_feature_cache_encode_seconds_saved_total",
+          "Vision encoder time that feature cache hits did not spend (the hit entries' encode time).",
+          double(st.feature_cache.encode_ns_saved) * 1e-9);
   if (st.shared_feature_tier.enabled) {  // --feature-cache-redis
     const features::SharedTierStats& sh = st.shared_feature_tier;
     counter("ocular_feature_cache_shared_hits_total", "Shared tier (Redis) reads that returned an entry.",

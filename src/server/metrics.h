@@ -7,7 +7,9 @@
 // ocular_stage_seconds{stage=fetch|preprocess|encode|prefill|decode} (histograms),
 // ocular_prefix_cache_hit_tokens_total, ocular_feature_cache_hits_total{kind=exact|similar|shared},
 // ocular_feature_cache_misses_total, ocular_feature_cache_shared_{hits,misses,errors,writes,dropped}_total
-// (with --feature-cache-redis), ocular_preemptions_total, ocular_requests_total{status=...},
+// (with --feature-cache-redis), ocular_feature_cache_bytes / _entries (gauges),
+// ocular_feature_cache_evictions_total, ocular_feature_cache_encode_seconds_saved_total,
+// ocular_preemptions_total, ocular_requests_total{status=...},
 // ocular_prompt_tokens_total, ocular_generation_tokens_total, ocular_http_streams_open.
 #pragma once
 

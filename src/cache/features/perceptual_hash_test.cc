@@ -14,83 +14,14 @@
 
 #include "cache/features/feature_cache.h"
 #include "cache/features/hamming_index.h"
+#include "cache/features/test_screenshots.h"
 
 namespace ocular::features {
 namespace {
 
-struct Image {
-  int64_t width = 0;
-  int64_t height = 0;
-  std::vector<uint8_t> rgb;  // [height, width, 3], u8
-  Rgb8View view() const { return {rgb.data(), width, height, 3 * width}; }
-};
-
-void FillRect(Image& img, int64_t x0, int64_t y0, int64_t w, int64_t h, const uint8_t c[3]) {
-  for (int64_t y = std::max<int64_t>(0, y0); y < std::min(img.height, y0 + h); ++y) {
-    for (int64_t x = std::max<int64_t>(0, x0); x < std::min(img.width, x0 + w); ++x) {
-      uint8_t* p = &img.rgb[static_cast<size_t>((y * img.width + x) * 3)];
-      p[0] = c[0];
-      p[1] = c[1];
-      p[2] = c[2];
-    }
-  }
-}
-
-// A GUI-like screenshot: themed background, title bar, a sidebar, random panels holding lines of
-// "words" (dark bars of random widths), buttons and an occasional image-like gradient block.
-Image MakeScreenshot(uint32_t seed, int64_t width = 1280, int64_t height = 720) {
-  std::mt19937 rng(seed);
-  auto uni = [&](int lo, int hi) { return static_cast<int64_t>(lo + rng() % (hi - lo + 1)); };
-  Image img{width, height, std::vector<uint8_t>(static_cast<size_t>(width * height * 3))};
-  const bool dark = rng() % 3 == 0;
-  const uint8_t bg[3] = {static_cast<uint8_t>(dark ? 30 : 235 + uni(0, 20)),
-                         static_cast<uint8_t>(dark ? 32 : 235 + uni(0, 20)),
-                         static_cast<uint8_t>(dark ? 36 : 235 + uni(0, 20))};
-  FillRect(img, 0, 0, width, height, bg);
-  const uint8_t accent[3] = {static_cast<uint8_t>(uni(0, 255)), static_cast<uint8_t>(uni(0, 255)),
-                             static_cast<uint8_t>(uni(0, 255))};
-  FillRect(img, 0, 0, width, 30, accent);                              // title bar
-  if (rng() % 2) FillRect(img, 0, 30, uni(150, 300), height, accent);  // sidebar
-  const int panels = static_cast<int>(uni(2, 6));
-  for (int p = 0; p < panels; ++p) {
-    const int64_t pw = uni(200, 700), ph = uni(120, 500);
-    const int64_t px = uni(0, static_cast<int>(width - pw)),
-                  py = uni(40, static_cast<int>(height - ph));
-    const uint8_t panel[3] = {static_cast<uint8_t>(uni(150, 255)),
-                              static_cast<uint8_t>(uni(150, 255)),
-                              static_cast<uint8_t>(uni(150, 255))};
-    FillRect(img, px, py, pw, ph, panel);
-    const uint8_t ink[3] = {static_cast<uint8_t>(uni(0, 60)), static_cast<uint8_t>(uni(0, 60)),
-                            static_cast<uint8_t>(uni(0, 60))};
-    for (int64_t y = py + 12; y + 10 < py + ph; y += uni(16, 22)) {  // text lines
-      for (int64_t x = px + 10; x < px + pw - 20;) {
-        const int64_t word = uni(8, 60);
-        FillRect(img, x, y, std::min(word, px + pw - 10 - x), uni(7, 10), ink);
-        x += word + uni(4, 8);
-        if (rng() % 12 == 0) break;  // ragged line ends
-      }
-    }
-    if (rng() % 2) {  // a button
-      const uint8_t button[3] = {static_cast<uint8_t>(uni(0, 255)),
-                                 static_cast<uint8_t>(uni(0, 255)),
-                                 static_cast<uint8_t>(uni(0, 255))};
-      FillRect(img, px + pw - 110, py + ph - 40, 90, 28, button);
-    }
-  }
-  if (rng() % 2) {  // a photo-like gradient block
-    const int64_t gx = uni(0, static_cast<int>(width - 300)),
-                  gy = uni(40, static_cast<int>(height - 200));
-    for (int64_t y = gy; y < gy + 200; ++y) {
-      for (int64_t x = gx; x < gx + 300; ++x) {
-        uint8_t* px = &img.rgb[static_cast<size_t>((y * width + x) * 3)];
-        px[0] = static_cast<uint8_t>((x - gx) * 255 / 300);
-        px[1] = static_cast<uint8_t>((y - gy) * 255 / 200);
-        px[2] = 128;
-      }
-    }
-  }
-  return img;
-}
+using testing::FillRect;
+using testing::Image;
+using testing::MakeScreenshot;
 
 // Compress to JPEG at `quality` (4:2:0) and decompress back to RGB8 with TurboJPEG.
 Image JpegRoundTrip(const Image& src, int quality) {
@@ -222,6 +153,28 @@ TEST(PerceptualHashTest, ReencodedCopiesAreCloseAndDifferentScreenshotsAreFar) {
       "same image re-encoded: max %d bits; %d different pairs: min %d, mean %.1f bits; "
       "default threshold %d\n",
       max_same, kPairs, min_different, sum_different / kPairs, kDefaultSimilarThreshold);
+}
+
+// The hard case for near matching: 50 pairs of pages of the same application (same theme,
+// title bar and sidebar; different panels and text), as consecutive GUI-automation screenshots
+// are. None may match at the default threshold, and their JPEG q85 copies must still match
+// their own originals.
+TEST(PerceptualHashTest, DifferentPagesOfOneAppNeverMatchAtTheDefaultThreshold) {
+  constexpr int kPairs = 50;
+  int min_different = 64;
+  for (int i = 0; i < kPairs; ++i) {
+    const uint32_t app = 5000 + static_cast<uint32_t>(i);
+    const Image a = testing::MakeAppPage(app, 1), b = testing::MakeAppPage(app, 2);
+    ASSERT_NE(a.rgb, b.rgb);
+    const int d = HammingDistance(HashOf(a), HashOf(b));
+    EXPECT_GT(d, kDefaultSimilarThreshold) << "app " << app;
+    min_different = std::min(min_different, d);
+    if (i % 10 == 0) {
+      EXPECT_LE(HammingDistance(HashOf(a), HashOf(JpegRoundTrip(a, 85))), kDefaultSimilarThreshold);
+    }
+  }
+  std::printf("%d pairs of pages of one app: min distance %d bits; default threshold %d\n", kPairs,
+              min_different, kDefaultSimilarThreshold);
 }
 
 // End to end through the cache: with near matching on, the q85 copy of a cached screenshot is a
