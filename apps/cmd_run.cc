@@ -21,6 +21,7 @@
 #include "engine/engine.h"
 #include "media/data_source.h"
 #include "model/qwen3vl/model.h"
+#include "model/qwen3vl/debug_dump.h"
 #include "model/qwen3vl/sequence.h"
 #include "model/tokenizer/load_tokenizer.h"
 #include "server/chat_request.h"
@@ -43,6 +44,7 @@ struct RunOptions {
   int threads = 0;
   bool json = false;
   bool ignore_eos = false;
+  std::string dump_dir;  // --dump-dir: intermediate states in the golden formats
   // Windowed long-video analysis (issue 9): any window flag switches to it.
   std::optional<double> window_seconds, stride_seconds;
   std::optional<int64_t> window_frames, stride_frames;
@@ -207,6 +209,15 @@ int RunCommand(const RunOptions& o) {
     Status st = DumpLogits(**model, req, o.dump_logits);
     if (!st.ok()) return Fail("run", st);
   }
+  if (!o.dump_dir.empty()) {
+    std::vector<qwen3vl::DumpMediaItem> items;
+    for (const auto& m : req.media) {
+      if (m.pixel_values == nullptr) return Fail("run", InvalidArgument("--dump-dir needs the media pixels"));
+      items.push_back({m.pixel_values->data(), m.grid_thw});
+    }
+    Status st = qwen3vl::WriteDebugDump(**model, req.prompt_ids, req.positions, items, o.dump_dir);
+    if (!st.ok()) return Fail("run", st);
+  }
 
   engine::EngineOptions eo;
   const auto& tc = (*model)->config().text;
@@ -304,6 +315,9 @@ void RegisterRun(CLI::App& root, int& exit_code) {
   c->add_option("--dtype", o->dtype, "Compute precision: f32 (exact) or bf16")->capture_default_str();
   c->add_option("--dump-logits", o->dump_logits,
                 "Write the last prompt position's logits as raw little-endian f32");
+  c->add_option("--dump-dir", o->dump_dir,
+                "Write intermediate states (pixels, per-layer vision and text states, logits) in the "
+                "golden formats to this folder (see dump.json there)");
   c->add_flag("--ignore-eos", o->ignore_eos, "Generate exactly --max-tokens tokens");
   c->add_option("--window-seconds", o->window_seconds, "Analyse --video in windows of this many seconds");
   c->add_option("--window-frames", o->window_frames, "Analyse --video in windows of this many sampled frames");
