@@ -35,7 +35,15 @@ struct EngineOptions {
   int64_t max_batch_tokens = 256;      // token budget of one step (decode + prefill chunks)
   int64_t max_running = 16;            // requests decoding/prefilling at once
   int64_t max_waiting = 256;           // admission queue; beyond it Submit is refused
-  int64_t encoder_budget_patches = 0;  // ViT patches encoded per step (0: one item per step)
+  // Interleaving vision and prefill work with running streams: while any request decodes,
+  // one step adds at most this fraction of a decode step's time of prefill chunks and vision
+  // encoder chunks (measured online), so inter-token latency stays within (1 + fraction) of
+  // a pure decode step. With nothing decoding, both run at full speed. <= 0: no cap on
+  // prefill (the whole token budget) and one encoder chunk per step while streams decode.
+  double interleave_fraction = 0.3;
+  int64_t encoder_chunk_rows = 256;    // ViT patch rows per encoder chunk (resumable encode)
+  // > 0: a fixed encoder budget instead: patch rows of encoder chunks per step.
+  int64_t encoder_budget_patches = 0;
   int64_t max_model_len = 32768;       // prompt + generated tokens per request
   features::FeatureCacheOptions feature_cache;  // budget 0 disables the feature cache
   // Optional second tier shared by replicas (Redis); read on Submit's thread, written async.
@@ -53,6 +61,8 @@ struct EngineStats {
   int64_t preemptions = 0;               // cumulative
   int64_t steps = 0;
   int64_t finished = 0;
+  int64_t encoding = 0;             // media items being encoded (resumable encodes in flight)
+  int64_t encoder_state_bytes = 0;  // memory held by partial encodes
   features::FeatureCacheStats feature_cache;
   features::SharedTierStats shared_feature_tier;  // enabled == false without one
 };

@@ -181,6 +181,11 @@ TEST_F(EngineGolden, ConcurrentChunkedAndPreemptedRequestsMatchReference) {
       o.max_batch_tokens = budget;
       o.kv_cache_bytes = kv_tokens * 2048;
       o.enable_prefix_caching = (budget == 37);
+      // Whole-budget prefill chunks (no time-based interleave cap) and whole encodes (one
+      // media item per step) keep the step plan deterministic and every request in flight at
+      // once, so the small cache is sure to preempt.
+      o.interleave_fraction = 0;
+      o.encoder_budget_patches = int64_t{1} << 40;
       auto engine = MakeEngine(o);
       ASSERT_TRUE(engine);
       std::vector<std::unique_ptr<RequestHandle>> handles;
@@ -322,6 +327,62 @@ TEST_F(EngineGolden, CancellationReleasesEverything) {
   }
   EXPECT_TRUE(engine->Idle());
   EXPECT_EQ(engine->Stats().kv_blocks_used, 0);
+  EXPECT_EQ(engine->Stats().feature_cache.leased_entries, 0u);
+}
+
+TEST_F(EngineGolden, CancelMidEncodeFreesThePartialEncodeAndSharersStillFinish) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  const GoldenCase* big = nullptr;
+  const GoldenCase* text = nullptr;
+  for (const auto& c : cases_) {
+    if (c.name == "image_img_1280x720_screenshot") big = &c;
+    if (c.name == "text") text = &c;
+  }
+  ASSERT_TRUE(big && text);
+  EngineOptions o = DefaultOptions();
+  o.encoder_chunk_rows = 36;
+  o.encoder_budget_patches = 36;  // one encoder chunk per step: the encode spans many steps
+  auto engine = MakeEngine(o);
+  ASSERT_TRUE(engine);
+  auto wait_for = [&](auto pred) {
+    for (int i = 0; i < 3000 && !pred(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return pred();
+  };
+
+  // 1. A lone image request cancelled while encoding: its partial encode is dropped.
+  auto h = engine->Submit(big->request);
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(wait_for([&] { return engine->Stats().encoder_state_bytes > 0; }));
+  EXPECT_EQ(engine->Stats().encoding, 1);
+  (*h)->Cancel();
+  EXPECT_EQ(Collect(**h).reason, FinishReason::kCancelled);
+  EXPECT_TRUE(wait_for([&] { return engine->Idle() && engine->Stats().encoding == 0; }));
+  EXPECT_EQ(engine->Stats().encoder_state_bytes, 0);
+  EXPECT_EQ(engine->Stats().feature_cache.insertions, 0u);
+  EXPECT_EQ(engine->Stats().kv_blocks_used, 0);
+
+  // 2. Two requests share one encode; cancelling one mid-encode keeps it for the other, and
+  // a text request admitted meanwhile decodes while the image encodes. All exact.
+  auto a = engine->Submit(big->request);
+  auto b = engine->Submit(big->request);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(wait_for([&] { return engine->Stats().encoder_state_bytes > 0; }));
+  EXPECT_EQ(engine->Stats().encoding, 1);  // one job for the same media
+  auto t = engine->Submit(text->request);
+  ASSERT_TRUE(t.ok());
+  (*a)->Cancel();
+  Outcome to = Collect(**t);
+  EXPECT_EQ(to.tokens, text->greedy);
+  EXPECT_EQ(engine->Stats().encoding, 1) << "the text request finished during the encode";
+  Outcome bo = Collect(**b);
+  EXPECT_EQ(Collect(**a).reason, FinishReason::kCancelled);
+  EXPECT_EQ(bo.tokens, big->greedy);
+  EXPECT_EQ(bo.stats.media.at(0).cache, MediaCacheResult::kMiss);
+  EXPECT_GT(bo.stats.encode_ms, 0.0);
+  EXPECT_TRUE(wait_for([&] { return engine->Idle(); }));
+  EXPECT_EQ(engine->Stats().encoder_state_bytes, 0);
   EXPECT_EQ(engine->Stats().feature_cache.leased_entries, 0u);
 }
 

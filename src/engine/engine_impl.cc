@@ -197,12 +197,20 @@ void Engine::Impl::Loop() {
     HandleCancels();
     Admit();
     std::vector<StepItem> items = Schedule();
+    int64_t decode_tokens = 0, prefill_tokens = 0;
+    for (const StepItem& it : items) {
+      (it.start >= it.request->num_prompt ? decode_tokens : prefill_tokens) += it.count;
+    }
     if (!items.empty()) {
+      const int64_t t0 = NowNs();
       Execute(items);
+      costs_.Observe(decode_tokens, prefill_tokens, NowNs() - t0);
       ++steps_;
     }
+    // Vision encoder chunks between forward passes (resumable encodes).
+    const bool encoded = RunEncoder(decode_tokens > 0, prefill_tokens);
     PublishStats();
-    if (items.empty() && !waiting_.empty() && running_.empty()) {
+    if (items.empty() && !encoded && !waiting_.empty() && running_.empty()) {
       // Nothing fits (should not happen: admission refuses oversize prompts). Avoid a spin.
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_for(lock, std::chrono::milliseconds(5));
@@ -237,6 +245,11 @@ void Engine::Impl::PublishStats() {
   stats_.preemptions = preemptions_;
   stats_.steps = steps_;
   stats_.finished = finished_;
+  stats_.encoding = static_cast<int64_t>(encode_jobs_.size());
+  stats_.encoder_state_bytes = 0;
+  for (const auto& job : encode_jobs_) {
+    stats_.encoder_state_bytes += static_cast<int64_t>(job->state->bytes());
+  }
 }
 
 void Engine::Impl::Finish(RequestState& r, FinishReason reason, Status error) {
@@ -248,6 +261,7 @@ void Engine::Impl::Finish(RequestState& r, FinishReason reason, Status error) {
     waiting_.remove(&r);
   }
   kv_.Free(r.id);
+  DropEncodeWaiter(r.id);  // a partial encode nobody else waits for is dropped here
   r.leases.clear();
   r.features.clear();
   r.status = RequestStatus::kFinished;

@@ -3,12 +3,14 @@
 // (batch building, forward pass, sampling, events).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -28,6 +30,25 @@ struct StepItem {
   int64_t start = 0;
   int64_t count = 0;
   bool want_logits = false;
+};
+
+// One media item being encoded by the resumable vision encoder, shared by every waiting
+// request that needs the same features (same media id and cache salt).
+struct EncodeJob {
+  features::FeatureKey key;
+  std::optional<uint64_t> phash;
+  std::shared_ptr<const std::vector<float>> pixels;  // [t*h*w, 1536] f32, kept alive here
+  std::array<int64_t, 3> grid = {1, 1, 1};
+  std::unique_ptr<qwen3vl::VisionEncodeState> state;
+  std::vector<std::pair<RequestId, int>> waiters;  // (request, media index)
+  int64_t spent_ns = 0;                            // encoder time so far
+};
+
+// Online step costs (exponential moving averages) for interleaving budgets.
+struct StepCosts {
+  double decode_step_ns = 0;   // a step of decode tokens only
+  double prefill_token_ns = 0; // marginal cost of one prefill token in a step
+  void Observe(int64_t decode_tokens, int64_t prefill_tokens, int64_t step_ns);
 };
 
 struct Engine::Impl {
@@ -50,8 +71,18 @@ struct Engine::Impl {
   void HandleCancels();
   void Admit();
   // Makes every media item of `r` that the prompt still needs available (feature cache or
-  // vision encoder). `budget` counts patches encoded this step; false when it ran out.
-  bool EnsureMedia(RequestState& r, int64_t computed_prefix, int64_t* budget);
+  // vision encoder). False while any of them is still being encoded (resumable encode jobs
+  // run between steps, see RunEncoder).
+  bool EnsureMedia(RequestState& r, int64_t computed_prefix);
+  // Attaches request `r` (media index i) to the encode job for its features, creating it.
+  void StartEncode(RequestState& r, int i, const features::FeatureQuery& q);
+  // Runs encoder chunks for this step: within the interleave budget while streams decode,
+  // else for up to a fixed slice. Returns true when it did any work.
+  bool RunEncoder(bool decoding, int64_t prefill_tokens);
+  // Removes `id` from every encode job; jobs nobody waits for are dropped with their state.
+  void DropEncodeWaiter(RequestId id);
+  // Prefill tokens allowed in a step that also carries decode tokens.
+  int64_t PrefillAllowance() const;
   std::vector<StepItem> Schedule();
   void Preempt(RequestState& r);
   void Execute(const std::vector<StepItem>& items);
@@ -85,6 +116,8 @@ struct Engine::Impl {
   std::unordered_map<RequestId, std::unique_ptr<RequestState>> requests_;
   std::list<RequestState*> waiting_;  // priority, then arrival
   std::list<RequestState*> running_;  // admission order
+  std::deque<std::unique_ptr<EncodeJob>> encode_jobs_;  // FCFS
+  StepCosts costs_;
   int64_t preemptions_ = 0;
   int64_t steps_ = 0;
   int64_t finished_ = 0;

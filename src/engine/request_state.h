@@ -37,6 +37,7 @@ struct RequestState {
   // cached entries while the request needs them.
   std::vector<std::shared_ptr<const features::FeatureEntry>> features;
   std::vector<features::FeatureLease> leases;
+  std::vector<char> media_encoding;         // per media item: waiting on an encode job
   std::vector<int64_t> media_row_offset;    // per span: first feature row of the span
   std::vector<kv::MediaSpanRef> span_refs;  // for prefix-cache keys
 

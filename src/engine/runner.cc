@@ -5,6 +5,7 @@
 
 #include "base/clock.h"
 #include "engine/engine_impl.h"
+#include "model/qwen3vl/sequence.h"
 
 namespace ocular::engine {
 
@@ -35,17 +36,20 @@ void Engine::Impl::Execute(const std::vector<StepItem>& items) {
     }
     for (size_t j = 0; j < r.in.spans.size(); ++j) {
       const PromptMediaSpan& s = r.in.spans[j];
-      const int64_t lo = std::max(s.first_token, it.start);
-      const int64_t hi = std::min(s.first_token + s.num_tokens, it.start + it.count);
-      if (lo >= hi) continue;
+      if (s.first_token + s.num_tokens <= it.start || s.first_token >= it.start + it.count) {
+        continue;  // not in this chunk (its features may be released already)
+      }
+      // The span's splice in prompt coordinates, clipped to this chunk.
       const features::FeatureEntry& f = *r.features[s.media_index];
-      const int64_t frow = r.media_row_offset[j] + (lo - s.first_token);
-      qwen3vl::EmbeddingSplice sp;
-      sp.row = row + (lo - it.start);
-      sp.num_rows = hi - lo;
-      sp.main = f.embeddings.floats() + frow * hidden;
-      for (const auto& level : f.deepstack) sp.deepstack.push_back(level.floats() + frow * hidden);
-      splices.push_back(std::move(sp));
+      const int64_t frow = r.media_row_offset[j];
+      qwen3vl::EmbeddingSplice whole;
+      whole.row = s.first_token;
+      whole.num_rows = s.num_tokens;
+      whole.main = f.embeddings.floats() + frow * hidden;
+      for (const auto& level : f.deepstack) whole.deepstack.push_back(level.floats() + frow * hidden);
+      auto sp = qwen3vl::ClipSplice(whole, it.start, it.start + it.count, hidden);
+      sp->row += row;  // the chunk's first row in the step batch
+      splices.push_back(std::move(*sp));
     }
     q_starts.push_back(row);
     q_counts.push_back(static_cast<int32_t>(it.count));
@@ -101,7 +105,7 @@ void Engine::Impl::Execute(const std::vector<StepItem>& items) {
     if (r.first_token_ns == 0) {
       r.first_token_ns = now;
       r.stats.ttft_ms = double(now - r.submit_ns) * 1e-6;
-      r.stats.prefill_ms = std::max(0.0, double(now - r.admit_ns) * 1e-6 - r.encode_ms);
+      r.stats.prefill_ms = double(now - r.admit_ns) * 1e-6;  // encodes finish before admission
     }
     r.tokens.push_back(token);
     r.history.AddOutput(token);

@@ -7,8 +7,9 @@
 
 namespace ocular::engine {
 
-bool Engine::Impl::EnsureMedia(RequestState& r, int64_t computed_prefix, int64_t* budget) {
-  const int64_t hidden = model_.config().text.hidden_size;
+bool Engine::Impl::EnsureMedia(RequestState& r, int64_t computed_prefix) {
+  bool ready = true;
+  r.media_encoding.resize(r.in.media.size(), 0);
   if (r.stats.media.size() != r.in.media.size()) {
     r.stats.media.resize(r.in.media.size());
     for (size_t i = 0; i < r.in.media.size(); ++i) {
@@ -25,6 +26,10 @@ bool Engine::Impl::EnsureMedia(RequestState& r, int64_t computed_prefix, int64_t
     if (s.first_token + s.num_tokens <= computed_prefix) continue;  // KV already cached
     const int i = s.media_index;
     if (r.features[i]) continue;
+    if (r.media_encoding[i]) {  // an encode job delivers it
+      ready = false;
+      continue;
+    }
     const PreparedMedia& m = r.in.media[i];
     MediaStats& ms = r.stats.media[i];
     if (m.cached) {  // a media-id reference, pinned by the request since the server resolved it
@@ -45,51 +50,34 @@ bool Engine::Impl::EnsureMedia(RequestState& r, int64_t computed_prefix, int64_t
       }
       continue;
     }
-    const int64_t patches = m.grid_thw[0] * m.grid_thw[1] * m.grid_thw[2];
-    if (*budget <= 0) return false;
-    *budget -= options_.encoder_budget_patches > 0 ? patches : *budget;
-    qwen3vl::VisionInput vin{m.pixel_values->data(), m.grid_thw[0], m.grid_thw[1], m.grid_thw[2]};
-    const int64_t t0 = NowNs();
-    auto out = model_.vision().Encode(std::span<const qwen3vl::VisionInput>(&vin, 1));
-    const int64_t dt = NowNs() - t0;
-    CHECK(out.ok()) << out.status().ToString();  // inputs were validated at Submit
-    qwen3vl::VisionOutput& vo = (*out)[0];
-    auto entry = std::make_shared<features::FeatureEntry>();
-    entry->num_tokens = vo.num_tokens;
-    entry->grid = q.grid;
-    entry->encode_ns = dt;
-    entry->embeddings = features::FeatureArray::Zeros(vo.num_tokens, hidden);
-    std::copy(vo.main.begin(), vo.main.end(), entry->embeddings.floats());
-    for (const auto& level : vo.deepstack) {
-      features::FeatureArray a = features::FeatureArray::Zeros(vo.num_tokens, hidden);
-      std::copy(level.begin(), level.end(), a.floats());
-      entry->deepstack.push_back(std::move(a));
-    }
-    r.features[i] = entry;
-    r.leases[i] = feature_cache_.Insert(q.key, entry, m.phash);
-    r.encode_ms += double(dt) * 1e-6;
-    ms.cache = MediaCacheResult::kMiss;
-    ms.encode_ms += double(dt) * 1e-6;
+    StartEncode(r, i, q);
+    ready = false;
   }
-  return true;
+  return ready;
 }
 
 void Engine::Impl::Admit() {
-  int64_t budget = options_.encoder_budget_patches > 0 ? options_.encoder_budget_patches : 1;
-  while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < options_.max_running) {
-    RequestState& r = *waiting_.front();
+  // FCFS by priority, except that a request whose media are still being encoded lets later
+  // ones pass (its encode runs between steps; it needs no KV blocks until then).
+  for (auto it = waiting_.begin();
+       it != waiting_.end() && static_cast<int64_t>(running_.size()) < options_.max_running;) {
+    RequestState& r = **it;
     kv::CachedPrefix prefix = kv_.FindCachedPrefix(r.KeyInput());
-    if (!EnsureMedia(r, prefix.num_tokens, &budget)) break;
+    if (!EnsureMedia(r, prefix.num_tokens)) {
+      ++it;
+      continue;
+    }
     if (!kv_.AllocateSlots(r.id, 0, &prefix)) break;  // wait for blocks
     r.num_computed = prefix.num_tokens;
     if (!r.admitted_once) {
       r.admitted_once = true;
       r.admit_ns = NowNs();
-      r.stats.queue_ms = double(r.admit_ns - r.submit_ns) * 1e-6;
+      // Waiting time; encoder time (spent before admission) is reported apart.
+      r.stats.queue_ms = std::max(0.0, double(r.admit_ns - r.submit_ns) * 1e-6 - r.encode_ms);
       r.stats.cached_tokens = std::min(prefix.num_tokens, r.num_prompt);
     }
     r.status = RequestStatus::kRunning;
-    waiting_.pop_front();
+    it = waiting_.erase(it);
     running_.push_back(&r);
   }
 }
@@ -108,8 +96,10 @@ std::vector<StepItem> Engine::Impl::Schedule() {
   std::vector<StepItem> items;
   int64_t budget = options_.max_batch_tokens;
   // Two passes: decode tokens first (one each, keeps inter-token latency flat), then chunks
-  // of prefill with what is left of the budget.
+  // of prefill with what is left of the budget, capped while streams decode so that a long
+  // prompt (e.g. a large image's tokens) is spread over steps instead of stalling them.
   for (int pass = 0; pass < 2 && budget > 0; ++pass) {
+    if (pass == 1 && !items.empty()) budget = std::min(budget, PrefillAllowance());
     std::vector<RequestState*> order(running_.begin(), running_.end());
     for (RequestState* r : order) {
       if (budget <= 0) break;

@@ -1,5 +1,6 @@
 #include "model/qwen3vl/sequence.h"
 
+#include <algorithm>
 #include <numeric>
 #include <string>
 
@@ -47,6 +48,20 @@ Result<std::vector<EmbeddingSplice>> BuildSplices(const ModelConfig& config,
                            " items) do not match the prompt's placeholder tokens");
   }
   return splices;
+}
+
+std::optional<EmbeddingSplice> ClipSplice(const EmbeddingSplice& splice, int64_t begin,
+                                          int64_t end, int64_t hidden) {
+  const int64_t lo = std::max(splice.row, begin);
+  const int64_t hi = std::min(splice.row + splice.num_rows, end);
+  if (lo >= hi) return std::nullopt;
+  const int64_t skip = (lo - splice.row) * hidden;  // feature values before the clipped rows
+  EmbeddingSplice c;
+  c.row = lo - begin;
+  c.num_rows = hi - lo;
+  c.main = splice.main + skip;
+  for (const float* d : splice.deepstack) c.deepstack.push_back(d + skip);
+  return c;
 }
 
 SequenceRunner::SequenceRunner(Qwen3VLModel& model, int64_t max_tokens, DType kv_dtype,
@@ -110,14 +125,7 @@ Status SequenceRunner::Prefill(std::span<const int32_t> ids, const int64_t* pos_
     std::vector<EmbeddingSplice> local;
     const int64_t hidden = model_.config().text.hidden_size;
     for (const EmbeddingSplice& sp : splices) {
-      int64_t lo = std::max(sp.row, begin), hi = std::min(sp.row + sp.num_rows, end);
-      if (lo >= hi) continue;
-      EmbeddingSplice c;
-      c.row = lo - begin;
-      c.num_rows = hi - lo;
-      c.main = sp.main + (lo - sp.row) * hidden;
-      for (const float* d : sp.deepstack) c.deepstack.push_back(d + (lo - sp.row) * hidden);
-      local.push_back(std::move(c));
+      if (auto c = ClipSplice(sp, begin, end, hidden)) local.push_back(std::move(*c));
     }
     RETURN_IF_ERROR(Run(ids.subspan(begin, end - begin), pos_t + begin, pos_h + begin,
                         pos_w + begin, local, end == n, logits));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -20,6 +21,12 @@ namespace ocular::qwen3vl {
 Result<std::vector<EmbeddingSplice>> BuildSplices(const ModelConfig& config,
                                                   std::span<const int32_t> ids,
                                                   std::span<const VisionOutput> media);
+
+// The part of `splice` (rows in prompt token coordinates) inside tokens [begin, end), with
+// its row rebased to `begin` and its feature pointers advanced to match; nullopt when they do
+// not overlap. Used wherever a prompt is run in chunks (SequenceRunner, the engine's runner).
+std::optional<EmbeddingSplice> ClipSplice(const EmbeddingSplice& splice, int64_t begin,
+                                          int64_t end, int64_t hidden);
 
 class SequenceRunner {
  public:

@@ -1,9 +1,11 @@
 #include "model/qwen3vl/vision_encoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "base/checked_math.h"
+#include "base/clock.h"
 
 namespace ocular::qwen3vl {
 namespace {
@@ -31,15 +33,16 @@ VisionEncoder::VisionEncoder(const ModelConfig& config, const RuntimeWeights& we
   CHECK(weights.has_vision);
 }
 
-void VisionEncoder::AddPositionEmbedding(int64_t gt, int64_t gh, int64_t gw, float* x) const {
+void VisionEncoder::AddPositionEmbedding(int64_t gh, int64_t gw, int64_t r0, int64_t r1,
+                                         float* x) const {
   // fast_pos_embed_interpolate: bilinear sampling of the side x side table at
-  // linspace(0, side-1, g) (align corners), then merge-window order, repeated per group.
+  // linspace(0, side-1, g) (align corners), in merge-window order, repeated per group.
   const int64_t d = vc_.hidden_size, side = w_.pos_side, m = vc_.spatial_merge_size;
   const int64_t group = gh * gw;
-  std::vector<float> grid(static_cast<size_t>(group * d));  // [gh*gw, D] f32, merge order
-  for (int64_t r = 0; r < group; ++r) {
+  std::vector<float> rows(static_cast<size_t>((r1 - r0) * d));  // [r1-r0, D] f32
+  for (int64_t i = r0; i < r1; ++i) {
     int64_t row, col;
-    PatchRowCol(r, gw, m, &row, &col);
+    PatchRowCol(i % group, gw, m, &row, &col);
     double hs = Linspace(double(side - 1), gh, row), ws = Linspace(double(side - 1), gw, col);
     int64_t h0 = static_cast<int64_t>(hs), w0 = static_cast<int64_t>(ws);
     int64_t h1 = std::min(h0 + 1, side - 1), w1 = std::min(w0 + 1, side - 1);
@@ -47,18 +50,16 @@ void VisionEncoder::AddPositionEmbedding(int64_t gt, int64_t gh, int64_t gw, flo
     const double wt[4] = {(1 - dh) * (1 - dw), (1 - dh) * dw, dh * (1 - dw), dh * dw};
     const float* src[4] = {&w_.pos_embed[(h0 * side + w0) * d], &w_.pos_embed[(h0 * side + w1) * d],
                            &w_.pos_embed[(h1 * side + w0) * d], &w_.pos_embed[(h1 * side + w1) * d]};
-    float* dst = &grid[r * d];
+    float* dst = &rows[(i - r0) * d];
     for (int64_t c = 0; c < d; ++c) {
       double v = wt[0] * src[0][c] + wt[1] * src[1][c] + wt[2] * src[2][c] + wt[3] * src[3][c];
       dst[c] = static_cast<float>(v);
     }
   }
-  for (int64_t t = 0; t < gt; ++t) {
-    kernels::AddInPlace(ctx_, x + t * group * d, grid.data(), group * d);
-  }
+  kernels::AddInPlace(ctx_, x, rows.data(), (r1 - r0) * d);
 }
 
-void VisionEncoder::RotaryCosSin(int64_t gt, int64_t gh, int64_t gw, float* cos,
+void VisionEncoder::RotaryCosSin(int64_t gh, int64_t gw, int64_t r0, int64_t r1, float* cos,
                                  float* sin) const {
   // rot_dim = head_dim; angles [row * inv_freq (head_dim/4), col * inv_freq (head_dim/4)],
   // inv_freq[k] = 10000^(-2k / (head_dim/2)).
@@ -66,60 +67,85 @@ void VisionEncoder::RotaryCosSin(int64_t gt, int64_t gh, int64_t gw, float* cos,
   std::vector<double> inv(quarter);
   for (int64_t k = 0; k < quarter; ++k) inv[k] = 1.0 / std::pow(10000.0, double(2 * k) / double(half));
   const int64_t group = gh * gw;
-  for (int64_t t = 0; t < gt; ++t) {
-    for (int64_t r = 0; r < group; ++r) {
-      int64_t row, col;
-      PatchRowCol(r, gw, m, &row, &col);
-      float* c = cos + (t * group + r) * half;
-      float* s = sin + (t * group + r) * half;
-      for (int64_t k = 0; k < quarter; ++k) {
-        double a = double(row) * inv[k], b = double(col) * inv[k];
-        c[k] = static_cast<float>(std::cos(a));
-        s[k] = static_cast<float>(std::sin(a));
-        c[quarter + k] = static_cast<float>(std::cos(b));
-        s[quarter + k] = static_cast<float>(std::sin(b));
-      }
+  for (int64_t i = r0; i < r1; ++i) {
+    int64_t row, col;
+    PatchRowCol(i % group, gw, m, &row, &col);
+    float* c = cos + (i - r0) * half;
+    float* s = sin + (i - r0) * half;
+    for (int64_t k = 0; k < quarter; ++k) {
+      double a = double(row) * inv[k], b = double(col) * inv[k];
+      c[k] = static_cast<float>(std::cos(a));
+      s[k] = static_cast<float>(std::sin(a));
+      c[quarter + k] = static_cast<float>(std::cos(b));
+      s[quarter + k] = static_cast<float>(std::sin(b));
     }
   }
 }
 
-void VisionEncoder::Block(const VisionBlockRt& b, int64_t n, const std::vector<int64_t>& cu,
-                          const float* cos, const float* sin, float* x) {
-  const int64_t d = vc_.hidden_size, f = vc_.intermediate_size, hd = vc_.head_dim();
+void VisionEncoder::QkvRows(const VisionBlockRt& b, VisionEncodeState& s, int64_t r0,
+                            int64_t r1) {
+  const int64_t d = vc_.hidden_size, hd = vc_.head_dim(), rows = r1 - r0;
   const int heads = static_cast<int>(vc_.num_heads);
-  const float eps = vc_.layer_norm_eps;
-  std::vector<float> h(static_cast<size_t>(n * d));        // [n, D]
-  std::vector<float> qkv(static_cast<size_t>(n * 3 * d));  // [n, 3D]: q | k | v
-  std::vector<float> attn(static_cast<size_t>(n * d));     // [n, D]
+  std::vector<float> h(static_cast<size_t>(rows * d));  // [rows, D] f32
+  float* qkv = s.qkv_.data() + r0 * 3 * d;              // [rows, 3D] f32
+  const float* cos = s.cos_.data() + r0 * hd / 2;
+  const float* sin = s.sin_.data() + r0 * hd / 2;
+  kernels::LayerNorm(ctx_, s.x_.data() + r0 * d, b.norm1_w.data(), b.norm1_b.data(),
+                     vc_.layer_norm_eps, h.data(), rows, d);
+  kernels::MatMul(ctx_, h.data(), rows, b.qkv.w, b.qkv.bias(), qkv, precision_);
+  kernels::RopeNeox(ctx_, qkv, rows, heads, static_cast<int>(hd), 3 * d, cos, sin,
+                    static_cast<int>(hd));
+  kernels::RopeNeox(ctx_, qkv + d, rows, heads, static_cast<int>(hd), 3 * d, cos, sin,
+                    static_cast<int>(hd));
+}
 
-  kernels::LayerNorm(ctx_, x, b.norm1_w.data(), b.norm1_b.data(), eps, h.data(), n, d);
-  kernels::MatMul(ctx_, h.data(), n, b.qkv.w, b.qkv.bias(), qkv.data(), precision_);
-  kernels::RopeNeox(ctx_, qkv.data(), n, heads, static_cast<int>(hd), 3 * d, cos, sin,
-                    static_cast<int>(hd));
-  kernels::RopeNeox(ctx_, qkv.data() + d, n, heads, static_cast<int>(hd), 3 * d, cos, sin,
-                    static_cast<int>(hd));
+void VisionEncoder::AttentionHeads(VisionEncodeState& s, int h0, int h1) {
+  // Heads are independent and the kernel's tasks are (segment, head, query block), so a
+  // subset of heads computes exactly what the full call computes for them.
+  const int64_t d = vc_.hidden_size, hd = vc_.head_dim();
   kernels::FullAttentionArgs a;
-  a.q = qkv.data();
-  a.k = qkv.data() + d;
-  a.v = qkv.data() + 2 * d;
-  a.out = attn.data();
+  a.q = s.qkv_.data() + h0 * hd;
+  a.k = s.qkv_.data() + d + h0 * hd;
+  a.v = s.qkv_.data() + 2 * d + h0 * hd;
+  a.out = s.attn_.data() + h0 * hd;
   a.q_stride = a.k_stride = a.v_stride = 3 * d;
   a.out_stride = d;
-  a.cu_seqlens = cu.data();
-  a.num_segments = static_cast<int>(cu.size()) - 1;
-  a.num_heads = a.num_kv_heads = heads;
+  a.cu_seqlens = s.cu_.data();
+  a.num_segments = static_cast<int>(s.cu_.size()) - 1;
+  a.num_heads = a.num_kv_heads = h1 - h0;
   a.head_dim = static_cast<int>(hd);
   a.scale = static_cast<float>(1.0 / std::sqrt(double(hd)));
   kernels::FullAttention(ctx_, a);
-  kernels::MatMul(ctx_, attn.data(), n, b.proj.w, b.proj.bias(), h.data(), precision_);
-  kernels::AddInPlace(ctx_, x, h.data(), n * d);
+}
 
-  kernels::LayerNorm(ctx_, x, b.norm2_w.data(), b.norm2_b.data(), eps, h.data(), n, d);
-  std::vector<float> mid(static_cast<size_t>(n * f));  // [n, F]
-  kernels::MatMul(ctx_, h.data(), n, b.fc1.w, b.fc1.bias(), mid.data(), precision_);
-  kernels::GeluTanh(ctx_, mid.data(), n * f);
-  kernels::MatMul(ctx_, mid.data(), n, b.fc2.w, b.fc2.bias(), h.data(), precision_);
-  kernels::AddInPlace(ctx_, x, h.data(), n * d);
+void VisionEncoder::MlpRows(const VisionBlockRt& b, VisionEncodeState& s, int64_t r0,
+                            int64_t r1) {
+  const int64_t d = vc_.hidden_size, f = vc_.intermediate_size, rows = r1 - r0;
+  const float eps = vc_.layer_norm_eps;
+  float* x = s.x_.data() + r0 * d;                         // [rows, D]
+  std::vector<float> h(static_cast<size_t>(rows * d));     // [rows, D] f32
+  std::vector<float> mid(static_cast<size_t>(rows * f));   // [rows, F] f32
+  kernels::MatMul(ctx_, s.attn_.data() + r0 * d, rows, b.proj.w, b.proj.bias(), h.data(),
+                  precision_);
+  kernels::AddInPlace(ctx_, x, h.data(), rows * d);
+  kernels::LayerNorm(ctx_, x, b.norm2_w.data(), b.norm2_b.data(), eps, h.data(), rows, d);
+  kernels::MatMul(ctx_, h.data(), rows, b.fc1.w, b.fc1.bias(), mid.data(), precision_);
+  kernels::GeluTanh(ctx_, mid.data(), rows * f);
+  kernels::MatMul(ctx_, mid.data(), rows, b.fc2.w, b.fc2.bias(), h.data(), precision_);
+  kernels::AddInPlace(ctx_, x, h.data(), rows * d);
+
+  // These rows' final state for this layer: DeepStack levels taken here, and the main merger
+  // after the last layer (merge windows are 4 adjacent rows; chunks hold whole windows).
+  const int64_t mm = vc_.spatial_merge_size * vc_.spatial_merge_size, o = vc_.out_hidden_size;
+  const auto& ds_idx = vc_.deepstack_visual_indexes;
+  for (size_t j = 0; j < ds_idx.size(); ++j) {
+    if (ds_idx[j] != static_cast<int64_t>(s.layer_)) continue;
+    Merge(w_.deepstack[j], /*norm_before_shuffle=*/false, x, rows,
+          s.deepstack_[j].data() + r0 / mm * o);
+  }
+  if (s.layer_ + 1 == w_.blocks.size()) {
+    Merge(w_.merger, /*norm_before_shuffle=*/true, x, rows, s.main_.data() + r0 / mm * o);
+  }
 }
 
 void VisionEncoder::Merge(const MergerRt& m, bool norm_before_shuffle, const float* x, int64_t n,
@@ -142,15 +168,38 @@ void VisionEncoder::Merge(const MergerRt& m, bool norm_before_shuffle, const flo
   kernels::MatMul(ctx_, mid.data(), tokens, m.fc2.w, m.fc2.bias(), out, precision_);
 }
 
-Result<std::vector<VisionOutput>> VisionEncoder::Encode(std::span<const VisionInput> items,
-                                                        VisionDump* dump) {
-  const int64_t d = vc_.hidden_size, merge = vc_.spatial_merge_size;
-  const int64_t row_width = vc_.in_channels * vc_.temporal_patch_size * vc_.patch_size * vc_.patch_size;
+size_t VisionEncodeState::bytes() const {
+  size_t b = (x_.capacity() + cos_.capacity() + sin_.capacity() + qkv_.capacity() +
+              attn_.capacity() + main_.capacity()) * sizeof(float);
+  for (const auto& l : deepstack_) b += l.capacity() * sizeof(float);
+  return b;
+}
+
+double VisionEncodeState::progress() const {
+  if (done()) return 1.0;
+  return work_total_ > 0 ? std::min(1.0, work_done_ / work_total_) : 0.0;
+}
+
+int64_t VisionEncoder::ChunkEnd(const VisionEncodeState& s, int64_t pos, int64_t total) const {
+  // The last chunk absorbs a remainder shorter than a chunk, so no chunk is small enough to
+  // take the GEMV path when the whole phase would not.
+  if (s.chunk_rows_ <= 0 || total - pos < 2 * s.chunk_rows_) return total;
+  return pos + s.chunk_rows_;
+}
+
+double VisionEncoder::ChunkWork(const VisionEncodeState& s, int64_t rows) const {
+  (void)s;
+  const double d = double(vc_.hidden_size), f = double(vc_.intermediate_size);
+  return double(rows) * 2.0 * (4.0 * d * d + 2.0 * d * f);  // one row through one block
+}
+
+Result<std::unique_ptr<VisionEncodeState>> VisionEncoder::Begin(
+    std::span<const VisionInput> items, const VisionChunking& chunking, VisionDump* dump) {
+  const int64_t d = vc_.hidden_size, merge = vc_.spatial_merge_size, mm = merge * merge;
   const int64_t hd = vc_.head_dim();
+  auto s = std::make_unique<VisionEncodeState>();
   // Validate every item and lay out the concatenated batch.
-  std::vector<int64_t> item_begin;  // first patch row of each item
-  std::vector<int64_t> cu = {0};    // attention segments: one per temporal group
-  int64_t n = 0;
+  s->cu_ = {0};
   for (const VisionInput& it : items) {
     if (it.pixel_values == nullptr || it.grid_t < 1 || it.grid_h < merge || it.grid_w < merge ||
         it.grid_h % merge || it.grid_w % merge || it.grid_h > 4096 || it.grid_w > 4096 ||
@@ -159,57 +208,170 @@ Result<std::vector<VisionOutput>> VisionEncoder::Encode(std::span<const VisionIn
                              std::to_string(it.grid_t) + ", " + std::to_string(it.grid_h) + ", " +
                              std::to_string(it.grid_w) + ")");
     }
-    item_begin.push_back(n);
+    s->item_begin_.push_back(s->n_);
     for (int64_t t = 0; t < it.grid_t; ++t) {
-      n += it.grid_h * it.grid_w;
-      cu.push_back(n);
+      s->n_ += it.grid_h * it.grid_w;
+      s->cu_.push_back(s->n_);
     }
   }
-  std::vector<VisionOutput> outputs(items.size());
-  if (n == 0) return outputs;
-
-  // Patch embedding (Conv3d as a matmul) + position embedding, per item into x.
-  std::vector<float> x(static_cast<size_t>(n * d));  // [N, D] f32
-  std::vector<float> cos(static_cast<size_t>(n * hd / 2)), sin(cos.size());  // [N, hd/2]
-  for (size_t i = 0; i < items.size(); ++i) {
-    const VisionInput& it = items[i];
-    const int64_t rows = it.grid_t * it.grid_h * it.grid_w;
-    float* xi = x.data() + item_begin[i] * d;
-    kernels::WeightMatrix pe = w_.patch_embed.w;
-    CHECK_EQ(pe.cols, row_width);
-    kernels::MatMul(ctx_, it.pixel_values, rows, pe, w_.patch_embed.bias(), xi, precision_);
-    AddPositionEmbedding(it.grid_t, it.grid_h, it.grid_w, xi);
-    RotaryCosSin(it.grid_t, it.grid_h, it.grid_w, cos.data() + item_begin[i] * hd / 2,
-                 sin.data() + item_begin[i] * hd / 2);
-  }
-  if (dump) dump->patch_embed = x;
-
-  const auto& ds_idx = vc_.deepstack_visual_indexes;
-  const int64_t out_hidden = vc_.out_hidden_size, mm = merge * merge;
-  std::vector<std::vector<float>> ds_all(ds_idx.size());  // [levels][N/4, O]
-  for (size_t l = 0; l < w_.blocks.size(); ++l) {
-    Block(w_.blocks[l], n, cu, cos.data(), sin.data(), x.data());
-    if (dump) dump->block_out.push_back(x);
-    for (size_t j = 0; j < ds_idx.size(); ++j) {
-      if (ds_idx[j] != static_cast<int64_t>(l)) continue;
-      ds_all[j].resize(static_cast<size_t>(n / mm * out_hidden));
-      Merge(w_.deepstack[j], /*norm_before_shuffle=*/false, x.data(), n, ds_all[j].data());
+  s->items_.assign(items.begin(), items.end());
+  s->dump_ = dump;
+  const int64_t n = s->n_;
+  const int heads = static_cast<int>(vc_.num_heads);
+  if (chunking.rows > 0) {
+    // Whole merge windows, and more rows than the GEMV threshold even after merging (the
+    // mergers multiply n/4 rows).
+    const int64_t min_rows = mm * (ctx_.options().gemv_max_rows + 1);
+    s->chunk_rows_ = (std::max(chunking.rows, min_rows) + mm - 1) / mm * mm;
+    double seg2 = 0;
+    for (size_t i = 0; i + 1 < s->cu_.size(); ++i) {
+      seg2 += double(s->cu_[i + 1] - s->cu_[i]) * double(s->cu_[i + 1] - s->cu_[i]);
     }
+    const double per_head = 4.0 * double(hd) * seg2;
+    const double row_chunk = 2.0 * double(s->chunk_rows_) * double(d) * 3.0 * double(d);
+    int h = chunking.heads > 0 ? chunking.heads
+                               : static_cast<int>(per_head > 0 ? row_chunk / per_head : heads);
+    s->chunk_heads_ = std::clamp(h, 1, heads);
+  } else {
+    s->chunk_rows_ = 0;
+    s->chunk_heads_ = heads;
   }
-  std::vector<float> main(static_cast<size_t>(n / mm * out_hidden));  // [N/4, O]
-  Merge(w_.merger, /*norm_before_shuffle=*/true, x.data(), n, main.data());
+  if (n == 0) {
+    s->phase_ = VisionEncodeState::Phase::kDone;
+    return s;
+  }
+  const int64_t out_hidden = vc_.out_hidden_size;
+  s->x_.resize(static_cast<size_t>(n * d));
+  s->cos_.resize(static_cast<size_t>(n * hd / 2));
+  s->sin_.resize(s->cos_.size());
+  s->qkv_.resize(static_cast<size_t>(n * 3 * d));
+  s->attn_.resize(static_cast<size_t>(n * d));
+  s->deepstack_.assign(vc_.deepstack_visual_indexes.size(),
+                       std::vector<float>(static_cast<size_t>(n / mm * out_hidden)));
+  s->main_.resize(static_cast<size_t>(n / mm * out_hidden));
+  double seg2 = 0;
+  for (size_t i = 0; i + 1 < s->cu_.size(); ++i) {
+    seg2 += double(s->cu_[i + 1] - s->cu_[i]) * double(s->cu_[i + 1] - s->cu_[i]);
+  }
+  s->work_total_ = double(w_.blocks.size()) * (ChunkWork(*s, n) + 4.0 * double(d) * seg2);
+  return s;
+}
 
-  for (size_t i = 0; i < items.size(); ++i) {
+void VisionEncoder::RunChunk(VisionEncodeState& s) {
+  using Phase = VisionEncodeState::Phase;
+  const int64_t d = vc_.hidden_size, hd = vc_.head_dim(), n = s.n_;
+  switch (s.phase_) {
+    case Phase::kEmbed: {
+      // Patch embedding (Conv3d as a matmul) + position embedding, one item at a time.
+      const VisionInput& it = s.items_[s.item_];
+      const int64_t rows = it.grid_t * it.grid_h * it.grid_w;
+      const int64_t r0 = s.pos_, r1 = ChunkEnd(s, r0, rows);
+      const int64_t row = s.item_begin_[s.item_] + r0;
+      float* x = s.x_.data() + row * d;
+      const kernels::WeightMatrix& pe = w_.patch_embed.w;
+      kernels::MatMul(ctx_, it.pixel_values + r0 * pe.cols, r1 - r0, pe, w_.patch_embed.bias(),
+                      x, precision_);
+      AddPositionEmbedding(it.grid_h, it.grid_w, r0, r1, x);
+      RotaryCosSin(it.grid_h, it.grid_w, r0, r1, s.cos_.data() + row * hd / 2,
+                   s.sin_.data() + row * hd / 2);
+      s.work_done_ += ChunkWork(s, r1 - r0) / 8;
+      s.pos_ = r1;
+      if (s.pos_ == rows) {
+        s.pos_ = 0;
+        if (++s.item_ == s.items_.size()) {
+          s.phase_ = Phase::kQkv;
+          if (s.dump_) s.dump_->patch_embed = s.x_;
+        }
+      }
+      return;
+    }
+    case Phase::kQkv: {
+      const int64_t r1 = ChunkEnd(s, s.pos_, n);
+      QkvRows(w_.blocks[s.layer_], s, s.pos_, r1);
+      s.work_done_ += ChunkWork(s, r1 - s.pos_) / 4;
+      s.pos_ = r1;
+      if (s.pos_ == n) {
+        s.pos_ = 0;
+        s.phase_ = Phase::kAttention;
+      }
+      return;
+    }
+    case Phase::kAttention: {
+      const int heads = static_cast<int>(vc_.num_heads);
+      const int h0 = static_cast<int>(s.pos_), h1 = std::min(heads, h0 + s.chunk_heads_);
+      AttentionHeads(s, h0, h1);
+      double seg2 = 0;
+      for (size_t i = 0; i + 1 < s.cu_.size(); ++i) {
+        seg2 += double(s.cu_[i + 1] - s.cu_[i]) * double(s.cu_[i + 1] - s.cu_[i]);
+      }
+      s.work_done_ += 4.0 * double(hd) * seg2 * (h1 - h0);
+      s.pos_ = h1;
+      if (h1 == heads) {
+        s.pos_ = 0;
+        s.phase_ = Phase::kMlp;
+      }
+      return;
+    }
+    case Phase::kMlp: {
+      const int64_t r1 = ChunkEnd(s, s.pos_, n);
+      MlpRows(w_.blocks[s.layer_], s, s.pos_, r1);
+      s.work_done_ += ChunkWork(s, r1 - s.pos_) * 3 / 4;
+      s.pos_ = r1;
+      if (s.pos_ == n) {
+        if (s.dump_) s.dump_->block_out.push_back(s.x_);
+        s.pos_ = 0;
+        s.phase_ = ++s.layer_ == w_.blocks.size() ? Phase::kDone : Phase::kQkv;
+        if (s.phase_ == Phase::kDone) {
+          // Intermediates are no longer needed; keep only the outputs.
+          std::vector<float>().swap(s.qkv_);
+          std::vector<float>().swap(s.attn_);
+          std::vector<float>().swap(s.cos_);
+          std::vector<float>().swap(s.sin_);
+          std::vector<float>().swap(s.x_);
+        }
+      }
+      return;
+    }
+    case Phase::kDone:
+      return;
+  }
+}
+
+bool VisionEncoder::Advance(VisionEncodeState& s, int64_t max_chunks, int64_t deadline_ns) {
+  for (int64_t done = 0; !s.done(); ) {
+    RunChunk(s);
+    ++done;
+    if (max_chunks >= 0 && done >= max_chunks) break;
+    if (deadline_ns > 0 && NowNs() >= deadline_ns) break;
+  }
+  return s.done();
+}
+
+std::vector<VisionOutput> VisionEncoder::Finish(VisionEncodeState& s) {
+  CHECK(s.done());
+  const int64_t mm = vc_.spatial_merge_size * vc_.spatial_merge_size;
+  const int64_t out_hidden = vc_.out_hidden_size;
+  std::vector<VisionOutput> outputs(s.items_.size());
+  for (size_t i = 0; i < s.items_.size(); ++i) {
     VisionOutput& o = outputs[i];
-    int64_t begin = item_begin[i] / mm;
-    o.num_tokens = items[i].grid_t * items[i].grid_h * items[i].grid_w / mm;
-    o.main.assign(main.begin() + begin * out_hidden, main.begin() + (begin + o.num_tokens) * out_hidden);
-    for (auto& level : ds_all) {
+    const VisionInput& it = s.items_[i];
+    const int64_t begin = s.item_begin_[i] / mm;
+    o.num_tokens = it.grid_t * it.grid_h * it.grid_w / mm;
+    o.main.assign(s.main_.begin() + begin * out_hidden,
+                  s.main_.begin() + (begin + o.num_tokens) * out_hidden);
+    for (auto& level : s.deepstack_) {
       o.deepstack.emplace_back(level.begin() + begin * out_hidden,
                                level.begin() + (begin + o.num_tokens) * out_hidden);
     }
   }
   return outputs;
+}
+
+Result<std::vector<VisionOutput>> VisionEncoder::Encode(std::span<const VisionInput> items,
+                                                        VisionDump* dump) {
+  ASSIGN_OR_RETURN(std::unique_ptr<VisionEncodeState> s, Begin(items, VisionChunking{0, 0}, dump));
+  Advance(*s, -1);
+  return Finish(*s);
 }
 
 }  // namespace ocular::qwen3vl

@@ -5,9 +5,17 @@
 // Several images and videos are encoded in one call: their patches are concatenated so the
 // matrix products run once over all of them, while attention stays inside each temporal
 // group of each item (no cross-item attention).
+//
+// Encoding is resumable: Begin() lays out the work, Advance() runs it in chunks (rows of
+// patches for the matrix products, heads for attention) and can stop after any chunk, so a
+// server can interleave a large image's encode with other users' decode steps. Chunk
+// boundaries never change the result: every row (and every attention head) goes through the
+// same kernels with the same operands whatever the chunking, so a chunked encode is
+// bit-identical to a one-shot Encode() (tested).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -36,6 +44,51 @@ struct VisionDump {
   std::vector<std::vector<float>> block_out;    // [depth][N, D]
 };
 
+// How an encode is cut into chunks. Rows are rounded up to whole merge windows and to more
+// than the kernels' GEMV threshold, so every chunk's matrix products take the same path as
+// the one-shot encode; the last chunk of a phase absorbs a remainder below `rows`.
+struct VisionChunking {
+  int64_t rows = 256;  // patch rows per matrix-product chunk (0: whole phase at once)
+  int heads = 0;       // attention heads per chunk (0: about the work of a row chunk)
+};
+
+// The progress of one resumable encode: activations of every item so far and a cursor
+// (phase, layer, row or head). Owns all its buffers; the items' pixel values must stay alive
+// until the encode finishes or the state is dropped.
+class VisionEncodeState {
+ public:
+  bool done() const { return phase_ == Phase::kDone; }
+  int64_t num_patches() const { return n_; }
+  size_t bytes() const;  // memory held by the partial encode
+  // Fraction of the work done, in [0, 1] (by estimated FLOPs).
+  double progress() const;
+
+ private:
+  friend class VisionEncoder;
+  enum class Phase { kEmbed, kQkv, kAttention, kMlp, kDone };
+
+  std::vector<VisionInput> items_;
+  std::vector<int64_t> item_begin_;  // first patch row of each item
+  std::vector<int64_t> cu_;          // attention segments: one per temporal group
+  int64_t n_ = 0;
+  int64_t chunk_rows_ = 0;
+  int chunk_heads_ = 0;
+  VisionDump* dump_ = nullptr;
+
+  std::vector<float> x_;                      // [N, D] f32 residual stream
+  std::vector<float> cos_, sin_;              // [N, head_dim/2] f32
+  std::vector<float> qkv_;                    // [N, 3D] f32 of the current layer: q | k | v
+  std::vector<float> attn_;                   // [N, D] f32 attention output of the layer
+  std::vector<std::vector<float>> deepstack_; // [levels][N/4, out_hidden] f32
+  std::vector<float> main_;                   // [N/4, out_hidden] f32
+
+  Phase phase_ = Phase::kEmbed;
+  size_t layer_ = 0;
+  size_t item_ = 0;   // kEmbed: current item
+  int64_t pos_ = 0;   // row (kEmbed: within the item) or head cursor of the phase
+  double work_done_ = 0, work_total_ = 0;  // estimated FLOPs
+};
+
 class VisionEncoder {
  public:
   // `weights` and `ctx` must outlive the encoder. Thread-compatible: one Encode at a time.
@@ -43,16 +96,36 @@ class VisionEncoder {
                 kernels::ComputeContext& ctx, kernels::Precision precision);
 
   // Validates every item's grid against its size and the config, then encodes them all.
+  // One shot: Begin with whole-phase chunks, Advance to the end, Finish.
   Result<std::vector<VisionOutput>> Encode(std::span<const VisionInput> items,
                                            VisionDump* dump = nullptr);
 
+  // Resumable encode. Begin validates like Encode and allocates the state (no compute).
+  Result<std::unique_ptr<VisionEncodeState>> Begin(std::span<const VisionInput> items,
+                                                   const VisionChunking& chunking = {},
+                                                   VisionDump* dump = nullptr);
+  // Runs chunks until the encode is done, `max_chunks` chunks ran (< 0: no limit) or the
+  // monotonic clock (base/clock.h NowNs) passed `deadline_ns` (0: none). At least one chunk
+  // runs when work is left. Returns state.done().
+  bool Advance(VisionEncodeState& state, int64_t max_chunks, int64_t deadline_ns = 0);
+  // The outputs of a finished encode (moves them out of the state).
+  std::vector<VisionOutput> Finish(VisionEncodeState& state);
+
  private:
-  void AddPositionEmbedding(int64_t gt, int64_t gh, int64_t gw, float* x) const;
-  void RotaryCosSin(int64_t gt, int64_t gh, int64_t gw, float* cos, float* sin) const;
-  void Block(const VisionBlockRt& b, int64_t n, const std::vector<int64_t>& cu_seqlens,
-             const float* cos, const float* sin, float* x);
+  // Position embedding and rotary angles of rows [r0, r1) of one item (rows in merge order,
+  // temporal groups one after another); x, cos, sin point at row r0.
+  void AddPositionEmbedding(int64_t gh, int64_t gw, int64_t r0, int64_t r1, float* x) const;
+  void RotaryCosSin(int64_t gh, int64_t gw, int64_t r0, int64_t r1, float* cos,
+                    float* sin) const;
+  // One chunk of the current phase; advances the cursor.
+  void RunChunk(VisionEncodeState& s);
+  void QkvRows(const VisionBlockRt& b, VisionEncodeState& s, int64_t r0, int64_t r1);
+  void AttentionHeads(VisionEncodeState& s, int h0, int h1);
+  void MlpRows(const VisionBlockRt& b, VisionEncodeState& s, int64_t r0, int64_t r1);
   void Merge(const MergerRt& m, bool norm_before_shuffle, const float* x, int64_t n,
              float* out);
+  int64_t ChunkEnd(const VisionEncodeState& s, int64_t pos, int64_t total) const;
+  double ChunkWork(const VisionEncodeState& s, int64_t rows) const;
 
   const ModelConfig& config_;
   const VisionConfig& vc_;
