@@ -15,5 +15,6 @@ void RegisterGen(CLI::App& root, int& exit_code);
 void RegisterTokenize(CLI::App& root, int& exit_code);
 void RegisterServe(CLI::App& root, int& exit_code);
 void RegisterBench(CLI::App& root, int& exit_code);
+void RegisterBenchServe(CLI::App& root, int& exit_code);  // `bench serve`; after RegisterBench
 void RegisterRun(CLI::App& root, int& exit_code);
 }  // namespace ocular::cli

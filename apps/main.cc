@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   ocular::cli::RegisterTokenize(app, exit_code);
   ocular::cli::RegisterServe(app, exit_code);
   ocular::cli::RegisterBench(app, exit_code);
+  ocular::cli::RegisterBenchServe(app, exit_code);
   ocular::cli::RegisterRun(app, exit_code);
   try {
     app.parse(argc, argv);
