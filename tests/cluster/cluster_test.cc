@@ -235,7 +235,19 @@ TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
   const pid_t victim_pid = std::atoi(env_["OCULAR_REPLICA_" + victim_index + "_PID"].c_str());
   ASSERT_GT(victim_pid, 0);
   ASSERT_EQ(kill(victim_pid, SIGTERM), 0);
-  // New work while it drains goes to the others.
+  // Once the victim has started draining (its /ready says 503; a request sent in the instant
+  // before the signal is handled would still be accepted there, correctly), new work goes to
+  // the others, including requests routed to it before haproxy's check notices.
+  {
+    httplib::Client direct("127.0.0.1", ReplicaPort(victim));
+    bool draining = false;
+    for (int i = 0; i < 500 && !draining; ++i) {
+      auto r = direct.Get("/ready");
+      draining = !r || r->status == 503;
+      if (!draining) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_TRUE(draining);
+  }
   for (int i = 0; i < 10; ++i) {
     ChatReply r = PostChat(lb_, TextTurn({{{"role", "user"}, {"content", "new " + std::to_string(i)}}}, 2),
                            "after-" + std::to_string(i));
