@@ -88,6 +88,7 @@ int RefuseIoOpen(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary
 struct PacketEntry {
   int64_t pts = AV_NOPTS_VALUE;
   bool key = false;
+  bool discard = false;  // decoded (may be a reference) but never output (e.g. before an edit list)
 };
 
 // One open container + decoder; owns every FFmpeg object (released in the destructor).
@@ -293,7 +294,8 @@ Result<std::vector<PacketEntry>> VideoReader::ScanPackets(const VideoLimits& lim
     if (rc == AVERROR_EOF) break;
     if (rc < 0) return DataLoss("corrupt video data");
     if (scan.packet_->stream_index == stream_) {
-      packets.push_back(PacketEntry{scan.packet_->pts, (scan.packet_->flags & AV_PKT_FLAG_KEY) != 0});
+      packets.push_back(PacketEntry{scan.packet_->pts, (scan.packet_->flags & AV_PKT_FLAG_KEY) != 0,
+                                    (scan.packet_->flags & AV_PKT_FLAG_DISCARD) != 0});
     }
     av_packet_unref(scan.packet_);
     if (static_cast<int64_t>(packets.size()) > limits.max_total_frames) {
@@ -370,16 +372,18 @@ Status VideoReader::DecodeSkipping(const std::vector<int64_t>& targets, const Vi
   const int64_t n = static_cast<int64_t>(packets.size());
   // Display order = timestamp order; frame i of the clip (what counting decoded frames gives)
   // is the packet with the i-th smallest timestamp. Needs unique, present timestamps.
-  std::vector<int64_t> by_pts(static_cast<size_t>(n));  // [n] decode indices in display order
+  // Packets flagged discard are decoded but never output: they are not frames of the clip.
+  std::vector<int64_t> by_pts;  // [frames] decode indices in display order
   for (int64_t j = 0; j < n; ++j) {
     if (packets[j].pts == AV_NOPTS_VALUE) return OkStatus();
-    by_pts[j] = j;
+    if (!packets[j].discard) by_pts.push_back(j);
   }
   std::sort(by_pts.begin(), by_pts.end(), [&](int64_t a, int64_t b) { return packets[a].pts < packets[b].pts; });
-  for (int64_t i = 1; i < n; ++i) {
+  const int64_t frames = static_cast<int64_t>(by_pts.size());
+  for (int64_t i = 1; i < frames; ++i) {
     if (packets[by_pts[i]].pts == packets[by_pts[i - 1]].pts) return OkStatus();
   }
-  if (targets.back() >= n) {
+  if (targets.back() >= frames) {
     retry = false;
     return DataLoss("video has fewer frames than its header declares");
   }
