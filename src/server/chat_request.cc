@@ -359,7 +359,8 @@ Result<ParsedChatRequest> ParseCompletionRequest(const json& body, const Request
 namespace {
 
 Result<std::vector<uint8_t>> FetchMediaBytes(const MediaRef& ref, const ModelContext& ctx,
-                                             std::optional<std::string>* declared_mime) {
+                                             std::optional<std::string>* declared_mime,
+                                             const std::function<bool()>& cancelled) {
   const bool image = ref.kind == MediaRefKind::kImage;
   const uint64_t cap = image ? ctx.limits.max_image_bytes : ctx.limits.max_video_bytes;
   std::string_view url = ref.url;
@@ -384,7 +385,9 @@ Result<std::vector<uint8_t>> FetchMediaBytes(const MediaRef& ref, const ModelCon
   }
   if (starts("http://") || starts("https://")) {
     if (!ctx.fetcher) return PermissionDenied(ref.param + ": URL fetching is disabled");
-    auto r = ctx.fetcher->Fetch(url, cap, image ? ctx.limits.image_fetch_timeout : ctx.limits.video_fetch_timeout);
+    auto r = ctx.fetcher->Fetch(url, cap, image ? ctx.limits.image_fetch_timeout : ctx.limits.video_fetch_timeout,
+                                cancelled);
+    if (!r.ok() && r.status().code() == StatusCode::kCancelled) return r.status();
     if (!r.ok()) return Status(r.status().code(), ref.param + ": " + r.status().message());
     return std::move(*r);
   }
@@ -436,7 +439,8 @@ bool IsMediaNotCached(const Status& status) {
   return status.code() == StatusCode::kFailedPrecondition;
 }
 
-Result<BuiltRequest> BuildChatRequest(const ParsedChatRequest& request, const ModelContext& ctx) {
+Result<BuiltRequest> BuildChatRequest(const ParsedChatRequest& request, const ModelContext& ctx,
+                                      const std::function<bool()>& cancelled) {
   if (!ctx.tokenizer || (request.is_chat && !ctx.chat_template)) return Internal("model context incomplete");
   BuiltRequest out;
   std::vector<engine::PreparedMedia> prepared;
@@ -454,7 +458,8 @@ Result<BuiltRequest> BuildChatRequest(const ParsedChatRequest& request, const Mo
     }
     const int64_t t0 = NowNs();
     std::optional<std::string> mime;
-    ASSIGN_OR_RETURN(auto bytes, FetchMediaBytes(ref, ctx, &mime));
+    if (cancelled && cancelled()) return Cancelled("request cancelled");
+    ASSIGN_OR_RETURN(auto bytes, FetchMediaBytes(ref, ctx, &mime, cancelled));
     const int64_t t1 = NowNs();
     out.fetch_ms += double(t1 - t0) / 1e6;
     engine::PreparedMedia pm;

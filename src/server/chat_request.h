@@ -37,6 +37,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -163,6 +164,9 @@ struct BuiltRequest {
 
 // Errors: InvalidArgument / OutOfRange / PermissionDenied (blocked URL) / ResourceExhausted
 // (size caps) / DeadlineExceeded (fetch too slow), messages naming the parameter.
-Result<BuiltRequest> BuildChatRequest(const ParsedChatRequest& request, const ModelContext& ctx);
+// `cancelled` (optional) is polled while fetching and between media items: once it returns
+// true the build stops with Cancelled (the client went away; nothing is left behind).
+Result<BuiltRequest> BuildChatRequest(const ParsedChatRequest& request, const ModelContext& ctx,
+                                      const std::function<bool()>& cancelled = {});
 
 }  // namespace ocular::server

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,10 @@
 struct sockaddr;
 
 namespace ocular::server {
+
+// Polled while waiting on the network: true once the request that wants the bytes is gone
+// (client disconnected); the fetch then ends with Cancelled. Empty: never cancelled.
+using CancelCheck = std::function<bool()>;
 
 struct ParsedUrl {
   std::string scheme;  // "http" | "https"
@@ -57,9 +62,11 @@ class UrlFetcher {
   explicit UrlFetcher(FetchOptions options) : options_(std::move(options)) {}
   // Errors: InvalidArgument (bad URL), PermissionDenied (blocked destination or host not in
   // the allow-list, redirect when off), ResourceExhausted (byte cap), DeadlineExceeded
-  // (timeouts), Unavailable (connection failed, non-200 status), Unimplemented (https).
+  // (timeouts), Unavailable (connection failed, non-200 status), Unimplemented (https),
+  // Cancelled (`cancelled` said so while waiting).
   Result<std::vector<uint8_t>> Fetch(std::string_view url, uint64_t max_bytes,
-                                     std::chrono::milliseconds total_timeout) const;
+                                     std::chrono::milliseconds total_timeout,
+                                     const CancelCheck& cancelled = {}) const;
 
  private:
   FetchOptions options_;

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "model/tokenizer/tokenizer.h"
+#include "server/peer_watch.h"
 #include "server/video_analysis_handler.h"
 #include "webui/web_routes.h"
 
@@ -24,6 +25,10 @@ using engine::Event;
 using engine::RequestHandle;
 
 constexpr auto kPollInterval = std::chrono::milliseconds(50);
+// RELIABILITY.md header limits. The library itself refuses a single header line over 8 KiB
+// (400) but counts neither fields nor the block's size.
+constexpr size_t kMaxHeaderFields = 100;
+constexpr size_t kMaxHeaderBytes = 32 * 1024;
 constexpr const char* kSessionHeader = "X-Ocular-Session";
 
 std::string ErrorBody(const std::string& message, const std::string& type, const std::string& param,
@@ -129,6 +134,18 @@ json LogprobsContent(const tokenizer::Tokenizer& tok, const std::vector<engine::
     content.push_back(std::move(e));
   }
   return content;
+}
+
+// True when the request's header block is within the limits. The library adds the connection's
+// addresses as four pseudo headers; they are not the client's.
+bool HeadersWithinLimits(const httplib::Request& req) {
+  size_t fields = 0, bytes = 0;
+  for (const auto& [name, value] : req.headers) {
+    if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" || name == "LOCAL_PORT") continue;
+    ++fields;
+    bytes += name.size() + value.size() + 4;  // "name: value\r\n"
+  }
+  return fields <= kMaxHeaderFields && bytes <= kMaxHeaderBytes;
 }
 
 // Decrements a counter when the request (or its stream) ends.
@@ -262,6 +279,12 @@ void HttpServer::Routes() {
 
   const Sha256Digest key_hash = Sha256::Hash(options_.api_key.data(), options_.api_key.size());
   s.set_pre_routing_handler([this, key_hash](const httplib::Request& req, httplib::Response& res) {
+    if (!HeadersWithinLimits(req)) {
+      res.set_header("Connection", "close");  // the body (if any) is not read
+      SendError(res, 431, "request header fields too large");
+      metrics_.CountRequest(431);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (!options_.replica_name.empty()) res.set_header("X-Ocular-Replica", options_.replica_name);
     if (!options_.cors_origin.empty()) {
       res.set_header("Access-Control-Allow-Origin", options_.cors_origin);
@@ -379,7 +402,18 @@ void HttpServer::Routes() {
         metrics_.CountRequest(HandleVideoAnalysis(*body, *parsed, {&engine_, &model_, options_.served_model_name, guard}, res));
         return;
       }
-      auto built = BuildChatRequest(*parsed, model_);
+      // The client may hang up at any stage: while media is fetched and prepared, while queued,
+      // encoded, prefilled or decoded. The watch notices (FIN/RST on the socket) and every stage
+      // stops: the fetch returns Cancelled, the handles are cancelled (freeing KV blocks and
+      // feature-cache references).
+      auto watch = std::make_shared<PeerWatch>(PeerWatch::Find(req.local_port, req.remote_addr, req.remote_port));
+      auto client_gone = [watch] { return watch->Closed(); };
+      auto built = BuildChatRequest(*parsed, model_, client_gone);
+      if (!built.ok() && built.status().code() == StatusCode::kCancelled) {
+        metrics_.CountRequest(499);
+        res.status = 499;  // nginx's "client closed request": nobody reads it
+        return;
+      }
       if (!built.ok()) {
         metrics_.CountRequest(built.status().code() == StatusCode::kInternal ? 500
                               : IsMediaNotCached(built.status())           ? 409
@@ -433,8 +467,18 @@ void HttpServer::Routes() {
       };
 
       if (!parsed->stream) {
+        int64_t last_peer_check = NowNs();
         for (auto& c : *choices) {
           while (!c.finished) {
+            if (NowNs() - last_peer_check > 50'000'000) {
+              last_peer_check = NowNs();
+              if (client_gone()) {
+                choices->clear();  // destroying the handles cancels every choice
+                metrics_.CountRequest(499);
+                res.status = 499;
+                return;
+              }
+            }
             Event e;
             if (!poll(c, &e, kPollInterval)) continue;
             c.text += e.text;
@@ -476,7 +520,7 @@ void HttpServer::Routes() {
       res.set_header("X-Accel-Buffering", "no");
       res.set_chunked_content_provider(
           "text/event-stream",
-          [this, choices, guard, id, model_name, chat, want_logprobs, include_usage, &tok, poll, usage_json](
+          [this, choices, guard, id, model_name, chat, want_logprobs, include_usage, &tok, poll, usage_json, client_gone](
               size_t, httplib::DataSink& sink) {
             const int64_t created = int64_t(std::time(nullptr));
             auto chunk = [&](json choices_arr) {
@@ -489,7 +533,13 @@ void HttpServer::Routes() {
             };
             size_t remaining = choices->size();
             int64_t last_keepalive = NowNs();
+            int64_t last_peer_check = NowNs();
             while (remaining > 0) {
+              // A write to a closed socket may still succeed once; the watch sees FIN/RST at once.
+              if (NowNs() - last_peer_check > 50'000'000) {
+                last_peer_check = NowNs();
+                if (client_gone()) return false;
+              }
               bool any = false;
               for (size_t i = 0; i < choices->size(); ++i) {
                 Choice& c = (*choices)[i];

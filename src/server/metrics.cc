@@ -90,6 +90,10 @@ std::string ServerMetrics::Render(const engine::EngineStats& st) const {
   o += fmt::format("ocular_feature_cache_hits_total{{kind=\"similar\"}} {}\n", st.feature_cache.near_hits);
   o += fmt::format("ocular_feature_cache_hits_total{{kind=\"shared\"}} {}\n", st.feature_cache.shared_hits);
   counter("ocular_feature_cache_misses_total", "Vision feature cache misses.", double(st.feature_cache.misses));
+  // References held by requests (queued or running): back to 0 once every request has ended or
+  // was cancelled, the check that nothing leaks when clients disconnect.
+  gauge("ocular_feature_cache_leased_entries", "Vision feature cache entries referenced by requests.",
+        double(st.feature_cache.leased_entries));
   gauge("ocular_feature_cache_entries", "Entries held by the vision feature cache.",
         double(st.feature_cache.entries));
   counter("ocular_feature_cache_evictions_total", "Vision feature cache entries evicted for space.",

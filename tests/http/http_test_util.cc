@@ -15,7 +15,7 @@
 namespace ocular::testing {
 
 TestServer::TestServer(const std::filesystem::path& golden, server::HttpOptions http,
-                       engine::EngineOptions eo) {
+                       engine::EngineOptions eo, TestServerExtras extras) {
   const auto dir = golden / "models/tiny-a";
   pool_ = std::make_unique<ThreadPool>(2);
   ctx_ = std::make_unique<kernels::ComputeContext>(*pool_);
@@ -29,8 +29,10 @@ TestServer::TestServer(const std::filesystem::path& golden, server::HttpOptions 
   if (!tm.ok()) return;
   template_ = std::make_unique<chat::ChatTemplate>(std::move(*tm));
   if (eo.kv_cache_bytes == 0) eo.kv_cache_bytes = 16 << 20;  // 8192 tokens of tiny-a
-  eo.max_waiting = std::max<int64_t>(eo.max_waiting, 1024);
-  eo.max_running = std::max<int64_t>(eo.max_running, 64);
+  if (!extras.exact_engine_limits) {
+    eo.max_waiting = std::max<int64_t>(eo.max_waiting, 1024);
+    eo.max_running = std::max<int64_t>(eo.max_running, 64);
+  }
   eo.feature_cache.budget_bytes = 64 << 20;
   auto e = engine::Engine::Create(*model_, *tokenizer_, eo);
   if (!e.ok()) return;
@@ -41,8 +43,17 @@ TestServer::TestServer(const std::filesystem::path& golden, server::HttpOptions 
   mc.generation_defaults.do_sample = false;  // tiny-a generation_config.json
   mc.max_model_len = eo.max_model_len;
   mc.pool = pool_.get();
-  fetcher_ = std::make_unique<server::UrlFetcher>(server::FetchOptions{});  // production defaults
+  server::FetchOptions fo;  // production defaults unless a test needs a loopback media server
+  fo.allow_loopback_for_tests = extras.allow_loopback_fetch;
+  fetcher_ = std::make_unique<server::UrlFetcher>(fo);
   mc.fetcher = fetcher_.get();
+  if (!extras.media_root.empty()) {
+    auto root = media::MediaRoot::Create(extras.media_root.string());
+    if (!root.ok()) return;
+    media_root_ = std::make_unique<media::MediaRoot>(std::move(*root));
+    mc.media_root = media_root_.get();
+  }
+  if (extras.image_fetch_timeout.count() > 0) mc.limits.image_fetch_timeout = extras.image_fetch_timeout;
   http.port = 0;
   if (http.api_key.empty()) http.api_key = kApiKey;
   http.http_threads = std::max(http.http_threads, 1200);
@@ -163,6 +174,30 @@ std::string RawExchange(int port, const std::string& request, size_t max_bytes, 
   }
   ::close(fd);
   return out;
+}
+
+int ConnectAndSend(int port, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  for (size_t sent = 0; sent < request.size();) {
+    ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += size_t(n);
+  }
+  return fd;
+}
+
+std::string HttpPost(const std::string& path, const std::string& body) {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kApiKey) +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+         body;
 }
 
 double MetricValue(const std::string& metrics, const std::string& name) {

@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include "base/thread_pool.h"
 #include "engine/engine.h"
 #include "kernels/compute_context.h"
+#include "media/data_source.h"
 #include "model/chat/chat_template.h"
 #include "model/qwen3vl/model.h"
 #include "model/tokenizer/tokenizer.h"
@@ -24,11 +26,19 @@ namespace ocular::testing {
 
 inline constexpr const char* kApiKey = "test-key-0123456789";
 
+// Less common server set-ups (defaults: the production fetcher, no media root, roomy engine).
+struct TestServerExtras {
+  bool exact_engine_limits = false;     // keep engine_options' max_running / max_waiting as given
+  std::filesystem::path media_root;     // file:// media root (empty: file:// refused)
+  bool allow_loopback_fetch = false;    // the fetcher may reach loopback test servers
+  std::chrono::milliseconds image_fetch_timeout{0};  // 0: RequestLimits default
+};
+
 class TestServer {
  public:
   // Loads tiny-a from `golden`/models/tiny-a and starts serving; check ok().
   TestServer(const std::filesystem::path& golden, server::HttpOptions http = {},
-             engine::EngineOptions engine_options = {});
+             engine::EngineOptions engine_options = {}, TestServerExtras extras = {});
   ~TestServer();
   bool ok() const { return ok_; }
   int port() const { return port_; }
@@ -51,6 +61,7 @@ class TestServer {
   std::unique_ptr<chat::ChatTemplate> template_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<server::UrlFetcher> fetcher_;
+  std::unique_ptr<media::MediaRoot> media_root_;
   std::unique_ptr<server::HttpServer> http_;
   std::thread thread_;
 };
@@ -69,6 +80,12 @@ SseStream ParseSse(const std::string& body);
 // arrived or `timeout_ms` passed; returns what was read.
 std::string RawExchange(int port, const std::string& request, size_t max_bytes = 1 << 20,
                         int timeout_ms = 30000, bool shutdown_write = false);
+
+// Connects to 127.0.0.1:`port` and sends `request`; returns the socket (-1 on failure). The
+// caller closes it (a hang-up at a chosen moment).
+int ConnectAndSend(int port, const std::string& request);
+// An HTTP/1.1 POST with the test API key.
+std::string HttpPost(const std::string& path, const std::string& body);
 
 // Value of an unlabelled metric line `name value` in Prometheus text (NaN when absent).
 double MetricValue(const std::string& metrics, const std::string& name);
