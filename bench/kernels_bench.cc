@@ -1,15 +1,18 @@
-// bench_kernels [--threads N] [--reps R] [--only gemv|matmul]: kernel figures against this machine's limits.
+// bench_kernels [--threads N] [--reps R] [--only gemv|matmul|attention] [--dtypes q8_0,q4_0]:
+// kernel figures against this machine's limits.
 //  - memory read bandwidth: both threads stream a 1 GiB buffer;
 //  - decode GEMV (m = 1) for each weight dtype over a set of [6144, 2048] matrices totalling
 //    >= 768 MiB, so every call reads from DRAM as in a real decode step: GB/s of weights read
 //    and the fraction of the measured bandwidth;
 //  - large matmul [512 x 2048] x [2048 x 6144] (prefill-like) in f32 and bf16 compute with
 //    bf16 and q8_0 weights: GFLOP/s against the measured f32 FMA peak (x2 for bf16 dot
-//    products where the CPU has AVX512_BF16; AMX, where present, reports oneDNN's ISA).
+//    products where the CPU has AVX512_BF16; AMX, where present, reports oneDNN's ISA);
+//  - ViT attention (one 784- or 3600-token image, 16 heads of 72): blocked kernel vs oneDNN.
 // Every figure is the median (min-max) of R runs.
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -142,11 +145,13 @@ WeightSet MakeWeights(DType dtype, int64_t rows, int64_t cols, int count) {
 
 int Main(int argc, char** argv) {
   int threads = 2, reps = 5;
-  std::string only;  // "gemv" or "matmul": run just that part (after the limits)
+  std::string only;    // "gemv", "matmul" or "attention": run just that part (after the limits)
+  std::string dtypes;  // GEMV weight dtypes to run, e.g. "q8_0,q4_0" (empty: all)
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--reps") == 0) reps = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+    if (std::strcmp(argv[i], "--dtypes") == 0) dtypes = argv[i + 1];
   }
   ThreadPool pool(threads);
   Result<ComputeOptions> opts = ComputeOptions::FromEnvironment();
@@ -172,7 +177,8 @@ int Main(int argc, char** argv) {
   const int64_t rows = 6144, cols = 2048;
   std::vector<float> x(8 * cols, 0.5f), y(8 * rows);
   for (DType dt : {DType::kBF16, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
-    if (only == "matmul") break;
+    if (!only.empty() && only != "gemv") break;
+    if (!dtypes.empty() && dtypes.find(std::string(DTypeName(dt))) == std::string::npos) continue;
     uint64_t each = 0;
     CHECK(DTypeBytes(dt, rows * cols, &each));
     const int count = static_cast<int>(std::max<uint64_t>(2, (768ull << 20) / each + 1));
@@ -202,7 +208,7 @@ int Main(int argc, char** argv) {
   for (size_t i = 0; i < xa.size(); ++i) xa[i] = static_cast<float>(i % 17) * 0.01f;
   const double flops = 2.0 * mm * rows * cols;
   for (DType dt : {DType::kBF16, DType::kQ8_0, DType::kF32}) {
-    if (only == "gemv") break;
+    if (!only.empty() && only != "matmul") break;
     WeightSet ws = MakeWeights(dt, rows, cols, 1);
     for (Precision p : {Precision::kF32, Precision::kBf16}) {
       auto run = [&] {
@@ -218,6 +224,45 @@ int Main(int argc, char** argv) {
                   static_cast<long long>(mm), static_cast<long long>(cols),
                   std::string(DTypeName(dt)).c_str(), bf ? "bf16" : "f32 ", s.median, s.min,
                   s.max, 100.0 * s.median / ref_peak, bf ? "bf16-dot" : "f32 FMA", ref_peak);
+    }
+  }
+
+  // ViT attention: one image's segment (n tokens, 16 heads of 72, the 2B vision tower's
+  // shape), the blocked online-softmax kernel (oneDNN off) against the oneDNN path, in the
+  // same run. FLOPs: 4 n^2 d (QK^T and PV).
+  if (only.empty() || only == "attention") {
+    ComputeOptions no_dnn = *opts;
+    no_dnn.use_onednn = false;
+    ComputeContext ctx_blocked(pool, no_dnn);
+    for (int64_t n : {int64_t{784}, int64_t{3600}}) {
+      const int heads = 16, hd = 72;
+      const int64_t row = int64_t{heads} * hd;
+      std::vector<float> q(n * row), k(n * row), v(n * row), o(n * row);
+      std::mt19937 rng(9);
+      std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+      for (auto* buf : {&q, &k, &v}) {
+        for (float& f : *buf) f = d(rng);
+      }
+      const int64_t cu[2] = {0, n};
+      FullAttentionArgs a;
+      a.q = q.data(), a.k = k.data(), a.v = v.data(), a.out = o.data();
+      a.q_stride = a.k_stride = a.v_stride = a.out_stride = row;
+      a.cu_seqlens = cu, a.num_segments = 1;
+      a.num_heads = a.num_kv_heads = heads, a.head_dim = hd;
+      a.scale = 1.0f / std::sqrt(float(hd));
+      const double flops = 4.0 * double(n) * double(n) * double(row);
+      for (ComputeContext* c : {&ctx_blocked, &ctx}) {
+        auto run = [&] {
+          const int64_t t0 = NowNs();
+          FullAttention(*c, a);
+          return flops / Seconds(NowNs() - t0) / 1e9;
+        };
+        run();
+        const Stats s = Measure(reps, run);
+        std::printf("attention n=%-5lld %-8s %7.1f GFLOP/s (%.1f-%.1f) = %5.1f%% of f32 FMA peak\n",
+                    static_cast<long long>(n), c == &ctx ? "onednn" : "blocked", s.median, s.min,
+                    s.max, 100.0 * s.median / peak.median);
+      }
     }
   }
   return 0;

@@ -92,6 +92,54 @@ TEST_P(AttentionTest, FullAttentionWithinSegments) {
   }
 }
 
+// Segments long enough for the oneDNN path (>= 128 tokens; 300 spans several query-row
+// blocks only when the score budget is small, so also one just above the threshold), with
+// oneDNN on and off: both within the same bound of the reference.
+TEST_P(AttentionTest, FullAttentionLongSegmentsBothPaths) {
+  for (bool onednn : {true, false}) {
+    testing::PathContext pc(GetParam(), onednn);
+    const int head_dim = 72, heads = 4, kv_heads = 2;
+    const std::vector<int64_t> cu = {0, 129, 129, 429, 430};
+    const int64_t n = cu.back();
+    const int64_t qs = heads * head_dim + 1, ks = kv_heads * head_dim + 5, os = heads * head_dim + 2;
+    std::vector<float> q = testing::RandomFloats(rng_, n * qs, -2, 2);
+    std::vector<float> k = testing::RandomFloats(rng_, n * ks, -2, 2);
+    std::vector<float> v = testing::RandomFloats(rng_, n * ks);
+    std::vector<float> out(n * os, -9.0f), want(n * os, -9.0f);
+    FullAttentionArgs a;
+    a.q = q.data(), a.k = k.data(), a.v = v.data();
+    a.q_stride = qs, a.k_stride = a.v_stride = ks, a.out_stride = os;
+    a.cu_seqlens = cu.data();
+    a.num_segments = static_cast<int>(cu.size()) - 1;
+    a.num_heads = heads, a.num_kv_heads = kv_heads, a.head_dim = head_dim;
+    a.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    a.out = out.data();
+    FullAttention(pc.ctx, a);
+    a.out = want.data();
+    ref::FullAttention(a);
+    for (int s = 0; s + 1 < static_cast<int>(cu.size()); ++s) {
+      for (int64_t t = cu[s]; t < cu[s + 1]; ++t) {
+        for (int h = 0; h < heads; ++h) {
+          std::vector<const float*> keys, values;
+          for (int64_t j = cu[s]; j < cu[s + 1]; ++j) {
+            keys.push_back(a.k + j * ks + (h / 2) * head_dim);
+            values.push_back(a.v + j * ks + (h / 2) * head_dim);
+          }
+          const double tol =
+              Tolerance(a.q + t * qs + h * head_dim, keys, values, head_dim, a.scale);
+          for (int d = 0; d < head_dim; ++d) {
+            const int64_t i = t * os + h * head_dim + d;
+            ASSERT_NEAR(out[i], want[i], tol)
+                << "onednn " << onednn << " seg " << s << " t " << t << " h " << h;
+          }
+        }
+        // Padding between rows is untouched.
+        ASSERT_EQ(out[t * os + heads * head_dim], -9.0f);
+      }
+    }
+  }
+}
+
 TEST_P(AttentionTest, FullAttentionSingleKeyReturnsItsValue) {
   // Independent check: with one key, softmax is 1 and the output is that value exactly.
   const int head_dim = 17;

@@ -206,6 +206,63 @@ TEST_P(MatMulTest, Int8ActivationsForQ8AndQ4Weights) {
   }
 }
 
+// The int8 path's own arithmetic, tight: activations quantized with the reference's q8_0
+// rounding, exact integer block dots, then f32 block terms dot_b * d_w * d_x summed in any
+// order; SIMD paths scale partial dots of 4-value groups, so the magnitude is taken per
+// product: |y - sum_b term_b| <= (nb + 8) u_f32 (sum_b d_b sum_c |w_c x_c| + |bias|), with
+// d_b = |d_w d_x| and integer w, x. Odd block counts (the
+// 512-bit path takes blocks in pairs and the last one alone) and every m up to 8.
+TEST_P(MatMulTest, Int8PathIsExactBlockArithmetic) {
+  std::mt19937 rng(16);
+  testing::PathContext pc(GetParam());
+  for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
+    for (int64_t k : {32, 64, 160, 2048}) {
+      for (int64_t m = 1; m <= 8; ++m) {
+        const int64_t n = 37, nb = k / 32;
+        TestWeight tw = MakeWeight(dt, n, k, rng, 3);
+        std::vector<float> x = testing::RandomFloats(rng, m * k, -3, 3);
+        std::vector<float> bias = testing::RandomFloats(rng, n);
+        std::vector<float> y(m * n);
+        MatMul(pc.ctx, x.data(), m, tw.w, bias.data(), y.data(), Precision::kInt8);
+        std::vector<BlockQ8_0> xq(static_cast<size_t>(m * nb));
+        for (int64_t i = 0; i < m; ++i) ocular::ref::QuantizeRowQ8_0(x.data() + i * k, xq.data() + i * nb, k);
+        for (int64_t j = 0; j < n; ++j) {
+          for (int64_t i = 0; i < m; ++i) {
+            double want = bias[j], mag = std::fabs(bias[j]);
+            for (int64_t b = 0; b < nb; ++b) {
+              const BlockQ8_0& xb = xq[i * nb + b];
+              int64_t dot = 0, abs_dot = 0;
+              float dw;
+              if (dt == DType::kQ8_0) {
+                const BlockQ8_0& wb = static_cast<const BlockQ8_0*>(tw.w.Row(j))[b];
+                for (int c = 0; c < 32; ++c) {
+                  dot += int64_t{wb.qs[c]} * xb.qs[c];
+                  abs_dot += std::abs(int64_t{wb.qs[c]} * xb.qs[c]);
+                }
+                dw = F16ToF32(wb.d);
+              } else {
+                const BlockQ4_0& wb = static_cast<const BlockQ4_0*>(tw.w.Row(j))[b];
+                for (int c = 0; c < 16; ++c) {
+                  const int64_t lo = ((wb.qs[c] & 0xF) - 8) * int64_t{xb.qs[c]};
+                  const int64_t hi = ((wb.qs[c] >> 4) - 8) * int64_t{xb.qs[c + 16]};
+                  dot += lo + hi;
+                  abs_dot += std::abs(lo) + std::abs(hi);
+                }
+                dw = F16ToF32(wb.d);
+              }
+              const double scale = double(dw) * double(F16ToF32(xb.d));
+              want += double(dot) * scale;
+              mag += double(abs_dot) * std::fabs(scale);
+            }
+            ASSERT_NEAR(y[i * n + j], want, (nb + 8) * kU32 * mag + 1e-30)
+                << DTypeName(dt) << " k=" << k << " m=" << m << " at " << i << "," << j;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_P(MatMulTest, EmptyShapes) {
   testing::PathContext pc(GetParam());
   std::mt19937 rng(3);

@@ -9,6 +9,22 @@ TextDecoder::TextDecoder(const ModelConfig& config, const RuntimeWeights& weight
                          kernels::ComputeContext& ctx, kernels::Precision precision)
     : tc_(config.text), w_(weights.text), ctx_(ctx), precision_(precision) {}
 
+namespace {
+
+// The precision of one matrix product. Under kBf16, q8_0 / q4_0 weights in the decode GEMV
+// take q8_0-quantized activations and integer block dots (kernels::Precision::kInt8, as
+// llama.cpp computes them): the weights were quantized already, the activation rounding adds
+// an error of the same order, and it is several times fewer instructions per weight byte, so
+// decode stays bandwidth-bound. Large m behaves as kBf16 either way. kF32 stays exact.
+kernels::Precision For(const kernels::WeightMatrix& w, kernels::Precision p) {
+  if (p == kernels::Precision::kBf16 && (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0)) {
+    return kernels::Precision::kInt8;
+  }
+  return p;
+}
+
+}  // namespace
+
 Status TextDecoder::Validate(const DecoderBatch& b, KvViews kv) const {
   if (static_cast<int64_t>(kv.size()) != tc_.num_layers) {
     return InvalidArgument("decoder: one KV view per layer expected");
@@ -53,9 +69,9 @@ void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView
   std::vector<float> v(static_cast<size_t>(t * kd));      // [T, K*hd]
   std::vector<float> o(static_cast<size_t>(t * qd));      // [T, H*hd]
   kernels::RmsNorm(ctx_, x, w.attn_norm.data(), eps, a.data(), t, h);
-  kernels::MatMul(ctx_, a.data(), t, w.q, nullptr, q.data(), precision_);
-  kernels::MatMul(ctx_, a.data(), t, w.k, nullptr, k.data(), precision_);
-  kernels::MatMul(ctx_, a.data(), t, w.v, nullptr, v.data(), precision_);
+  kernels::MatMul(ctx_, a.data(), t, w.q, nullptr, q.data(), For(w.q, precision_));
+  kernels::MatMul(ctx_, a.data(), t, w.k, nullptr, k.data(), For(w.k, precision_));
+  kernels::MatMul(ctx_, a.data(), t, w.v, nullptr, v.data(), For(w.v, precision_));
   kernels::RmsNorm(ctx_, q.data(), w.q_norm.data(), eps, q.data(), t * heads, hd);
   kernels::RmsNorm(ctx_, k.data(), w.k_norm.data(), eps, k.data(), t * kv_heads, hd);
   kernels::RopeNeox(ctx_, q.data(), t, heads, static_cast<int>(hd), qd, cos, sin,
@@ -76,15 +92,15 @@ void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView
   pa.kv_lens = b.kv_lens;
   pa.block_tables = b.block_tables;
   kernels::PagedAttention(ctx_, kv, pa);
-  kernels::MatMul(ctx_, o.data(), t, w.o, nullptr, a.data(), precision_);
+  kernels::MatMul(ctx_, o.data(), t, w.o, nullptr, a.data(), For(w.o, precision_));
   kernels::AddInPlace(ctx_, x, a.data(), t * h);
 
   std::vector<float> gate(static_cast<size_t>(t * f)), up(static_cast<size_t>(t * f));  // [T, f]
   kernels::RmsNorm(ctx_, x, w.ffn_norm.data(), eps, a.data(), t, h);
-  kernels::MatMul(ctx_, a.data(), t, w.gate, nullptr, gate.data(), precision_);
-  kernels::MatMul(ctx_, a.data(), t, w.up, nullptr, up.data(), precision_);
+  kernels::MatMul(ctx_, a.data(), t, w.gate, nullptr, gate.data(), For(w.gate, precision_));
+  kernels::MatMul(ctx_, a.data(), t, w.up, nullptr, up.data(), For(w.up, precision_));
   kernels::SwiGlu(ctx_, gate.data(), up.data(), gate.data(), t * f);
-  kernels::MatMul(ctx_, gate.data(), t, w.down, nullptr, a.data(), precision_);
+  kernels::MatMul(ctx_, gate.data(), t, w.down, nullptr, a.data(), For(w.down, precision_));
   kernels::AddInPlace(ctx_, x, a.data(), t * h);
 
   // DeepStack: level l is added after layer l at the visual rows.
@@ -125,7 +141,7 @@ Status TextDecoder::Forward(const DecoderBatch& b, KvViews kv, float* logits, De
               sel.begin() + i * h);
   }
   kernels::RmsNorm(ctx_, sel.data(), w_.output_norm.data(), tc_.rms_norm_eps, sel.data(), r, h);
-  kernels::MatMul(ctx_, sel.data(), r, w_.lm_head, nullptr, logits, precision_);
+  kernels::MatMul(ctx_, sel.data(), r, w_.lm_head, nullptr, logits, For(w_.lm_head, precision_));
   return OkStatus();
 }
 
