@@ -108,9 +108,10 @@ int RunBenchModel(const BenchModelOptions& o) {
   if (o.precision != "f32" && o.precision != "bf16") {
     return Fail("bench", "--precision must be f32 or bf16");
   }
-  if (!o.json) std::fprintf(stderr, "measuring the machine's limits...\n");
   const double bw_gbs = kernels::MeasureReadBandwidthGbs(ctx);
   const double peak_gflops = kernels::MeasureMatmulPeakGflops(ctx);
+  std::fprintf(stderr, "limits: memory read %.1f GB/s, matrix peak %.0f GFLOP/s\n", bw_gbs,
+               peak_gflops);
 
   std::vector<double> load_s;
   std::unique_ptr<qwen3vl::Qwen3VLModel> model;
@@ -140,6 +141,8 @@ int RunBenchModel(const BenchModelOptions& o) {
     Status st = seq.Prefill(ids, pos.data(), pos.data(), pos.data(), {}, &logits);
     if (!st.ok()) return Fail("bench", st);
     prefill_tok_s.push_back(double(np) / sw.ElapsedS());
+    // Progress on stderr, so a run cut short on a busy machine still leaves its figures.
+    std::fprintf(stderr, "run %d: prefill %.2f tok/s\n", r + 1, prefill_tok_s.back());
     sw.Reset();
     for (int i = 0; i < o.decode_tokens; ++i) {
       int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
@@ -147,6 +150,7 @@ int RunBenchModel(const BenchModelOptions& o) {
       if (!st.ok()) return Fail("bench", st);
     }
     decode_tok_s.push_back(double(o.decode_tokens) / sw.ElapsedS());
+    std::fprintf(stderr, "run %d: decode %.2f tok/s\n", r + 1, decode_tok_s.back());
   }
   const Timing prefill = Summarise(prefill_tok_s), decode = Summarise(decode_tok_s);
   const int64_t wbytes = WeightBytesPerToken(*model);
@@ -175,12 +179,14 @@ int RunBenchModel(const BenchModelOptions& o) {
         auto out = model->vision().Encode(std::span<const qwen3vl::VisionInput>(&in, 1));
         if (!out.ok()) return Fail("bench", out.status());
         ms.push_back(sw.ElapsedMs());
+        std::fprintf(stderr, "run %d: encode %s %.0f ms\n", r + 1, size.c_str(), ms.back());
       }
       Timing t = Summarise(ms);
       encode[size] = ToJson(t);
       encode[size]["tokens"] = gh * gw / 4;
       const double gflops = VisionFlops(vc, double(gh * gw)) / (t.median * 1e-3) / 1e9;
       encode[size]["gflops"] = gflops;
+      encode[size]["peak_fraction"] = gflops / peak_gflops;
       encode_fraction[size] = gflops / peak_gflops;
     }
   }
