@@ -136,6 +136,7 @@ class VideoReader {
   AVPacket* packet_ = nullptr;
   SwsContext* sws_ = nullptr;
   int stream_ = -1;
+  bool packets_read_ = false;  // av_read_frame was called on this demuxer
   AVRational time_base_{0, 1};
   AVRational frame_rate_{0, 1};
 };
@@ -152,6 +153,7 @@ void VideoReader::Close() {
     avio_context_free(&avio_);
   }
   stream_ = -1;
+  packets_read_ = false;
 }
 
 Status VideoReader::Reopen(const VideoLimits& limits) {
@@ -236,6 +238,7 @@ Status VideoReader::Open(std::span<const uint8_t> bytes, const VideoLimits& limi
 Result<int64_t> VideoReader::CountPackets(int64_t cap) {
   int64_t n = 0;
   while (true) {
+    packets_read_ = true;
     int rc = av_read_frame(format_, packet_);
     if (rc == AVERROR_EOF) break;
     if (rc < 0) return DataLoss("corrupt video data");
@@ -346,6 +349,7 @@ Status VideoReader::DecodeSequentially(const std::vector<int64_t>& targets, cons
   };
   bool eof = false;
   while (next < targets.size() && !eof) {
+    packets_read_ = true;
     int rc = av_read_frame(format_, packet_);
     if (rc == AVERROR_EOF) {
       eof = true;
@@ -414,7 +418,9 @@ Status VideoReader::DecodeSkipping(const std::vector<int64_t>& targets, const Vi
   wanted_pts.erase(std::unique(wanted_pts.begin(), wanted_pts.end()), wanted_pts.end());
   auto wanted = [&](int64_t pts) { return std::binary_search(wanted_pts.begin(), wanted_pts.end(), pts); };
 
-  RETURN_IF_ERROR(Reopen(limits));  // the scan used its own demuxer; this one is at the start
+  // The scan used its own demuxer; this one must still be at the start (packets read while
+  // probing stream info are replayed by av_read_frame).
+  if (packets_read_) RETURN_IF_ERROR(Reopen(limits));
   out.frames.assign(targets.size(), RgbImage{});
   std::vector<bool> got(targets.size(), false);
   size_t missing = targets.size();
@@ -442,6 +448,7 @@ Status VideoReader::DecodeSkipping(const std::vector<int64_t>& targets, const Vi
   for (int64_t t : targets) last_needed = std::max(last_needed, by_pts[t]);
   bool decoder_open = true;  // false after a drain: the decoder needs a flush before new packets
   while (j <= last_needed && missing > 0) {
+    packets_read_ = true;
     int rc = av_read_frame(format_, packet_);
     if (rc < 0) break;  // EOF or damage before the last target: the sequential path decides
     if (packet_->stream_index != stream_) {
@@ -487,7 +494,7 @@ Status VideoReader::DecodeSampled(const std::vector<int64_t>& targets, const Vid
     Status st = DecodeSkipping(targets, limits, out, retry);
     if (!retry) return st;
     // The stream does not allow skipping: start over and decode everything.
-    RETURN_IF_ERROR(Reopen(limits));
+    if (packets_read_) RETURN_IF_ERROR(Reopen(limits));
   }
   return DecodeSequentially(targets, limits, out);
 }
