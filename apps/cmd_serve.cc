@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include "base/thread_pool.h"
 #include "cache/features/redis_tier.h"
 #include "engine/engine.h"
+#include "hub/hub_download.h"
 #include "kernels/compute_context.h"
 #include "media/data_source.h"
 #include "media/video_decoder.h"
@@ -33,6 +35,11 @@ namespace {
 struct ServeOptions {
   std::string model;
   std::string mmproj;
+  std::string hf_endpoint;      // default: $HF_ENDPOINT, else https://huggingface.co
+  std::string hf_revision = "main";
+  bool offline = false;         // also $HF_HUB_OFFLINE=1
+  bool download_only = false;   // fetch hf: files into the cache and exit
+  bool demo_model = false;      // /v1/models says the weights are random
   std::string host = "127.0.0.1";
   int port = 8080;
   int threads = 0;
@@ -80,11 +87,41 @@ int Run(const ServeOptions& o) {
   else if (o.precision == "bf16") precision = kernels::Precision::kBf16;
   else return Fail("serve", "--precision must be f32 or bf16");
 
+  // hf:OWNER/REPO[:FILE-or-QUANT] -> files in the local cache (downloaded, or a complete cached
+  // copy when offline or the hub cannot be reached).
+  std::string model_path = o.model, mmproj_path = o.mmproj, default_name;
+  if (hub::IsHubRef(o.model)) {
+    auto ref = hub::ParseHubRef(o.model);
+    if (!ref.ok()) return Fail("serve", ref.status());
+    hub::HubOptions hopt;
+    const char* env_endpoint = std::getenv("HF_ENDPOINT");
+    if (!o.hf_endpoint.empty()) {
+      hopt.endpoint = o.hf_endpoint;
+    } else if (env_endpoint && *env_endpoint) {
+      hopt.endpoint = env_endpoint;
+    }
+    while (!hopt.endpoint.empty() && hopt.endpoint.back() == '/') hopt.endpoint.pop_back();
+    hopt.revision = o.hf_revision;
+    if (const char* t = std::getenv("HF_TOKEN"); t && *t) hopt.token = t;
+    const char* env_offline = std::getenv("HF_HUB_OFFLINE");
+    hopt.offline = o.offline || (env_offline && std::string(env_offline) == "1");
+    auto fetched = hub::FetchHubModel(*ref, hopt);
+    if (!fetched.ok()) return Fail("serve", fetched.status());
+    model_path = fetched->model.string();
+    if (mmproj_path.empty()) mmproj_path = fetched->mmproj.string();
+    default_name = ref->id();
+    std::printf("ocular serve: %s %s %s\n", o.model.c_str(), fetched->from_cache ? "from the cache" : "downloaded to",
+                model_path.c_str());
+  } else if (o.download_only) {
+    return Fail("serve", "--download-only needs an hf: model");
+  }
+  if (o.download_only) return kExitOk;
+
   ThreadPool pool(o.threads);
   kernels::ComputeContext ctx(pool);
-  auto model = qwen3vl::Qwen3VLModel::Load(o.model, o.mmproj, ctx, precision);
+  auto model = qwen3vl::Qwen3VLModel::Load(model_path, mmproj_path, ctx, precision);
   if (!model.ok()) return Fail("serve", model.status());
-  auto tok = tokenizer::LoadTokenizer(o.model);
+  auto tok = tokenizer::LoadTokenizer(model_path);
   if (!tok.ok()) return Fail("serve", tok.status());
   std::string template_origin;
   auto tmpl = server::LoadModelChatTemplate(**model, &template_origin);
@@ -142,7 +179,9 @@ int Run(const ServeOptions& o) {
   ho.max_body_bytes = o.max_body_bytes;
   ho.http_threads = o.http_threads;
   ho.webui = !o.no_webui;
-  ho.served_model_name = o.served_model_name.empty() ? std::filesystem::path(o.model).filename().string()
+  ho.demo_model = o.demo_model;
+  if (default_name.empty()) default_name = std::filesystem::path(model_path).filename().string();
+  ho.served_model_name = o.served_model_name.empty() ? default_name
                                                      : o.served_model_name;
   server::HttpServer http(**engine, mc, ho);
   auto port = http.Bind();
@@ -193,7 +232,16 @@ int Run(const ServeOptions& o) {
 void RegisterServe(CLI::App& root, int& exit_code) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = root.add_subcommand("serve", "OpenAI-compatible HTTP server (chat completions with images)");
-  cmd->add_option("--model", o->model, "model folder or GGUF file")->required();
+  cmd->add_option("--model", o->model,
+                  "model folder, GGUF file, or hf:OWNER/REPO[:FILE-or-QUANT] (downloaded from the Hugging Face hub "
+                  "into $OCULAR_CACHE_DIR/hub or ~/.cache/ocular/hub; resumed, sha256-checked; a complete cached "
+                  "copy is used offline)")->required();
+  cmd->add_option("--hf-endpoint", o->hf_endpoint, "hub address (default: $HF_ENDPOINT, else https://huggingface.co)");
+  cmd->add_option("--hf-revision", o->hf_revision, "hub branch, tag or commit")->capture_default_str();
+  cmd->add_flag("--offline", o->offline, "never contact the hub: use the complete cached copy (also HF_HUB_OFFLINE=1)");
+  cmd->add_flag("--download-only", o->download_only, "fetch the hf: model into the cache and exit");
+  cmd->add_flag("--demo-model", o->demo_model,
+                "mark the model as a random-weight demo in /v1/models (\"ocular\": {\"demo\": true}) and the web UI");
   cmd->add_option("--mmproj", o->mmproj, "vision projector GGUF (with a GGUF --model)");
   cmd->add_option("--host", o->host, "address to bind")->capture_default_str();
   cmd->add_option("--port", o->port, "port (0 = any free port)")->capture_default_str();

@@ -335,7 +335,14 @@ void HttpServer::Routes() {
   s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     json m = {{"id", options_.served_model_name}, {"object", "model"}, {"created", created_},
               {"owned_by", "ocular"}, {"max_model_len", model_.max_model_len}};
-    if (options_.demo_model) m["demo"] = true, m["description"] = "random-weight demo model: answers are meaningless";
+    // "ocular" is our extension object on every model; "demo" says the weights are random (the
+    // web UI shows a banner). The flat "demo"/"description" fields are kept for older clients.
+    json ext = {{"demo", options_.demo_model}};
+    if (options_.demo_model) {
+      ext["note"] = "random-weight demo model: its answers are meaningless; start the server with a real model";
+      m["demo"] = true, m["description"] = "random-weight demo model: answers are meaningless";
+    }
+    m["ocular"] = std::move(ext);
     res.set_content(json{{"object", "list"}, {"data", json::array({m})}}.dump(), "application/json");
   });
 

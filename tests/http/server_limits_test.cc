@@ -443,3 +443,33 @@ TEST_F(ServerLimitsTest, DeepJsonNanParametersAndOverlongPromptsAre400) {
 
 }  // namespace
 }  // namespace ocular::testing
+
+namespace ocular::testing {
+namespace {
+
+// /v1/models: every model carries "ocular": {"demo": ...}; a random-weight demo model says so
+// with a note (the web UI shows it as a banner).
+TEST(ModelsEndpointTest, DemoModelIsMarked) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  for (bool demo : {false, true}) {
+    server::HttpOptions ho;
+    ho.demo_model = demo;
+    TestServer s(golden, ho);
+    ASSERT_TRUE(s.ok());
+    auto r = s.Get("/v1/models");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    json j = json::parse(r->body);
+    ASSERT_EQ(j["data"].size(), 1u);
+    const json& m = j["data"][0];
+    ASSERT_TRUE(m.contains("ocular")) << r->body;
+    EXPECT_EQ(m["ocular"]["demo"], demo);
+    EXPECT_EQ(m["ocular"].contains("note"), demo);
+    if (demo) {
+      EXPECT_NE(m["ocular"]["note"].get<std::string>().find("random"), std::string::npos);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ocular::testing
