@@ -311,6 +311,65 @@ try {
     await shot('8-dark');
   });
 
+  await check('a repeated image is sent by its media id, not re-uploaded, and shows as cached', async () => {
+    const bodies = [];
+    const onRequest = (r) => {
+      if (r.method() === 'POST' && r.url().endsWith('/v1/chat/completions')) bodies.push(r.postData() || '');
+    };
+    page.on('request', onRequest);
+    try {
+      await page.getByRole('button', { name: /New chat/ }).click();
+      // An image this page has not sent before (the earlier steps' PNG is already known by id).
+      const fresh = path.join(golden, 'inputs', 'images', 'img_224x224_shapes.png');
+      for (const text of ['What is this?', 'Look at it again.']) {
+        // Turn 2 repeats the image: the history holds it and it is attached once more.
+        await page.locator('[data-testid="file-input"]').setInputFiles(fresh);
+        await page.locator('[data-testid="attachment-size"]').waitFor({ timeout: 10_000 });
+        await page.locator('[data-testid="input"]').fill(text);
+        await page.keyboard.press('Enter');
+        await waitIdle();
+      }
+      assert(bodies.length === 2, `${bodies.length} chat requests, expected 2`);
+      const [first, second] = bodies;
+      assert(first.includes('"data:image/'), 'the first turn did not upload the image');
+      assert(!second.includes('data:image/'), 'the second turn uploaded image bytes again');
+      const refs = second.match(/"ocular-media:[0-9a-f]{64}"/g) || [];
+      assert(refs.length === 2, `the second turn has ${refs.length} media-id references, expected 2`);
+      assert(second.length < 4096 && second.length * 4 < first.length,
+        `second request body ${second.length} bytes (first ${first.length})`);
+      assert((await lastAnswer().locator('[data-testid="message-error"]').count()) === 0, 'the answer failed');
+      const vision = await stageText('vision');
+      assert(vision === 'cached', `vision stage is "${vision}", expected "cached"`);
+      await shot('8b-media-reference');
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
+  await check('the demo banner shows exactly when /v1/models marks a random-weight demo', async () => {
+    const served = await (await fetch(`${origin}/v1/models`)).json();
+    const isDemo = served.data && served.data[0] && served.data[0].demo === true;
+    assert((await page.locator('[data-testid="demo-banner"]').count()) === (isDemo ? 1 : 0),
+      `banner shown: ${!isDemo}, server demo flag: ${isDemo}`);
+    // The same page against a /v1/models that says demo (the server's answer, flag set).
+    const demoPage = await context.newPage();
+    try {
+      await demoPage.route('**/v1/models', async (route) => {
+        const res = await route.fetch();
+        const j = await res.json();
+        j.data[0].demo = true;
+        await route.fulfill({ response: res, json: j });
+      });
+      await demoPage.goto(`${origin}/`);
+      const b = demoPage.locator('[data-testid="demo-banner"]');
+      await b.waitFor({ timeout: 10_000 });
+      assert(/random weights/.test(await b.textContent()), `banner text: ${await b.textContent()}`);
+      await demoPage.screenshot({ path: path.join(artifacts, '8c-demo-banner.png') });
+    } finally {
+      await demoPage.close();
+    }
+  });
+
   await check('with the server down a send shows a message and keeps the text', async () => {
     server.kill('SIGKILL');
     for (let i = 0; i < 100 && !serverExited; i++) await sleep(50);

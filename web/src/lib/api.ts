@@ -4,10 +4,15 @@ import type { Attachment, Message, Sampling, Usage } from './types';
 import { windowFromChunk, type WindowResult } from './video_analysis';
 
 export class ApiError extends Error {
-  constructor(message: string, public status: number, public param?: string) {
+  constructor(message: string, public status: number, public param?: string, public code?: string) {
     super(message);
   }
 }
+
+// Image parts naming a media id the server has cached (see media_refs.ts).
+export const MEDIA_REF_PREFIX = 'ocular-media:';
+// The media id to send instead of an attachment's bytes, if any.
+export type MediaRefLookup = (a: Attachment) => string | undefined;
 
 export interface ModelInfo {
   id: string;
@@ -21,20 +26,20 @@ type Part =
   | { type: 'image_url'; image_url: { url: string } }
   | { type: 'video_url'; video_url: { url: string } };
 
-function attachmentPart(a: Attachment): Part {
-  return a.kind === 'video'
-    ? { type: 'video_url', video_url: { url: a.dataUrl } }
-    : { type: 'image_url', image_url: { url: a.dataUrl } };
+function attachmentPart(a: Attachment, refFor?: MediaRefLookup): Part {
+  if (a.kind === 'video') return { type: 'video_url', video_url: { url: a.dataUrl } };
+  const id = refFor?.(a);
+  return { type: 'image_url', image_url: { url: id ? MEDIA_REF_PREFIX + id : a.dataUrl } };
 }
 
 // The OpenAI `messages` array for a conversation (assistant turns as plain text).
-export function buildMessages(system: string, history: Message[]): unknown[] {
+export function buildMessages(system: string, history: Message[], refFor?: MediaRefLookup): unknown[] {
   const out: unknown[] = [];
   if (system.trim()) out.push({ role: 'system', content: system });
   for (const m of history) {
     if (m.role === 'system') continue;
     if (m.role === 'user' && m.attachments && m.attachments.length > 0) {
-      const parts: Part[] = m.attachments.map(attachmentPart);
+      const parts: Part[] = m.attachments.map((a) => attachmentPart(a, refFor));
       if (m.content) parts.push({ type: 'text', text: m.content });
       out.push({ role: 'user', content: parts });
     } else {
@@ -44,10 +49,11 @@ export function buildMessages(system: string, history: Message[]): unknown[] {
   return out;
 }
 
-export function buildBody(model: string, system: string, history: Message[], s: Sampling): Record<string, unknown> {
+export function buildBody(model: string, system: string, history: Message[], s: Sampling,
+                          refFor?: MediaRefLookup): Record<string, unknown> {
   const body: Record<string, unknown> = {
     model,
-    messages: buildMessages(system, history),
+    messages: buildMessages(system, history, refFor),
     stream: true,
     stream_options: { include_usage: true },
   };
@@ -63,21 +69,30 @@ export function buildBody(model: string, system: string, history: Message[], s: 
 async function errorFrom(res: Response): Promise<ApiError> {
   let message = `server answered ${res.status}`;
   let param: string | undefined;
+  let code: string | undefined;
   try {
     const j = await res.json();
     if (j && j.error && typeof j.error.message === 'string') {
       message = j.error.message;
       param = j.error.param || undefined;
+      code = typeof j.error.code === 'string' ? j.error.code : undefined;
     }
   } catch {
     /* not JSON */
   }
-  return new ApiError(message, res.status, param);
+  return new ApiError(message, res.status, param, code);
 }
 
 function networkError(e: unknown): Error {
   if (e instanceof DOMException && e.name === 'AbortError') return e;
   return new ApiError('cannot reach the server (is it running?)', 0);
+}
+
+// The banner text for a random-weight demo model (/v1/models says "demo": true), else null.
+export function demoNotice(model: ModelInfo | null): string | null {
+  if (!model || model.demo !== true) return null;
+  return 'Demo model with random weights: its answers are meaningless. ' +
+    'Start the server with a real Qwen3-VL checkpoint (--model) for real answers.';
 }
 
 export async function fetchModels(signal?: AbortSignal): Promise<ModelInfo[]> {

@@ -39,6 +39,7 @@ export interface Attachment {
   width?: number;
   height?: number;
   key: string; // content hash of the original file + compression settings
+  mediaId?: string; // the server's id for it (usage.media[].id): later turns send a reference
 }
 
 export interface Message {
