@@ -421,6 +421,7 @@ Status ResolveMediaRef(const MediaRef& ref, const std::string& salt, const Model
   if (ctx.feature_cache) {
     features::FeatureQuery q;
     q.key = features::MakeFeatureKey(id, salt);
+    ctx.feature_cache->PrefetchShared(q.key);  // another replica may have encoded it (Redis)
     if (auto hit = ctx.feature_cache->Lookup(q); hit && !hit->similar) {
       const features::GridThw g = hit->lease.entry().grid;
       pm->kind = engine::MediaKind::kImage;

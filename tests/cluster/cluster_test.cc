@@ -103,8 +103,9 @@ struct StreamResult {
   int status = -1;
 };
 
+// *replica_index is set to i of "replica-<i>" as soon as the response headers arrive.
 StreamResult Stream(int port, const json& request, const std::string& session,
-                    std::atomic<int>* started) {
+                    std::atomic<int>* started, std::atomic<int>* replica_index) {
   httplib::Client cli("127.0.0.1", port);
   cli.set_read_timeout(120, 0);
   httplib::Request r;
@@ -117,6 +118,7 @@ StreamResult Stream(int port, const json& request, const std::string& session,
   std::string body;
   r.response_handler = [&](const httplib::Response& res) {
     out.replica = res.get_header_value("X-Ocular-Replica");
+    if (out.replica.rfind("replica-", 0) == 0) replica_index->store(std::atoi(out.replica.c_str() + 8));
     return true;
   };
   r.content_receiver = [&](const char* d, size_t n, uint64_t, uint64_t) {
@@ -175,15 +177,16 @@ TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
 
   // 2. An image encoded on one replica is a feature-cache hit on another.
   std::map<std::string, std::string> key_for_replica;
-  for (int k = 0; k < 64 && key_for_replica.size() < 2; ++k) {
+  for (int k = 0; k < 64 && key_for_replica.size() < 3; ++k) {
     const std::string key = "image-session-" + std::to_string(k);
     ChatReply r = PostChat(lb_, TextTurn({{{"role", "user"}, {"content", "ping"}}}, 1), key);
     ASSERT_EQ(r.status, 200);
     key_for_replica.emplace(r.replica, key);
   }
-  ASSERT_EQ(key_for_replica.size(), 2u);
+  ASSERT_EQ(key_for_replica.size(), 3u);
   const std::string key_a = key_for_replica.begin()->second;
   const std::string key_b = std::next(key_for_replica.begin())->second;
+  const std::string key_c = std::next(key_for_replica.begin(), 2)->second;
   const json shapes = GoldenCase(golden, "image_img_224x224_shapes");
   const json image_request = GoldenRequest(golden, shapes, 16);
   ChatReply on_a = PostChat(lb_, image_request, key_a);
@@ -206,17 +209,30 @@ TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
   EXPECT_EQ(on_b.body["usage"]["media"][0]["cache"], "hit") << on_b.body["usage"].dump();
   EXPECT_EQ(on_b.body["usage"]["timings"]["encode_ms"].get<double>(), 0.0);
   EXPECT_EQ(Counter(ReplicaPort(on_b.replica), "ocular_feature_cache_shared_hits_total"), 1);
+  // A media-id reference (no image bytes) resolves on the third replica through Redis too.
+  json by_reference = image_request;
+  by_reference["messages"][0]["content"][0]["image_url"]["url"] =
+      "ocular-media:" + on_a.body["usage"]["media"][0]["id"].get<std::string>();
+  ChatReply on_c = PostChat(lb_, by_reference, key_c);
+  ASSERT_EQ(on_c.status, 200) << on_c.body.dump();
+  EXPECT_NE(on_c.replica, on_a.replica);
+  EXPECT_NE(on_c.replica, on_b.replica);
+  EXPECT_EQ(on_c.body["usage"]["media"][0]["cache"], "hit");
+  EXPECT_EQ(on_c.body["choices"][0]["message"]["content"], shapes["generated_text"]);
 
   // 3. SIGTERM to one replica under streaming load.
   constexpr int kStreams = 12;
   std::atomic<int> started{0};
   std::vector<StreamResult> results(kStreams);
+  std::vector<std::atomic<int>> replica_index(kStreams);
+  for (auto& r : replica_index) r.store(-1);
   std::vector<std::thread> threads;
   const json story = {{"messages", {{{"role", "user"}, {"content", "A long story, please."}}}},
-                      {"max_tokens", 96}, {"ignore_eos", true}, {"stream", true}};
+                      {"max_tokens", 256}, {"ignore_eos", true}, {"stream", true}};
   for (int i = 0; i < kStreams; ++i) {
     threads.emplace_back([&, i] {
-      results[size_t(i)] = Stream(lb_, story, "stream-" + std::to_string(i), &started);
+      results[size_t(i)] =
+          Stream(lb_, story, "stream-" + std::to_string(i), &started, &replica_index[size_t(i)]);
     });
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -225,13 +241,9 @@ TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
   }
   ASSERT_EQ(started.load(), kStreams);
   // The victim: the replica serving the first stream (so it has work in flight).
-  std::string victim = results[0].replica;
-  for (int i = 0; victim.empty() && i < 100; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    victim = results[0].replica;
-  }
-  ASSERT_TRUE(victim.rfind("replica-", 0) == 0) << victim;
-  const std::string victim_index = victim.substr(8);
+  ASSERT_GE(replica_index[0].load(), 0);  // headers come before the first data
+  const std::string victim_index = std::to_string(replica_index[0].load());
+  const std::string victim = "replica-" + victim_index;
   const pid_t victim_pid = std::atoi(env_["OCULAR_REPLICA_" + victim_index + "_PID"].c_str());
   ASSERT_GT(victim_pid, 0);
   ASSERT_EQ(kill(victim_pid, SIGTERM), 0);

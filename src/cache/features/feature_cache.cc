@@ -145,7 +145,8 @@ std::optional<FeatureHit> FeatureCache::Lookup(const FeatureQuery& query) {
   }
   if (shared_tier_ != nullptr) {
     std::shared_ptr<const FeatureEntry> shared = shared_tier_->Get(query.key);
-    if (shared != nullptr && shared->grid == query.grid) {
+    // An unknown grid (a media-id reference) accepts the entry's own, as a local exact hit does.
+    if (shared != nullptr && (query.grid == GridThw{} || shared->grid == query.grid)) {
       bool inserted = false;
       FeatureLease lease = InsertLocal(query.key, shared, query.phash, &inserted);
       std::lock_guard<std::mutex> lock(s.mu);
