@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "base/clock.h"
+#include "server/fetch_stream.h"
 
 namespace ocular::server {
 namespace {
@@ -147,7 +148,8 @@ struct HttpResponse {
 };
 
 Result<HttpResponse> HttpGet(const sockaddr* addr, socklen_t len, const ParsedUrl& u, uint64_t max_bytes,
-                             int64_t connect_ms, int64_t deadline_ns, const CancelCheck& cancelled) {
+                             int64_t connect_ms, int64_t deadline_ns, const std::string& ca_file,
+                             const CancelCheck& cancelled) {
   Fd s;
   s.fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (s.fd < 0) return Unavailable("fetch failed");
@@ -161,19 +163,18 @@ Result<HttpResponse> HttpGet(const sockaddr* addr, socklen_t len, const ParsedUr
     ::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &el);
     if (err != 0) return Unavailable("could not connect to the media host");
   }
+  FetchStream stream(s.fd);
+  if (u.scheme == "https") {
+    RETURN_IF_ERROR(stream.StartTls(u.host, u.host_is_ipv6 || IsCanonicalIpv4(u.host), ca_file, deadline_ns, cancelled));
+  }
   std::string host;
   if (u.host_is_ipv6) host.push_back('[');
   host.append(u.host);
   if (u.host_is_ipv6) host.push_back(']');
-  if (u.port != 80) host.append(":").append(std::to_string(u.port));
+  if (u.port != (u.scheme == "https" ? 443 : 80)) host.append(":").append(std::to_string(u.port));
   std::string req = "GET " + u.target + " HTTP/1.1\r\nHost: " + host +
                     "\r\nUser-Agent: ocular\r\nAccept: */*\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n";
-  for (size_t sent = 0; sent < req.size();) {
-    RETURN_IF_ERROR(WaitFd(s.fd, POLLOUT, MsLeft(deadline_ns), cancelled));
-    ssize_t n = ::send(s.fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return Unavailable("fetch failed");
-    sent += size_t(n);
-  }
+  RETURN_IF_ERROR(stream.SendAll(req.data(), req.size(), deadline_ns, cancelled));
   // Read headers (<= 32 KiB), then the body up to the cap.
   std::string head;
   std::vector<uint8_t> body;
@@ -181,11 +182,9 @@ Result<HttpResponse> HttpGet(const sockaddr* addr, socklen_t len, const ParsedUr
   char buf[65536];
   bool eof = false;
   while (header_end == std::string::npos) {
-    RETURN_IF_ERROR(WaitFd(s.fd, POLLIN, MsLeft(deadline_ns), cancelled));
-    ssize_t n = ::recv(s.fd, buf, sizeof(buf), 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n <= 0) return Unavailable("media host closed the connection early");
-    head.append(buf, size_t(n));
+    ASSIGN_OR_RETURN(size_t n, stream.Recv(buf, sizeof(buf), deadline_ns, cancelled));
+    if (n == 0) return Unavailable("media host closed the connection early");
+    head.append(buf, n);
     header_end = head.find("\r\n\r\n");
     if (header_end == std::string::npos && head.size() > 32768) return Unavailable("media host sent oversized headers");
   }
@@ -224,10 +223,7 @@ Result<HttpResponse> HttpGet(const sockaddr* addr, socklen_t len, const ParsedUr
     if (body.size() > max_bytes) return ResourceExhausted("media exceeds the size limit");
     if (content_length && body.size() >= *content_length) break;
     if (eof) break;
-    RETURN_IF_ERROR(WaitFd(s.fd, POLLIN, MsLeft(deadline_ns), cancelled));
-    ssize_t n = ::recv(s.fd, buf, sizeof(buf), 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n < 0) return Unavailable("fetch failed");
+    ASSIGN_OR_RETURN(size_t n, stream.Recv(buf, sizeof(buf), deadline_ns, cancelled));
     if (n == 0) {
       eof = true;
       continue;
@@ -318,7 +314,6 @@ Result<std::vector<uint8_t>> UrlFetcher::Fetch(std::string_view url, uint64_t ma
   std::string current(url);
   for (int hop = 0;; ++hop) {
     ASSIGN_OR_RETURN(ParsedUrl u, ParseFetchUrl(current));
-    if (u.scheme == "https") return Unimplemented("https fetching is not available in this build");
     if (!options_.allowed_hosts.empty() &&
         std::find(options_.allowed_hosts.begin(), options_.allowed_hosts.end(), u.host) ==
             options_.allowed_hosts.end()) {
@@ -339,7 +334,7 @@ Result<std::vector<uint8_t>> UrlFetcher::Fetch(std::string_view url, uint64_t ma
       if (IsBlockedAddress(a->ai_addr)) return PermissionDenied("URL destination is not allowed");
     }
     ASSIGN_OR_RETURN(HttpResponse r, HttpGet(res->ai_addr, res->ai_addrlen, u, max_bytes,
-                                             options_.connect_timeout.count(), deadline, cancelled));
+                                             options_.connect_timeout.count(), deadline, options_.ca_file, cancelled));
     if (r.status == 200) return std::move(r.body);
     if (r.status >= 300 && r.status < 400 && !r.location.empty()) {
       if (!options_.allow_redirects) return PermissionDenied("URL redirects are not followed");

@@ -7,7 +7,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
 #include <thread>
 
 namespace ocular::server {
@@ -140,6 +145,76 @@ TEST(UrlFetcher, AllowedPathFetchesCapsAndRefusesRedirects) {
   allow.allowed_hosts = {"images.example.org"};
   auto denied = UrlFetcher(allow).Fetch(base + "/small", 1 << 20, std::chrono::milliseconds(5000));
   EXPECT_EQ(denied.status().code(), StatusCode::kPermissionDenied);
+}
+
+// https against a loopback TLS server whose self-signed certificate is made here with the
+// openssl CLI: trusted only through the test CA file, and only for the name it was issued to.
+class TlsServer {
+ public:
+  TlsServer(const std::filesystem::path& dir, const std::string& san) {
+    cert_ = (dir / (san + ".crt")).string();
+    key_ = (dir / (san + ".key")).string();
+    const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=" +
+                            san.substr(san.find(':') + 1) + " -addext subjectAltName=" + san + " -keyout " + key_ +
+                            " -out " + cert_ + " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) return;
+    server_ = std::make_unique<httplib::SSLServer>(cert_.c_str(), key_.c_str());
+    server_->Get("/img", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(5000, 'z'), "image/png");
+    });
+    port_ = server_->bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+  }
+  ~TlsServer() {
+    if (server_) server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  bool ok() const { return server_ && server_->is_valid() && port_ > 0; }
+  int port() const { return port_; }
+  const std::string& cert() const { return cert_; }
+
+ private:
+  std::string cert_, key_;
+  std::unique_ptr<httplib::SSLServer> server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST(UrlFetcher, HttpsVerifiesTheCertificateAgainstTheHostName) {
+  const auto dir = std::filesystem::temp_directory_path() / ("ocular_tls_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    TlsServer good(dir, "DNS:localhost");
+    TlsServer other(dir, "DNS:other.example");
+    if (!good.ok() || !other.ok()) GTEST_SKIP() << "openssl CLI not available";
+    const std::string url = "https://localhost:" + std::to_string(good.port()) + "/img";
+    FetchOptions o;
+    o.allow_loopback_for_tests = true;
+    o.ca_file = good.cert();
+    auto r = UrlFetcher(o).Fetch(url, 1 << 20, std::chrono::milliseconds(5000));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->size(), 5000u);
+    EXPECT_EQ((*r)[0], 'z');
+    // The byte cap applies through TLS too.
+    EXPECT_EQ(UrlFetcher(o).Fetch(url, 100, std::chrono::milliseconds(5000)).status().code(),
+              StatusCode::kResourceExhausted);
+    // Not in the system store: refused.
+    FetchOptions system_store = o;
+    system_store.ca_file.clear();
+    auto untrusted = UrlFetcher(system_store).Fetch(url, 1 << 20, std::chrono::milliseconds(5000));
+    EXPECT_EQ(untrusted.status().code(), StatusCode::kUnavailable) << untrusted.status().ToString();
+    // Trusted certificate, wrong name: refused.
+    FetchOptions wrong = o;
+    wrong.ca_file = other.cert();
+    auto mismatch = UrlFetcher(wrong).Fetch("https://localhost:" + std::to_string(other.port()) + "/img", 1 << 20,
+                                            std::chrono::milliseconds(5000));
+    EXPECT_EQ(mismatch.status().code(), StatusCode::kUnavailable) << mismatch.status().ToString();
+    // An address URL needs the address in the certificate.
+    auto by_ip = UrlFetcher(o).Fetch("https://127.0.0.1:" + std::to_string(good.port()) + "/img", 1 << 20,
+                                     std::chrono::milliseconds(5000));
+    EXPECT_EQ(by_ip.status().code(), StatusCode::kUnavailable) << by_ip.status().ToString();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
