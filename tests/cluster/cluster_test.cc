@@ -227,6 +227,15 @@ TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
   std::vector<std::atomic<int>> replica_index(kStreams);
   for (auto& r : replica_index) r.store(-1);
   std::vector<std::thread> threads;
+  // A failed ASSERT below returns with the streams still running: join them first (a joinable
+  // std::thread destroyed would abort the test before TearDown stops the cluster).
+  struct JoinAll {
+    std::vector<std::thread>& threads;
+    ~JoinAll() {
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } join_all{threads};
   const json story = {{"messages", {{{"role", "user"}, {"content", "A long story, please."}}}},
                       {"max_tokens", 256}, {"ignore_eos", true}, {"stream", true}};
   for (int i = 0; i < kStreams; ++i) {
@@ -266,7 +275,7 @@ TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
     EXPECT_EQ(r.status, 200) << r.body.dump();
     EXPECT_NE(r.replica, victim);
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) t.join();  // JoinAll then has nothing left to do
   int victim_streams = 0;
   for (int i = 0; i < kStreams; ++i) {
     const StreamResult& r = results[size_t(i)];
