@@ -5,6 +5,8 @@
 #   --filter RE    only targets whose name matches the extended regex RE
 #   --parallel K   run K targets at a time (default 1)
 #   --build-dir D  build directory (default build/fuzz, the `fuzz` preset)
+#   --timeout S    per-input limit in seconds (default 10; wall time, so raise it on a loaded
+#                  machine or under `nice`, where a 0.6 s CPU video decode can take 10 s)
 # The environment variables OCULAR_FUZZ_SECONDS and OCULAR_FUZZ_FILTER set the same defaults.
 # Seeds: tests/fuzz/seeds/make_<target>.sh OUTDIR writes a seed corpus (generated, no downloads).
 # Every input in tests/fuzz/regressions/<target>/ is replayed first and must run clean.
@@ -18,17 +20,18 @@ seconds="${OCULAR_FUZZ_SECONDS:-20}"
 filter="${OCULAR_FUZZ_FILTER:-}"
 parallel=1
 build=build/fuzz
+timeout_s=10
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --filter) filter="$2"; shift 2 ;;
     --parallel) parallel="$2"; shift 2 ;;
     --build-dir) build="$2"; shift 2 ;;
+    --timeout) timeout_s="$2"; shift 2 ;;
     *) echo "fuzz: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 rss_mb=2048
-timeout_s=10
 
 if [ "$build" = build/fuzz ]; then
   cmake --preset fuzz >/dev/null
