@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds and runs every test on a fresh Debian 12 machine: installs packages, builds the
-# release preset and runs its tests, then the ASan+UBSan preset and its tests.
+# release preset and runs its tests, then the ASan+UBSan preset and its tests, then the
+# ThreadSanitizer preset on the concurrency suites (label tsan: thread pool, KV and feature
+# caches, fetcher, engine, HTTP server), then the libFuzzer smoke (scripts/fuzz.sh).
 # Usage: scripts/test.sh            (everything)
-#        OCULAR_SKIP_ASAN=1 scripts/test.sh   (release only, for a quick local loop)
+#        OCULAR_SKIP_ASAN=1 / OCULAR_SKIP_TSAN=1 / OCULAR_SKIP_FUZZ=1 scripts/test.sh  (skip a stage)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,19 @@ if [ "${OCULAR_SKIP_ASAN:-0}" != "1" ]; then
   cmake --build --preset asan -j "$jobs"
   echo "== asan tests"
   ctest --preset asan -j "$jobs" -LE "slow|bench"
+fi
+
+if [ "${OCULAR_SKIP_TSAN:-0}" != "1" ]; then
+  echo "== tsan build (ThreadSanitizer: the tests labelled tsan)"
+  cmake --preset tsan >/dev/null
+  # Only the tsan-labelled test binaries (and what they link), found from their CMake calls.
+  mapfile -t tsan_targets < <(grep -rhE -B3 "LABELS[^)]*\btsan\b" --include=CMakeLists.txt src tests |
+                              grep -oE "ocular_test\([A-Za-z0-9_]+" | sed 's/ocular_test(//' | sort -u)
+  cmake --build --preset tsan -j "$jobs" --target "${tsan_targets[@]}"
+  echo "== tsan tests"
+  # The tsan test preset sets OMP_NUM_THREADS=1: oneDNN's OpenMP runtime is not instrumented
+  # (our own thread pool is, and still runs its workers).
+  ctest --preset tsan -j "$jobs" -L tsan -LE "slow|bench"
 fi
 
 if [ -x scripts/fuzz.sh ] && [ "${OCULAR_SKIP_FUZZ:-0}" != "1" ]; then
