@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test on a fresh Debian 12 machine: installs packages, builds the
 # release preset and runs its tests, then the ASan+UBSan preset and its tests, then the
-# ThreadSanitizer preset on the concurrency suites (label tsan: thread pool, KV and feature
-# caches, fetcher, engine, HTTP server), then the libFuzzer smoke (scripts/fuzz.sh).
+# ThreadSanitizer preset on the concurrency suites (label tsan: thread pool, KV cache, feature
+# cache, engine), then the libFuzzer smoke (scripts/fuzz.sh).
 # Usage: scripts/test.sh            (everything)
 #        OCULAR_SKIP_ASAN=1 / OCULAR_SKIP_TSAN=1 / OCULAR_SKIP_FUZZ=1 scripts/test.sh  (skip a stage)
 set -euo pipefail
