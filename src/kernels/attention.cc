@@ -8,7 +8,6 @@
 #include "base/check.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/kernels.h"
-#include "kernels/onednn.h"
 
 namespace ocular::kernels {
 namespace {
@@ -99,45 +98,6 @@ void AttendRows(const cpu::CpuKernels& kern, const QueryRow* rows, int num_rows,
   }
 }
 
-// Long segments (the ViT's images) go through oneDNN instead, per (head, block of query
-// rows): scores = (Q K^T) * scale, an exact row softmax over the whole segment, out = P V,
-// three primitives on oneDNN's thread team (no switch to our pool in between), f32 throughout.
-// The blocked kernel above reads each key block once per 32 queries from one thread; this
-// reaches the f32 matmul rate instead. Memory: one [rows, segment] f32 score block.
-constexpr int64_t kOneDnnMinSegment = 128;
-constexpr int64_t kScoreBlockBytes = int64_t{16} << 20;
-
-bool SegmentThroughOneDnn(ComputeContext& ctx, const FullAttentionArgs& a, int segment) {
-  OneDnnState* dnn = ctx.onednn();
-  const int64_t b = a.cu_seqlens[segment], len = a.cu_seqlens[segment + 1] - b;
-  if (dnn == nullptr || len < kOneDnnMinSegment) return false;
-  const int group = a.num_heads / a.num_kv_heads;
-  const int64_t hd = a.head_dim;
-  int64_t rows = std::max<int64_t>(16, kScoreBlockBytes / (len * 4));
-  rows = std::min(len, rows / 16 * 16);
-  // [rows, len] f32 scores, then probabilities
-  float* scores = static_cast<float*>(
-      ctx.Scratch(ComputeContext::kScratchActivations, static_cast<size_t>(rows * len) * 4));
-  for (int h = 0; h < a.num_heads; ++h) {
-    const int64_t kvh = h / group;
-    const float* k = a.k + b * a.k_stride + kvh * hd;
-    const float* v = a.v + b * a.v_stride + kvh * hd;
-    for (int64_t i0 = 0; i0 < len; i0 += rows) {
-      const int64_t r = std::min(rows, len - i0);
-      const float* q = a.q + (b + i0) * a.q_stride + h * hd;
-      float* out = a.out + (b + i0) * a.out_stride + h * hd;
-      OneDnnMatMulShape qk{r, len, hd, a.q_stride, a.k_stride, len, false, false};
-      qk.scale = a.scale;
-      if (!dnn->MatMul(qk, q, k, nullptr, scores)) return false;
-      if (!dnn->Softmax(r, len, len, scores)) return false;
-      OneDnnMatMulShape pv{r, hd, len, len, a.v_stride, a.out_stride, false, false};
-      pv.weights_kn = true;
-      if (!dnn->MatMul(pv, scores, v, nullptr, out)) return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 void FullAttention(ComputeContext& ctx, const FullAttentionArgs& a) {
@@ -159,7 +119,6 @@ void FullAttention(ComputeContext& ctx, const FullAttentionArgs& a) {
   for (int s = 0; s < a.num_segments; ++s) {
     const int64_t b = a.cu_seqlens[s], e = a.cu_seqlens[s + 1];
     CHECK_LE(b, e);
-    if (SegmentThroughOneDnn(ctx, a, s)) continue;
     for (int h = 0; h < a.num_heads; ++h) {
       for (int64_t q0 = b; q0 < e; q0 += kQueryBlock) {
         tasks.push_back({s, h, q0, std::min(e, q0 + kQueryBlock)});

@@ -92,9 +92,8 @@ TEST_P(AttentionTest, FullAttentionWithinSegments) {
   }
 }
 
-// Segments long enough for the oneDNN path (>= 128 tokens; 300 spans several query-row
-// blocks only when the score budget is small, so also one just above the threshold), with
-// oneDNN on and off: both within the same bound of the reference.
+// Image-sized segments (129 and 300 tokens: many query and key blocks), with oneDNN on and
+// off in the context: both within the same bound of the reference.
 TEST_P(AttentionTest, FullAttentionLongSegmentsBothPaths) {
   for (bool onednn : {true, false}) {
     testing::PathContext pc(GetParam(), onednn);

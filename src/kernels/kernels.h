@@ -145,9 +145,7 @@ void MropeCosSin(const int64_t* pos_t, const int64_t* pos_h, const int64_t* pos_
 // Bidirectional multi-head attention within segments (the ViT; cu_seqlens semantics):
 // token t of segment s (cu_seqlens[s] <= t < cu_seqlens[s+1]) attends to all tokens of s.
 // out = softmax(q k^T * scale) v per head; GQA: q head h uses kv head h / (num_heads /
-// num_kv_heads). Short segments: blocked online softmax, memory O(block). Segments of >= 128
-// tokens with oneDNN enabled: f32 matmuls and an exact softmax per block of query rows,
-// memory O(rows x segment) (16 MiB of scores), never O(n^2).
+// num_kv_heads). Blocked online softmax: memory O(block), never O(n^2).
 struct FullAttentionArgs {
   const float* q = nullptr;  // [n, num_heads, head_dim] f32, q_stride floats between tokens
   const float* k = nullptr;  // [n, num_kv_heads, head_dim] f32, k_stride

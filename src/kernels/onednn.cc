@@ -14,9 +14,6 @@ struct OneDnnState::Impl {
   dnnl::stream stream{engine};
   // A failed build is cached too (as an empty primitive) so it is not retried every call.
   std::map<OneDnnMatMulShape, std::unique_ptr<dnnl::matmul>> cache;
-  // Softmax primitives by (rows, cols, ld); same miss caching.
-  std::map<std::tuple<int64_t, int64_t, int64_t>, std::unique_ptr<dnnl::softmax_forward>>
-      softmax_cache;
 };
 
 OneDnnState::OneDnnState(int num_threads) : impl_(std::make_unique<Impl>()) {
@@ -51,9 +48,7 @@ bool OneDnnState::MatMul(const OneDnnMatMulShape& s, const void* src, const void
   const dt in_dt = s.bf16 ? dt::bf16 : dt::f32;
   const dnnl::memory::desc src_md({s.m, s.k}, in_dt, {s.lds, 1});
   // weights^T as a [k, n] matrix with strides (1, ldw): the [n, k] rows read in place.
-  const dnnl::memory::desc wei_md =
-      s.weights_kn ? dnnl::memory::desc({s.k, s.n}, in_dt, {s.ldw, 1})
-                   : dnnl::memory::desc({s.k, s.n}, in_dt, {1, s.ldw});
+  const dnnl::memory::desc wei_md({s.k, s.n}, in_dt, {1, s.ldw});
   const dnnl::memory::desc bias_md({1, s.n}, dt::f32, {s.n, 1});
   const dnnl::memory::desc dst_md({s.m, s.n}, dt::f32, {s.ldd, 1});
 
@@ -67,9 +62,7 @@ bool OneDnnState::MatMul(const OneDnnMatMulShape& s, const void* src, const void
     try {
       dnnl::matmul::desc desc = s.has_bias ? dnnl::matmul::desc(src_md, wei_md, bias_md, dst_md)
                                            : dnnl::matmul::desc(src_md, wei_md, dst_md);
-      dnnl::primitive_attr attr;
-      if (s.scale != 1.0f) attr.set_output_scales(0, {s.scale});
-      dnnl::matmul::primitive_desc pd(desc, attr, impl_->engine);
+      dnnl::matmul::primitive_desc pd(desc, impl_->engine);
       prim = std::make_unique<dnnl::matmul>(pd);
     } catch (const dnnl::error&) {
       prim.reset();  // unsupported here: cached as a miss, the caller falls back
@@ -90,35 +83,6 @@ bool OneDnnState::MatMul(const OneDnnMatMulShape& s, const void* src, const void
                    dnnl::memory(bias_md, impl_->engine, const_cast<float*>(bias)));
     }
     it->second->execute(impl_->stream, args);
-    impl_->stream.wait();
-  } catch (const dnnl::error&) {
-    return false;
-  }
-  return true;
-}
-
-bool OneDnnState::Softmax(int64_t rows, int64_t cols, int64_t ld, float* data) {
-  const dnnl::memory::desc md({rows, cols}, dnnl::memory::data_type::f32, {ld, 1});
-  const auto key = std::make_tuple(rows, cols, ld);
-  auto it = impl_->softmax_cache.find(key);
-  if (it == impl_->softmax_cache.end()) {
-    constexpr size_t kMaxCachedPrimitives = 256;
-    if (impl_->softmax_cache.size() >= kMaxCachedPrimitives) impl_->softmax_cache.clear();
-    std::unique_ptr<dnnl::softmax_forward> prim;
-    try {
-      dnnl::softmax_forward::desc desc(dnnl::prop_kind::forward_inference, md, 1);
-      dnnl::softmax_forward::primitive_desc pd(desc, impl_->engine);
-      prim = std::make_unique<dnnl::softmax_forward>(pd);
-    } catch (const dnnl::error&) {
-      prim.reset();
-    }
-    it = impl_->softmax_cache.emplace(key, std::move(prim)).first;
-  }
-  if (!it->second) return false;
-  omp_set_num_threads(impl_->num_threads);
-  try {
-    dnnl::memory mem(md, impl_->engine, data);
-    it->second->execute(impl_->stream, {{DNNL_ARG_SRC, mem}, {DNNL_ARG_DST, mem}});
     impl_->stream.wait();
   } catch (const dnnl::error&) {
     return false;

@@ -17,15 +17,11 @@ namespace ocular::kernels {
 // One matmul: dst[m, n] (row stride ldd, f32) = src[m, k] (row stride lds) x
 // weights^T where weights are [n, k] row-major (row stride ldw), plus bias[n] (f32, optional).
 // src and weights have the same dtype: f32 or bf16 (uint16 bits).
-// weights_kn: the weights are given as [k, n] row-major instead (row stride ldw), e.g. the V
-// of attention. scale multiplies the product (before the bias; 1: none).
 struct OneDnnMatMulShape {
   int64_t m, n, k, lds, ldw, ldd;
   bool bf16;
   bool has_bias;
-  bool weights_kn = false;
-  float scale = 1.0f;
-  auto Key() const { return std::tie(m, n, k, lds, ldw, ldd, bf16, has_bias, weights_kn, scale); }
+  auto Key() const { return std::tie(m, n, k, lds, ldw, ldd, bf16, has_bias); }
   bool operator<(const OneDnnMatMulShape& o) const { return Key() < o.Key(); }
 };
 
@@ -45,10 +41,6 @@ class OneDnnState {
   // (the caller falls back to its own kernel).
   bool MatMul(const OneDnnMatMulShape& shape, const void* src, const void* weights,
               const float* bias, float* dst);
-
-  // In place over rows of data: [rows, cols] f32 with row stride ld: each row becomes
-  // softmax(row). False when oneDNN cannot build it (the caller falls back).
-  bool Softmax(int64_t rows, int64_t cols, int64_t ld, float* data);
 
   int64_t num_cached_primitives() const;
 
