@@ -203,6 +203,7 @@ int Run(const ServeOptions& o) {
   std::fflush(stdout);
 
   std::atomic<bool> stopping{false};
+  std::atomic<bool> served{false};  // Serve() returned
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&sigs, &sig);
@@ -219,8 +220,22 @@ int Run(const ServeOptions& o) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     http.Stop();
+    // Every request has ended, but the HTTP library joins its workers only after idle
+    // keep-alive connections time out (up to the idle timeout, 60 s by default). Nothing is
+    // left to lose: give the orderly path a moment, then leave with the promised 0.
+    const auto orderly = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!served.load() && std::chrono::steady_clock::now() < orderly) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!served.load()) {
+      std::fprintf(stderr, "ocular serve: closing idle keep-alive connections\n");
+      std::fflush(stdout);
+      std::fflush(stderr);
+      std::_Exit(kExitOk);
+    }
   });
   http.Serve();
+  served.store(true);
   // Serve() only returns early if listening failed: wake the waiter through its own path.
   if (!stopping.load()) kill(getpid(), SIGTERM);
   waiter.join();

@@ -142,5 +142,30 @@ TEST(HttpSigterm, StreamsPastTheGraceEndCancelledWithDoneAndExitIsZero) {
   RunSigterm(golden, "1", 4000, "cancelled");
 }
 
+// An idle keep-alive connection must not hold the exit hostage until its idle timeout (60 s):
+// with nothing in flight the server exits 0 right after the grace period's checks.
+TEST(HttpSigterm, IdleKeepAliveConnectionDoesNotDelayExit) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  Child c = StartServer(golden, "5");
+  ASSERT_GT(c.pid, 0);
+  ASSERT_GT(c.port, 0) << "server did not start";
+  httplib::Client idle("127.0.0.1", c.port);
+  idle.set_keep_alive(true);
+  auto health = idle.Get("/health");
+  ASSERT_TRUE(health);
+  ASSERT_EQ(health->status, 200);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(c.pid, &status, 0), c.pid);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // Nothing was in flight, so no grace is waited; 2 s for the orderly path, plus slack for a
+  // loaded or sanitizer machine; far below the 60 s idle timeout it used to wait for.
+  EXPECT_LT(seconds, 20.0);
+  fclose(c.out);
+}
+
 }  // namespace
 }  // namespace ocular::testing
