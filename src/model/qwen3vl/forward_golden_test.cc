@@ -230,5 +230,14 @@ TEST_F(ForwardGolden, GgufQ8_0KeepsTopTokens) {
          golden / "models/tiny-a-gguf/mmproj-tiny-a-q8_0.gguf", kTopKTol, 0, true);
 }
 
+// bf16 compute takes the int8 GEMV for q8_0 weights (activations quantized per 32-block, as
+// llama.cpp computes): the reference's top tokens must still come out.
+TEST_F(ForwardGolden, GgufQ8_0Bf16ComputeKeepsTopTokens) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  RunAll(golden, golden / "models/tiny-a-gguf/tiny-a-q8_0.gguf",
+         golden / "models/tiny-a-gguf/mmproj-tiny-a-q8_0.gguf", kTopKTol, 0, true,
+         kernels::Precision::kBf16);
+}
+
 }  // namespace
 }  // namespace ocular::qwen3vl
