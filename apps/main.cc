@@ -6,9 +6,11 @@
 
 #include "apps/cli_util.h"
 #include "apps/commands.h"
+#include "apps/openmp_env.h"
 #include "base/log.h"
 
 int main(int argc, char** argv) {
+  ocular::cli::EnsurePassiveOpenMpWaiting(argv);
   CLI::App app{"Ocular: a fast Qwen3-VL inference server and toolkit"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ocular 0.1.0");

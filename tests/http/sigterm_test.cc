@@ -9,6 +9,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "tests/http/http_test_util.h"
@@ -164,6 +167,34 @@ TEST(HttpSigterm, IdleKeepAliveConnectionDoesNotDelayExit) {
   // Nothing was in flight, so no grace is waited; 2 s for the orderly path, plus slack for a
   // loaded or sanitizer machine; far below the 60 s idle timeout it used to wait for.
   EXPECT_LT(seconds, 20.0);
+  fclose(c.out);
+}
+
+// oneDNN's OpenMP threads must not spin against our pool: the server runs with libgomp's
+// passive waiting unless the user chose a policy (read from the live process's environment).
+TEST(HttpSigterm, ServeRunsWithPassiveOpenMpWaiting) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  Child c = StartServer(golden, "5");
+  ASSERT_GT(c.pid, 0);
+  ASSERT_GT(c.port, 0) << "server did not start";
+  std::ifstream in("/proc/" + std::to_string(c.pid) + "/environ", std::ios::binary);
+  const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const char* mine = std::getenv("OMP_WAIT_POLICY");
+  const std::string want = std::string("OMP_WAIT_POLICY=") + (mine ? mine : "passive");
+  bool found = false;
+  for (size_t at = 0; at < env.size();) {
+    const size_t end = env.find('\0', at);
+    const std::string entry = env.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (entry == want) found = true;
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  EXPECT_TRUE(found) << "the server's environment lacks " << want;
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(c.pid, &status, 0), c.pid);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
   fclose(c.out);
 }
 
