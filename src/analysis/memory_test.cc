@@ -27,6 +27,10 @@ int64_t PeakRssKiB() {
 }
 
 TEST(WindowedAnalysisMemory, FourTimesLongerVideoDoesNotRaisePeakRss) {
+#if defined(OCULAR_ASAN) || defined(OCULAR_TSAN)
+  // Sanitizer quarantine and shadow memory make peak RSS meaningless; the release run checks it.
+  GTEST_SKIP() << "peak-RSS bound is measured in release builds only";
+#endif
   auto golden = ocular::testing::GoldenDir();
   if (!golden) GTEST_SKIP() << "golden data absent";
   const auto dir = *golden / "models/tiny-a";
