@@ -55,20 +55,8 @@ json ImageRequest(const std::string& url, const std::string& salt, const char* k
           {"temperature", 0}, {"max_tokens", 2}, {"cache_salt", salt}};
 }
 
-class FeatureCacheHttpTest : public ::testing::Test {
+class FeatureCacheHttpTest : public SharedServerTest<FeatureCacheHttpTest> {
  protected:
-  static void SetUpTestSuite() {
-    auto golden = GoldenDir();
-    if (!golden) return;
-    golden_ = *golden;
-    server_ = std::make_unique<TestServer>(golden_);
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override {
-    if (server_) {
-      ASSERT_TRUE(server_->ok()) << "server failed to start";
-    }
-  }
   static json Post(const json& body, int expect_status = 200) {
     auto r = server_->Post("/v1/chat/completions", body.dump());
     EXPECT_TRUE(r) << "no response";
@@ -81,8 +69,6 @@ class FeatureCacheHttpTest : public ::testing::Test {
     return r && r->status == 200 ? MetricValue(r->body, name) : std::nan("");
   }
 
-  static inline fs::path golden_;
-  static inline std::unique_ptr<TestServer> server_;
 };
 
 // Issue acceptance: image, then the same image after a different system prompt and history.

@@ -20,20 +20,8 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-class HttpServerTest : public ::testing::Test {
+class HttpServerTest : public SharedServerTest<HttpServerTest> {
  protected:
-  static void SetUpTestSuite() {
-    auto golden = GoldenDir();
-    if (!golden) return;
-    golden_ = *golden;
-    server_ = std::make_unique<TestServer>(golden_);
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override {
-    if (server_) {
-      ASSERT_TRUE(server_->ok()) << "server failed to start";
-    }
-  }
 
   static json Case(const std::string& name) {
     return json::parse(ReadBinary(golden_ / "forward/tiny-a" / name / "case.json"));
@@ -69,8 +57,6 @@ class HttpServerTest : public ::testing::Test {
     EXPECT_TRUE(j["error"].contains("code"));
   }
 
-  static inline fs::path golden_;
-  static inline std::unique_ptr<TestServer> server_;
 };
 
 TEST_F(HttpServerTest, TextChatMatchesReferenceGreedy) {

@@ -2,6 +2,8 @@
 // (random free port, API key set), a raw-socket client, SSE parsing and base64.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <httplib.h>
 
 #include <chrono>
@@ -21,6 +23,7 @@
 #include "model/tokenizer/tokenizer.h"
 #include "server/fetch.h"
 #include "server/http_server.h"
+#include "tests/support/golden.h"
 
 namespace ocular::testing {
 
@@ -64,6 +67,28 @@ class TestServer {
   std::unique_ptr<media::MediaRoot> media_root_;
   std::unique_ptr<server::HttpServer> http_;
   std::thread thread_;
+};
+
+// A fixture whose tests share one TestServer on tiny-a, started before the suite's first test
+// and stopped after its last. `Suite` (the deriving fixture) gives each suite its own server.
+template <class Suite>
+class SharedServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto golden = GoldenDir();
+    if (!golden) return;
+    golden_ = *golden;
+    server_ = std::make_unique<TestServer>(golden_);
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+  void SetUp() override {
+    if (server_) {
+      ASSERT_TRUE(server_->ok()) << "server failed to start";
+    }
+  }
+
+  static inline std::filesystem::path golden_;
+  static inline std::unique_ptr<TestServer> server_;
 };
 
 std::string Base64(const std::string& bytes);
