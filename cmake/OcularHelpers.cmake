@@ -19,8 +19,16 @@ function(ocular_test name)
     set(A_TIMEOUT 600)
   endif()
   include(GoogleTest)
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${A_LABELS}" TIMEOUT ${A_TIMEOUT})
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST)
+  # Labels and timeout are set by a script CTest includes after the discovery script (which
+  # defines ${name}_TESTS): gtest_discover_tests' PROPERTIES keeps only the first element of a
+  # list value, so a test labelled "golden slow" would lose "slow".
+  set(props "${CMAKE_CURRENT_BINARY_DIR}/${name}_properties.cmake")
+  file(WRITE "${props}"
+    "if(DEFINED ${name}_TESTS)\n"
+    "  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS [==[${A_LABELS}]==] TIMEOUT ${A_TIMEOUT})\n"
+    "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${props}")
 endfunction()
 
 # ocular_fuzzer(NAME SOURCES ... DEPS ...): a libFuzzer target (only with OCULAR_FUZZ).

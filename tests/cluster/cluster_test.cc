@@ -67,7 +67,10 @@ class ClusterTest : public ::testing::Test {
     up_ = true;
     if (!RunClusterScript({"up", "3", "--binary", OCULAR_BINARY, "--model",
                            (golden / "models/tiny-a").string(), "--state", state_.string(), "--",
-                           "--threads", "1", "--kv-cache-bytes", "33554432"},
+                           "--threads", "1", "--kv-cache-bytes", "33554432",
+                           // Draining replicas finish their streams however slow the machine
+                           // (a loaded CI runner took over 30 s, the default grace).
+                           "--shutdown-grace-seconds", "600"},
                           dir_.path() / "up.log", 240000)) {
       ADD_FAILURE() << "scripts/cluster up failed:\n" << ReadFileText(dir_.path() / "up.log");
       return false;
