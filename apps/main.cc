@@ -10,7 +10,7 @@
 #include "base/log.h"
 
 int main(int argc, char** argv) {
-  ocular::cli::EnsurePassiveOpenMpWaiting(argv);
+  ocular::cli::EnsurePassiveOpenMpWaiting(argc, argv);
   CLI::App app{"Ocular: a fast Qwen3-VL inference server and toolkit"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ocular 0.1.0");
