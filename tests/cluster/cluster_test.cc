@@ -72,7 +72,11 @@ class ClusterTest : public ::testing::Test {
                            // (a loaded CI runner took over 30 s, the default grace).
                            "--shutdown-grace-seconds", "600"},
                           dir_.path() / "up.log", 240000)) {
-      ADD_FAILURE() << "scripts/cluster up failed:\n" << ReadFileText(dir_.path() / "up.log");
+      std::string logs;  // the state folder goes with the test: show what each process said
+      for (const char* name : {"redis.log", "replica-0.log", "replica-1.log", "replica-2.log", "haproxy.log"}) {
+        if (fs::exists(state_ / name)) logs += std::string("\n--- ") + name + "\n" + ReadFileText(state_ / name);
+      }
+      ADD_FAILURE() << "scripts/cluster up failed:\n" << ReadFileText(dir_.path() / "up.log") << logs;
       return false;
     }
     env_ = ReadEnvFile(state_ / "cluster.env");
