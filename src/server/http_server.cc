@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "model/tokenizer/tokenizer.h"
+#include "server/http_worker_pool.h"
 #include "server/peer_watch.h"
 #include "server/video_analysis_handler.h"
 #include "webui/web_routes.h"
@@ -255,7 +256,10 @@ void HttpServer::Routes() {
   httplib::Server& s = *http_;
   s.set_tcp_nodelay(true);
   const size_t threads = size_t(std::max(4, options_.http_threads));
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };  // owned by httplib
+  // Threads start on demand and the most recently idle one serves the next connection, so a
+  // long run touches about as many threads as it ever had connections open at once (see
+  // http_worker_pool.h); httplib owns the queue.
+  s.new_task_queue = [threads] { return new HttpWorkerPool(threads, std::chrono::seconds(30)); };
   s.set_payload_max_length(options_.max_body_bytes);
   s.set_read_timeout(options_.header_timeout_s, 0);
   s.set_keep_alive_timeout(options_.idle_timeout_s);
