@@ -33,18 +33,27 @@ ThreadPool::ThreadPool(int num_threads)
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(sleep_mutex_);
-    stop_.store(true, std::memory_order_release);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+    stop_.store(true, std::memory_order_seq_cst);
+    // An empty job with a new sequence number wakes the spinning workers.
+    const uint64_t seq = (SeqOf(state_.load(std::memory_order_relaxed)) + 1) & 0xffff;
+    state_.store(seq << (2 * kIndexBits), std::memory_order_seq_cst);
   }
   work_cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::DrainTasks(int thread_index) {
+uint64_t ThreadPool::DrainTasks(int thread_index) {
   for (;;) {
-    int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (task >= job_num_tasks_) break;
-    job_fn_(job_ctx_, task, thread_index);
+    const uint64_t s = state_.fetch_add(1, std::memory_order_acq_rel);
+    if (IndexOf(s) >= CountOf(s)) return SeqOf(s);
+    // The claimed task keeps its job current: the caller cannot publish the next job, and
+    // so rewrite job_fn_ / job_ctx_, before this task is counted done.
+    job_fn_(job_ctx_, IndexOf(s), thread_index);
+    if (tasks_done_.fetch_add(1, std::memory_order_seq_cst) + 1 == CountOf(s) &&
+        caller_sleeping_.load(std::memory_order_seq_cst)) {
+      std::lock_guard<std::mutex> lock(sleep_mutex_);
+      done_cv_.notify_all();
+    }
   }
 }
 
@@ -57,54 +66,76 @@ void ThreadPool::Run(int64_t num_tasks, TaskFn fn, void* ctx) {
     return;
   }
   std::lock_guard<std::mutex> lock(run_mutex_);
+  if (num_tasks <= kMaxJobTasks) {
+    RunJob(num_tasks, fn, ctx);
+    return;
+  }
+  // More tasks than one job word can count: run them as consecutive jobs.
+  struct Offset {
+    TaskFn fn;
+    void* ctx;
+    int64_t base;
+  } off{fn, ctx, 0};
+  TaskFn shifted = [](void* c, int64_t task, int thread) {
+    const Offset* o = static_cast<const Offset*>(c);
+    o->fn(o->ctx, o->base + task, thread);
+  };
+  for (; off.base < num_tasks; off.base += kMaxJobTasks) {
+    RunJob(std::min(kMaxJobTasks, num_tasks - off.base), shifted, &off);
+  }
+}
+
+void ThreadPool::RunJob(int64_t num_tasks, TaskFn fn, void* ctx) {
   job_fn_ = fn;
   job_ctx_ = ctx;
-  job_num_tasks_ = num_tasks;
-  next_task_.store(0, std::memory_order_relaxed);
-  workers_pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-  {
-    std::lock_guard<std::mutex> sleep_lock(sleep_mutex_);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+  tasks_done_.store(0, std::memory_order_relaxed);
+  const uint64_t seq = (SeqOf(state_.load(std::memory_order_relaxed)) + 1) & 0xffff;
+  state_.store((seq << (2 * kIndexBits)) | (static_cast<uint64_t>(num_tasks) << kIndexBits),
+               std::memory_order_seq_cst);
+  if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) {
+    // The mutex orders this notify after a sleeper's predicate check (no lost wake-up).
+    { std::lock_guard<std::mutex> sleep_lock(sleep_mutex_); }
+    work_cv_.notify_all();
   }
-  work_cv_.notify_all();
 
   tls_in_pool_task = true;
   DrainTasks(0);
   tls_in_pool_task = false;
 
-  for (int spin = 0; workers_pending_.load(std::memory_order_acquire) != 0; ++spin) {
+  for (int spin = 0; tasks_done_.load(std::memory_order_acquire) != num_tasks; ++spin) {
     if (spin < kSpinIterations) {
       OCULAR_PAUSE();
-    } else {
-      std::unique_lock<std::mutex> sleep_lock(sleep_mutex_);
-      done_cv_.wait(sleep_lock,
-                    [&] { return workers_pending_.load(std::memory_order_acquire) == 0; });
+      continue;
     }
+    std::unique_lock<std::mutex> sleep_lock(sleep_mutex_);
+    caller_sleeping_.store(true, std::memory_order_seq_cst);
+    done_cv_.wait(sleep_lock, [&] {
+      return tasks_done_.load(std::memory_order_seq_cst) == num_tasks;
+    });
+    caller_sleeping_.store(false, std::memory_order_relaxed);
   }
 }
 
 void ThreadPool::WorkerLoop(int thread_index) {
   tls_in_pool_task = true;
-  uint64_t seen = 0;  // generation_ at construction; a late-starting worker must not skip job 1
+  // The sequence at construction; a late-starting worker must not skip job 1. The
+  // constructor publishes nothing, so state_ is still 0 here or already holds a new job.
+  uint64_t seen = 0;
   for (;;) {
-    uint64_t g;
-    for (int spin = 0;; ++spin) {
-      g = generation_.load(std::memory_order_acquire);
-      if (g != seen) break;
+    for (int spin = 0; SeqOf(state_.load(std::memory_order_acquire)) == seen; ++spin) {
       if (spin < kSpinIterations) {
         OCULAR_PAUSE();
-      } else {
-        std::unique_lock<std::mutex> lock(sleep_mutex_);
-        work_cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+        continue;
       }
+      std::unique_lock<std::mutex> lock(sleep_mutex_);
+      sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
+      work_cv_.wait(lock, [&] {
+        return SeqOf(state_.load(std::memory_order_seq_cst)) != seen;
+      });
+      sleeping_workers_.fetch_sub(1, std::memory_order_relaxed);
     }
-    seen = g;
     if (stop_.load(std::memory_order_acquire)) return;
-    DrainTasks(thread_index);
-    if (workers_pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(sleep_mutex_);
-      done_cv_.notify_all();
-    }
+    seen = DrainTasks(thread_index);
   }
 }
 

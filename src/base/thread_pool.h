@@ -59,23 +59,44 @@ class ThreadPool {
  private:
   using TaskFn = void (*)(void* ctx, int64_t task, int thread);
   void Run(int64_t num_tasks, TaskFn fn, void* ctx);
+  // Publishes one job of at most kMaxJobTasks tasks and returns when all of them are done.
+  void RunJob(int64_t num_tasks, TaskFn fn, void* ctx);
   void WorkerLoop(int thread_index);
-  void DrainTasks(int thread_index);
+  // Claims and runs tasks until the claimed index is past the job's end; returns the job
+  // sequence number it last saw.
+  uint64_t DrainTasks(int thread_index);
+
+  // The job state packs (sequence, task count, next task) into one word, so a worker that
+  // claims a task learns in the same atomic step which job the task belongs to and whether
+  // it exists: a worker that wakes late can never run a task of a finished job, and the
+  // caller joins on completed tasks, not on every worker checking in (on a loaded host a
+  // descheduled worker would otherwise hold up every join for a scheduler time slice).
+  static constexpr int kIndexBits = 24;
+  static constexpr int64_t kMaxJobTasks = (int64_t{1} << (kIndexBits - 1));
+  static uint64_t SeqOf(uint64_t s) { return s >> (2 * kIndexBits); }
+  static int64_t CountOf(uint64_t s) {
+    return static_cast<int64_t>((s >> kIndexBits) & ((uint64_t{1} << kIndexBits) - 1));
+  }
+  static int64_t IndexOf(uint64_t s) {
+    return static_cast<int64_t>(s & ((uint64_t{1} << kIndexBits) - 1));
+  }
 
   int num_threads_;
   std::vector<std::thread> workers_;
   std::mutex run_mutex_;  // serialises ParallelFor callers
 
-  // The current job (written by the caller before bumping generation_).
+  // The current job: fields written by the caller before it publishes state_, read by a
+  // worker only after it claimed a task of that job (so they are stable until it finishes).
   TaskFn job_fn_ = nullptr;
   void* job_ctx_ = nullptr;
-  int64_t job_num_tasks_ = 0;
-  std::atomic<int64_t> next_task_{0};
-  std::atomic<int> workers_pending_{0};
-  std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> state_{0};   // [seq:16 | num_tasks:24 | next_task:24]
+  std::atomic<int64_t> tasks_done_{0};
   std::atomic<bool> stop_{false};
   // Sleeping after the spin phase: std::atomic::wait in libstdc++ 12 can lose wake-ups for
-  // 64-bit atomics, so waits use a mutex and condition variables.
+  // 64-bit atomics, so waits use a mutex and condition variables. The counters let the
+  // common case (everyone spinning) skip the mutex and the notify system calls.
+  std::atomic<int> sleeping_workers_{0};
+  std::atomic<bool> caller_sleeping_{false};
   std::mutex sleep_mutex_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -59,6 +60,40 @@ TEST(ThreadPoolTest, ConcurrentCallersAreSerialised) {
   }
   for (auto& t : callers) t.join();
   EXPECT_EQ(sum.load(), 4 * 50 * 45);
+}
+
+
+// Many short jobs back to back: a worker that wakes late for one job must neither run a task
+// twice nor run one of a job that has already returned (the caller's frame is gone by then).
+TEST(ThreadPoolTest, ManyShortJobsRunEachTaskOnce) {
+  ThreadPool pool(3);
+  for (int r = 0; r < 20000; ++r) {
+    const int64_t n = 1 + r % 5;
+    std::vector<int> hits(static_cast<size_t>(n), 0);  // [n] per-job, on this frame
+    pool.ParallelFor(n, [&](int64_t task, int) { ++hits[static_cast<size_t>(task)]; });
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)], 1) << "job " << r;
+  }
+}
+
+// Workers that went to sleep (idle pool) still wake for the next job: of two tasks, the one
+// the caller runs waits for a worker to have run the other.
+TEST(ThreadPoolTest, WakesSleepingWorkers) {
+  ThreadPool pool(2);
+  for (int r = 0; r < 3; ++r) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the spin phase
+    std::atomic<bool> worker_ran{false};
+    pool.ParallelFor(2, [&](int64_t, int thread) {
+      if (thread != 0) {
+        worker_ran.store(true);
+        return;
+      }
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!worker_ran.load() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+    });
+    EXPECT_TRUE(worker_ran.load()) << "round " << r;
+  }
 }
 
 }  // namespace
