@@ -154,6 +154,8 @@ struct Outcome {
   std::string error;
   double ttft_ms = 0, e2e_ms = 0;
   std::vector<double> itl_ms;  // gaps between content chunks
+  int64_t sent_ns = 0;         // when the request was sent (NowNs clock)
+  std::vector<int64_t> chunk_ns;  // arrival of each content chunk (NowNs clock)
   int64_t output_tokens = 0;
   json usage;  // the server's usage object when it sent one
 };
@@ -195,6 +197,7 @@ Outcome RunOne(const BenchServeOptions& o, const Target& target, const json& bod
   if (!o.api_key.empty()) req.headers.emplace("Authorization", "Bearer " + o.api_key);
   req.body = body.dump();
   const int64_t t0 = NowNs();
+  out.sent_ns = t0;
   int64_t last = 0;
   std::string buf;
   int64_t chunks = 0;
@@ -225,6 +228,7 @@ Outcome RunOne(const BenchServeOptions& o, const Target& target, const json& bod
         out.itl_ms.push_back(double(now - last) * 1e-6);
       }
       last = now;
+      out.chunk_ns.push_back(now);
       ++chunks;
     }
     return true;
@@ -349,6 +353,36 @@ json GroupSummary(const std::vector<Outcome>& rs) {
   }
   return {{"completed", ok}, {"output_tokens", tokens}, {"ttft_ms", Summary(ttft)},
           {"tpot_ms", Summary(tpot)}, {"itl_ms", Summary(itl)}, {"e2e_ms", Summary(e2e)}};
+}
+
+// Inter-token latency of text streams split by whether the gap overlaps the admission of a
+// media request (sent -> first token: its encode and prefill), the figure that shows what
+// an image costs the others; the gaps outside those windows are the same run's baseline.
+json MediaWindowSummary(const std::vector<Outcome>& rs) {
+  std::vector<std::pair<int64_t, int64_t>> windows;
+  for (const Outcome& r : rs) {
+    if ((r.kind == Kind::kImage || r.kind == Kind::kVideo) && r.ok && !r.chunk_ns.empty()) {
+      windows.emplace_back(r.sent_ns, r.chunk_ns.front());
+    }
+  }
+  std::vector<double> during, outside;
+  for (const Outcome& r : rs) {
+    if (r.kind != Kind::kText || !r.ok) continue;
+    for (size_t i = 1; i < r.chunk_ns.size(); ++i) {
+      const int64_t a = r.chunk_ns[i - 1], b = r.chunk_ns[i];
+      const bool overlaps = std::any_of(windows.begin(), windows.end(),
+                                        [&](const auto& w) { return a < w.second && b > w.first; });
+      (overlaps ? during : outside).push_back(double(b - a) * 1e-6);
+    }
+  }
+  json j = {{"media_requests", windows.size()},
+            {"itl_during_media_admission_ms", Summary(during)},
+            {"itl_outside_media_admission_ms", Summary(outside)}};
+  if (!during.empty() && !outside.empty()) {
+    j["p99_during_over_p50_outside"] = Percentile(during, 99) / Percentile(outside, 50);
+    j["p99_during_over_p50_during"] = Percentile(during, 99) / Percentile(during, 50);
+  }
+  return j;
 }
 
 // --- The run ----------------------------------------------------------------------------
@@ -587,6 +621,12 @@ int RunBenchServe(const BenchServeOptions& o) {
   for (auto& [k, v] : by_kind) kinds[k] = GroupSummary(v);
   j["by_kind"] = kinds;
   j["server"] = ServerSummary(results);
+  const bool media_load = std::any_of(results.begin(), results.end(), [](const Outcome& r) {
+    return r.kind == Kind::kImage || r.kind == Kind::kVideo;
+  });
+  const bool text_load = std::any_of(results.begin(), results.end(),
+                                     [](const Outcome& r) { return r.kind == Kind::kText; });
+  if (media_load && text_load) j["text_itl_vs_media"] = MediaWindowSummary(results);
   if (o.probe_rate > 0) {
     json p = GroupSummary(probes);
     p["sent"] = probes.size();
@@ -614,6 +654,13 @@ int RunBenchServe(const BenchServeOptions& o) {
     line("e2e", j["e2e_ms"]);
     for (auto& [k, v] : kinds.items()) {
       if (kinds.size() > 1) line((k + " itl").c_str(), v["itl_ms"]);
+    }
+    if (j.contains("text_itl_vs_media")) {
+      const json& m = j["text_itl_vs_media"];
+      std::printf("text streams' inter-token latency while media requests are admitted (sent ->"
+                  " first token) and outside those windows:\n");
+      line("during", m["itl_during_media_admission_ms"]);
+      line("outside", m["itl_outside_media_admission_ms"]);
     }
     if (j.contains("probe")) {
       std::printf("probes (%zu):\n", probes.size());

@@ -13,8 +13,8 @@
 namespace ocular::engine {
 namespace {
 
-constexpr double kEmaWeight = 0.2;           // weight of the newest observation
-constexpr int64_t kIdleSliceNs = 100000000;  // encoder slice when nothing decodes (100 ms)
+constexpr double kEmaWeight = 0.2;             // weight of the newest observation
+constexpr int64_t kIdleSliceNs = 100000000;    // encoder slice when nothing decodes (100 ms)
 constexpr double kDefaultDecodeStepNs = 20e6;  // before the first decode step is measured
 
 void Ema(double* avg, double x) { *avg = *avg == 0 ? x : (1 - kEmaWeight) * *avg + kEmaWeight * x; }
@@ -26,24 +26,56 @@ void StepCosts::Observe(int64_t decode_tokens, int64_t prefill_tokens, int64_t s
     if (decode_tokens > 0) Ema(&decode_step_ns, double(step_ns));
     return;
   }
-  // Marginal prefill cost: what the step took beyond a decode step (or all of it).
-  double extra = double(step_ns) - (decode_tokens > 0 ? decode_step_ns : 0.0);
-  Ema(&prefill_token_ns, std::max(0.0, extra) / double(prefill_tokens));
+  // Marginal prefill cost: what the step took beyond a decode step (which reads the weights
+  // anyway). A ratio of averages, not an average of ratios: a noisy step carrying one or two
+  // prefill tokens would otherwise read as a huge per-token cost and shrink the allowance to
+  // a token per step (a prompt then takes hundreds of steps, each of them a mixed step).
+  const double extra = std::max(0.0, double(step_ns) - decode_step_ns);
+  Ema(&prefill_extra_ns, extra);
+  Ema(&prefill_tokens_avg, double(prefill_tokens));
+  prefill_token_ns = prefill_extra_ns / prefill_tokens_avg;
 }
 
-int64_t Engine::Impl::PrefillAllowance() const {
+int64_t Engine::Impl::PrefillAllowance(int64_t decode_tokens) const {
   if (options_.interleave_fraction <= 0 || costs_.prefill_token_ns <= 0 ||
       costs_.decode_step_ns <= 0) {
     return options_.max_batch_tokens;  // nothing measured yet
   }
+  // Up to the GEMV's row limit, the matrix products stream each weight once for all rows:
+  // that many prefill tokens ride on the decode step at little cost, whatever the estimate.
+  const int64_t floor_tokens =
+      std::max<int64_t>(1, model_.ctx().options().gemv_max_rows - decode_tokens);
   const double allowed =
       options_.interleave_fraction * costs_.decode_step_ns / costs_.prefill_token_ns;
-  return std::clamp<int64_t>(static_cast<int64_t>(allowed), 1, options_.max_batch_tokens);
+  return std::clamp<int64_t>(static_cast<int64_t>(allowed),
+                             std::min(floor_tokens, options_.max_batch_tokens),
+                             options_.max_batch_tokens);
+}
+
+double Engine::Impl::EncoderBudgetNs(int64_t prefill_tokens) const {
+  const double step = costs_.decode_step_ns > 0 ? costs_.decode_step_ns : kDefaultDecodeStepNs;
+  return options_.interleave_fraction * step - double(prefill_tokens) * costs_.prefill_token_ns;
+}
+
+int64_t Engine::Impl::EncoderChunkRows() const {
+  // Tests ask for fixed plans (encoder_budget_patches); nothing measured yet: the option.
+  if (options_.encoder_budget_patches > 0 || costs_.encoder_row_ns <= 0 ||
+      costs_.decode_step_ns <= 0 || options_.interleave_fraction <= 0) {
+    return options_.encoder_chunk_rows;
+  }
+  // The largest chunk (an MLP chunk) should fit in a decode step's encoder budget: a chunk
+  // always runs to its end, so a chunk larger than the budget is an inter-token latency
+  // spike on every step that runs one. The vision encoder rounds up to its minimum (whole
+  // merge windows above the GEMV threshold).
+  const double rows = EncoderBudgetNs(0) / costs_.encoder_row_ns;
+  return std::clamp<int64_t>(static_cast<int64_t>(rows), 1, options_.encoder_chunk_rows);
 }
 
 void Engine::Impl::StartEncode(RequestState& r, int i, const features::FeatureQuery& q) {
   r.media_encoding[i] = 1;
   const PreparedMedia& m = r.in.media[i];
+  // In-flight encodes are merged: a request that needs features another request is already
+  // encoding joins that job (same media id, salt and grid) instead of encoding them again.
   for (auto& job : encode_jobs_) {
     if (job->key == q.key && job->grid == m.grid_thw) {
       job->waiters.emplace_back(r.id, i);
@@ -55,14 +87,20 @@ void Engine::Impl::StartEncode(RequestState& r, int i, const features::FeatureQu
   job->phash = m.phash;
   job->pixels = m.pixel_values;
   job->grid = m.grid_thw;
-  qwen3vl::VisionInput vin{job->pixels->data(), m.grid_thw[0], m.grid_thw[1], m.grid_thw[2]};
+  // The encoder state (its buffers are ~100 MB for a 1280x720 image) is set up by the
+  // encoder's first slot in RunEncoder, not here: admission runs inside a step that streams
+  // wait on, and the encoder slots are the budgeted part of a step.
   qwen3vl::VisionChunking chunking;
-  chunking.rows = options_.encoder_chunk_rows;
-  auto state = model_.vision().Begin(std::span<const qwen3vl::VisionInput>(&vin, 1), chunking);
-  CHECK(state.ok()) << state.status().ToString();  // inputs were validated at Submit
-  job->state = std::move(*state);
+  chunking.rows = EncoderChunkRows();
+  job->chunking = chunking;
+  // The rows the encoder will really use (it rounds up the same way, see VisionChunking).
+  const int64_t mm =
+      model_.config().vision.spatial_merge_size * model_.config().vision.spatial_merge_size;
+  job->chunk_rows =
+      (std::max(chunking.rows, mm * (model_.ctx().options().gemv_max_rows + 1)) + mm - 1) / mm * mm;
   job->waiters.emplace_back(r.id, i);
   encode_jobs_.push_back(std::move(job));
+  ++encodes_started_;
 }
 
 void Engine::Impl::DropEncodeWaiter(RequestId id) {
@@ -74,60 +112,92 @@ void Engine::Impl::DropEncodeWaiter(RequestId id) {
   }
 }
 
-bool Engine::Impl::RunEncoder(bool decoding, int64_t prefill_tokens) {
-  if (encode_jobs_.empty()) return false;
+void Engine::Impl::DeliverEncode(EncodeJob& job) {
+  std::vector<qwen3vl::VisionOutput> out = model_.vision().Finish(*job.state);
+  const qwen3vl::VisionOutput& vo = out[0];
+  const int64_t hidden = model_.config().text.hidden_size;
+  auto entry = std::make_shared<features::FeatureEntry>();
+  entry->num_tokens = vo.num_tokens;
+  entry->grid = {job.grid[0], job.grid[1], job.grid[2]};
+  entry->encode_ns = job.spent_ns;
+  entry->embeddings = features::FeatureArray::Zeros(vo.num_tokens, hidden);
+  std::copy(vo.main.begin(), vo.main.end(), entry->embeddings.floats());
+  for (const auto& level : vo.deepstack) {
+    features::FeatureArray a = features::FeatureArray::Zeros(vo.num_tokens, hidden);
+    std::copy(level.begin(), level.end(), a.floats());
+    entry->deepstack.push_back(std::move(a));
+  }
+  features::FeatureLease lease = feature_cache_.Insert(job.key, entry, job.phash);
+  const double ms = double(job.spent_ns) * 1e-6;
+  for (const auto& [id, i] : job.waiters) {
+    auto it = requests_.find(id);
+    if (it == requests_.end() || it->second->status == RequestStatus::kFinished) continue;
+    RequestState& r = *it->second;
+    r.features[i] = entry;
+    r.media_encoding[i] = 0;
+    if (lease) r.leases[i] = std::move(lease);  // the first waiter pins the entry
+    r.encode_ms += ms;
+    r.stats.media[i].cache = MediaCacheResult::kMiss;
+    r.stats.media[i].encode_ms += ms;
+  }
+}
+
+int64_t Engine::Impl::RunEncoder(bool decoding, int64_t prefill_tokens) {
+  if (encode_jobs_.empty()) return 0;
   const int64_t start = NowNs();
   int64_t max_chunks = -1, deadline = 0;
   if (options_.encoder_budget_patches > 0) {
-    max_chunks = std::max<int64_t>(1, options_.encoder_budget_patches /
-                                          std::max<int64_t>(1, options_.encoder_chunk_rows));
+    max_chunks = std::max<int64_t>(
+        1, options_.encoder_budget_patches / std::max<int64_t>(1, options_.encoder_chunk_rows));
   } else if (decoding) {
-    const double step = costs_.decode_step_ns > 0 ? costs_.decode_step_ns : kDefaultDecodeStepNs;
-    const double budget = options_.interleave_fraction * step -
-                          double(prefill_tokens) * costs_.prefill_token_ns;
-    deadline = start + std::max<int64_t>(1, static_cast<int64_t>(budget));
+    deadline = start + std::max<int64_t>(1, static_cast<int64_t>(EncoderBudgetNs(prefill_tokens)));
   } else {
     deadline = start + kIdleSliceNs;
   }
+  int64_t chunks = 0;
   while (!encode_jobs_.empty()) {
     EncodeJob& job = *encode_jobs_.front();
+    // A chunk runs to its end: do not start one that is expected to overshoot the deadline
+    // (its cost is predicted by the job's previous chunk), except the step's first chunk,
+    // which keeps the encode moving.
+    if (chunks > 0 && deadline > 0 && NowNs() + job.last_chunk_ns > deadline) break;
     const int64_t t0 = NowNs();
-    const bool done = model_.vision().Advance(*job.state, max_chunks, deadline);
+    bool began = false, computed = false;
+    if (!job.state) {
+      // First slot: set up the state (allocations, no compute).
+      qwen3vl::VisionInput vin{job.pixels->data(), job.grid[0], job.grid[1], job.grid[2]};
+      auto state =
+          model_.vision().Begin(std::span<const qwen3vl::VisionInput>(&vin, 1), job.chunking);
+      CHECK(state.ok()) << state.status().ToString();  // inputs were validated at Submit
+      job.state = std::move(*state);
+      began = true;
+    }
+    if (!job.state->done() && (max_chunks >= 0 || !began)) {
+      model_.vision().Advance(*job.state, max_chunks >= 0 ? max_chunks : 1);
+      computed = true;
+    }
+    // The outputs are handed over in a slot of their own (copies and the cache insert:
+    // ~100 MB of memory traffic for a 1280x720 image), except under a fixed per-step budget
+    // (tests), where plans stay as before.
+    const bool finished = job.state->done() && (max_chunks >= 0 || (!began && !computed));
+    if (finished) DeliverEncode(job);
     const int64_t t1 = NowNs();
+    ++chunks;
     job.spent_ns += t1 - t0;
-    if (done) {
-      std::vector<qwen3vl::VisionOutput> out = model_.vision().Finish(*job.state);
-      const qwen3vl::VisionOutput& vo = out[0];
-      const int64_t hidden = model_.config().text.hidden_size;
-      auto entry = std::make_shared<features::FeatureEntry>();
-      entry->num_tokens = vo.num_tokens;
-      entry->grid = {job.grid[0], job.grid[1], job.grid[2]};
-      entry->encode_ns = job.spent_ns;
-      entry->embeddings = features::FeatureArray::Zeros(vo.num_tokens, hidden);
-      std::copy(vo.main.begin(), vo.main.end(), entry->embeddings.floats());
-      for (const auto& level : vo.deepstack) {
-        features::FeatureArray a = features::FeatureArray::Zeros(vo.num_tokens, hidden);
-        std::copy(level.begin(), level.end(), a.floats());
-        entry->deepstack.push_back(std::move(a));
-      }
-      features::FeatureLease lease = feature_cache_.Insert(job.key, entry, job.phash);
-      const double ms = double(job.spent_ns) * 1e-6;
-      for (const auto& [id, i] : job.waiters) {
-        auto it = requests_.find(id);
-        if (it == requests_.end() || it->second->status == RequestStatus::kFinished) continue;
-        RequestState& r = *it->second;
-        r.features[i] = entry;
-        r.media_encoding[i] = 0;
-        if (lease) r.leases[i] = std::move(lease);  // the first waiter pins the entry
-        r.encode_ms += ms;
-        r.stats.media[i].cache = MediaCacheResult::kMiss;
-        r.stats.media[i].encode_ms += ms;
-      }
+    job.last_chunk_ns = t1 - t0;
+    if (computed && max_chunks < 0) {
+      // Per-row cost of the job's chunks, following the largest ones (MLP chunks cost about
+      // three times a QKV chunk): rises at once, decays slowly.
+      const double x = double(t1 - t0) / double(std::max<int64_t>(1, job.chunk_rows));
+      costs_.encoder_row_ns = std::max(x, 0.95 * costs_.encoder_row_ns + 0.05 * x);
+    }
+    if (finished) {
       encode_jobs_.pop_front();
+      ++encodes_finished_;
     }
     if (max_chunks >= 0 || (deadline > 0 && NowNs() >= deadline)) break;
   }
-  return true;
+  return chunks;
 }
 
 }  // namespace ocular::engine

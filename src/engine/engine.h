@@ -63,6 +63,13 @@ struct EngineStats {
   int64_t finished = 0;
   int64_t encoding = 0;             // media items being encoded (resumable encodes in flight)
   int64_t encoder_state_bytes = 0;  // memory held by partial encodes
+  int64_t encodes_started = 0;      // cumulative vision encode jobs begun (one per media
+                                    // item in flight, shared by every request that needs it)
+  int64_t encodes_finished = 0;     // cumulative encode jobs completed
+  // Steps that carried decode tokens, and those of them longer than 1.5x the average
+  // decode-only step (what a running stream sees as an inter-token latency spike).
+  int64_t decode_steps = 0;
+  int64_t slow_decode_steps = 0;
   features::FeatureCacheStats feature_cache;
   features::SharedTierStats shared_feature_tier;  // enabled == false without one
 };

@@ -374,6 +374,7 @@ TEST_F(EngineGolden, CancelMidEncodeFreesThePartialEncodeAndSharersStillFinish) 
 
   // 2. Two requests share one encode; cancelling one mid-encode keeps it for the other, and
   // a text request admitted meanwhile decodes while the image encodes. All exact.
+  const int64_t started_before = engine->Stats().encodes_started;
   auto a = engine->Submit(big->request);
   auto b = engine->Submit(big->request);
   ASSERT_TRUE(a.ok() && b.ok());
@@ -390,9 +391,50 @@ TEST_F(EngineGolden, CancelMidEncodeFreesThePartialEncodeAndSharersStillFinish) 
   EXPECT_EQ(bo.tokens, big->greedy);
   EXPECT_EQ(bo.stats.media.at(0).cache, MediaCacheResult::kMiss);
   EXPECT_GT(bo.stats.encode_ms, 0.0);
+  EXPECT_EQ(engine->Stats().encodes_started, started_before + 1) << "the encode was not restarted";
   EXPECT_TRUE(wait_for([&] { return engine->Idle(); }));
   EXPECT_EQ(engine->Stats().encoder_state_bytes, 0);
   EXPECT_EQ(engine->Stats().feature_cache.leased_entries, 0u);
+}
+
+TEST_F(EngineGolden, ConcurrentRequestsWithTheSameImageShareOneEncode) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  const GoldenCase* img = nullptr;
+  for (const auto& c : cases_) {
+    if (c.name == "image_img_320x240_shapes") img = &c;
+  }
+  ASSERT_TRUE(img);
+  EngineOptions o = DefaultOptions();
+  o.encoder_chunk_rows = 36;
+  o.encoder_budget_patches = 36;  // one chunk per step: the second arrives mid-encode
+  auto engine = MakeEngine(o);
+  ASSERT_TRUE(engine);
+  // Two identical requests, and a third whose text after the image differs (another user,
+  // same picture: no prefix-cache sharing past the image). Only one encode may run.
+  EngineRequest other = img->request;
+  other.prompt_ids.back() = 9707;
+  auto a = engine->Submit(img->request);
+  auto b = engine->Submit(img->request);
+  auto c = engine->Submit(other);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  Outcome ao = Collect(**a), bo = Collect(**b), co = Collect(**c);
+  EXPECT_EQ(ao.tokens, img->greedy);
+  EXPECT_EQ(bo.tokens, img->greedy);
+  for (const Outcome* x : {&ao, &bo, &co}) {
+    EXPECT_EQ(x->stats.media.at(0).cache, MediaCacheResult::kMiss);  // waited on the encode
+  }
+  EngineStats s = engine->Stats();
+  EXPECT_EQ(s.encodes_started, 1);
+  EXPECT_EQ(s.encodes_finished, 1);
+  EXPECT_EQ(s.feature_cache.insertions, 1u);
+  // The third output equals that prompt run alone on a fresh engine with no caches.
+  EngineOptions cold = DefaultOptions();
+  cold.feature_cache.budget_bytes = 0;
+  cold.enable_prefix_caching = false;
+  auto ref_engine = MakeEngine(cold);
+  auto r = ref_engine->Submit(other);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(co.tokens, Collect(**r).tokens);
 }
 
 }  // namespace

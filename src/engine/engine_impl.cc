@@ -193,6 +193,7 @@ void Engine::Impl::Loop() {
       });
       if (stop_) break;
     }
+    const int64_t plan_start = NowNs();
     TakeIncoming();
     HandleCancels();
     Admit();
@@ -201,14 +202,17 @@ void Engine::Impl::Loop() {
     for (const StepItem& it : items) {
       (it.start >= it.request->num_prompt ? decode_tokens : prefill_tokens) += it.count;
     }
+    const int64_t t0 = NowNs();
     if (!items.empty()) {
-      const int64_t t0 = NowNs();
       Execute(items);
       costs_.Observe(decode_tokens, prefill_tokens, NowNs() - t0);
       ++steps_;
     }
     // Vision encoder chunks between forward passes (resumable encodes).
-    const bool encoded = RunEncoder(decode_tokens > 0, prefill_tokens);
+    const int64_t t1 = NowNs();
+    const int64_t chunks = RunEncoder(decode_tokens > 0, prefill_tokens);
+    const bool encoded = chunks > 0;
+    ObserveStep(decode_tokens, prefill_tokens, t0 - plan_start, t1 - t0, NowNs() - t1, chunks);
     PublishStats();
     if (items.empty() && !encoded && !waiting_.empty() && running_.empty()) {
       // Nothing fits (should not happen: admission refuses oversize prompts). Avoid a spin.
@@ -246,10 +250,39 @@ void Engine::Impl::PublishStats() {
   stats_.steps = steps_;
   stats_.finished = finished_;
   stats_.encoding = static_cast<int64_t>(encode_jobs_.size());
+  stats_.encodes_started = encodes_started_;
+  stats_.encodes_finished = encodes_finished_;
+  stats_.decode_steps = decode_steps_;
+  stats_.slow_decode_steps = slow_decode_steps_;
   stats_.encoder_state_bytes = 0;
   for (const auto& job : encode_jobs_) {
-    stats_.encoder_state_bytes += static_cast<int64_t>(job->state->bytes());
+    if (job->state) stats_.encoder_state_bytes += static_cast<int64_t>(job->state->bytes());
   }
+}
+
+void Engine::Impl::ObserveStep(int64_t decode_tokens, int64_t prefill_tokens, int64_t plan_ns,
+                               int64_t forward_ns, int64_t encoder_ns, int64_t encoder_chunks) {
+  if (decode_tokens == 0) return;  // nobody waits for a token in this step
+  ++decode_steps_;
+  const double base = costs_.decode_step_ns;
+  const int64_t total = plan_ns + forward_ns + encoder_ns;
+  if (base <= 0 || double(total) <= 1.5 * base) return;
+  ++slow_decode_steps_;
+  // What stalled the streams, at most once a second (a loaded host can make many steps slow).
+  const int64_t now = NowNs();
+  if (now - slow_logged_ns_ < 1000000000) {
+    ++slow_unlogged_;
+    return;
+  }
+  LOG_INFO(
+      "engine: slow step {:.0f} ms ({:.1f}x the {:.0f} ms decode step; {} decode + {} prefill "
+      "tokens): planning {:.0f} ms, forward {:.0f} ms, vision encoder {:.0f} ms in {} chunks; "
+      "{} more slow steps since the last report",
+      double(total) * 1e-6, double(total) / base, base * 1e-6, decode_tokens, prefill_tokens,
+      double(plan_ns) * 1e-6, double(forward_ns) * 1e-6, double(encoder_ns) * 1e-6,
+      encoder_chunks, slow_unlogged_);
+  slow_logged_ns_ = now;
+  slow_unlogged_ = 0;
 }
 
 void Engine::Impl::Finish(RequestState& r, FinishReason reason, Status error) {

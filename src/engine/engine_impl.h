@@ -39,15 +39,21 @@ struct EncodeJob {
   std::optional<uint64_t> phash;
   std::shared_ptr<const std::vector<float>> pixels;  // [t*h*w, 1536] f32, kept alive here
   std::array<int64_t, 3> grid = {1, 1, 1};
-  std::unique_ptr<qwen3vl::VisionEncodeState> state;
+  qwen3vl::VisionChunking chunking;
+  std::unique_ptr<qwen3vl::VisionEncodeState> state;  // null until the job's first slot
   std::vector<std::pair<RequestId, int>> waiters;  // (request, media index)
   int64_t spent_ns = 0;                            // encoder time so far
+  int64_t chunk_rows = 0;     // patch rows per chunk asked of the encoder
+  int64_t last_chunk_ns = 0;  // time of the latest chunk: predicts the next one's cost
 };
 
 // Online step costs (exponential moving averages) for interleaving budgets.
 struct StepCosts {
   double decode_step_ns = 0;   // a step of decode tokens only
   double prefill_token_ns = 0; // marginal cost of one prefill token in a step
+  double prefill_extra_ns = 0;   // average time a prefill share added to a step
+  double prefill_tokens_avg = 0; // average prefill tokens of those steps
+  double encoder_row_ns = 0;   // encoder time per patch row of a chunk (for chunk sizing)
   void Observe(int64_t decode_tokens, int64_t prefill_tokens, int64_t step_ns);
 };
 
@@ -77,12 +83,22 @@ struct Engine::Impl {
   // Attaches request `r` (media index i) to the encode job for its features, creating it.
   void StartEncode(RequestState& r, int i, const features::FeatureQuery& q);
   // Runs encoder chunks for this step: within the interleave budget while streams decode,
-  // else for up to a fixed slice. Returns true when it did any work.
-  bool RunEncoder(bool decoding, int64_t prefill_tokens);
+  // else for up to a fixed slice. Returns the number of chunks run.
+  int64_t RunEncoder(bool decoding, int64_t prefill_tokens);
+  // Hands a finished encode's features to the feature cache and to every waiting request.
+  void DeliverEncode(EncodeJob& job);
+  // Encoder budget of a step that carries decode tokens (ns), given its prefill share.
+  double EncoderBudgetNs(int64_t prefill_tokens) const;
+  // Patch rows per encoder chunk for a new encode job: sized so that one chunk fits in the
+  // encoder budget of a decode step, as measured so far.
+  int64_t EncoderChunkRows() const;
+  // Step timing: counts and logs steps that stall running streams (what produced them).
+  void ObserveStep(int64_t decode_tokens, int64_t prefill_tokens, int64_t plan_ns,
+                   int64_t forward_ns, int64_t encoder_ns, int64_t encoder_chunks);
   // Removes `id` from every encode job; jobs nobody waits for are dropped with their state.
   void DropEncodeWaiter(RequestId id);
   // Prefill tokens allowed in a step that also carries decode tokens.
-  int64_t PrefillAllowance() const;
+  int64_t PrefillAllowance(int64_t decode_tokens) const;
   std::vector<StepItem> Schedule();
   void Preempt(RequestState& r);
   void Execute(const std::vector<StepItem>& items);
@@ -121,6 +137,12 @@ struct Engine::Impl {
   int64_t preemptions_ = 0;
   int64_t steps_ = 0;
   int64_t finished_ = 0;
+  int64_t encodes_started_ = 0;
+  int64_t encodes_finished_ = 0;
+  int64_t decode_steps_ = 0;
+  int64_t slow_decode_steps_ = 0;
+  int64_t slow_logged_ns_ = 0;    // last slow-step log line (rate limit)
+  int64_t slow_unlogged_ = 0;     // slow steps since then
   std::thread thread_;
 };
 
