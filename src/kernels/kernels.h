@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "kernels/compute_context.h"
 #include "tensor/dtype.h"
@@ -69,6 +70,16 @@ void MatMul(ComputeContext& ctx, const float* x, int64_t m, const WeightMatrix& 
 void MatMulStrided(ComputeContext& ctx, const float* x, int64_t x_stride, int64_t m,
                    const WeightMatrix& w, const float* bias, float* y, int64_t y_stride,
                    Precision precision = Precision::kF32);
+
+// Several products of the same x, y_i = x W_i^T (each as MatMul(ctx, x, m, *ws[i], nullptr,
+// ys[i], precision)), e.g. the q/k/v or gate/up projections of a decoder layer. For GEMV-sized
+// m they run as one parallel region over the rows of all weights, with x quantized once on
+// the int8 path: one fork-join instead of ws.size() (decode issues hundreds per token).
+// Results are bit-identical to the separate calls.
+//   x: [m, k] f32 with k == ws[i]->cols for all i; ys[i]: [m, ws[i]->rows] f32.
+void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
+                 std::span<const WeightMatrix* const> ws, std::span<float* const> ys,
+                 Precision precision = Precision::kF32);
 
 // Copies rows `ids[i]` of `w` (e.g. the token embedding) to out[i, :] as f32.
 //   ids: [n] int32, each in [0, w.rows); out: [n, w.cols] f32.

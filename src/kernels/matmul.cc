@@ -35,14 +35,20 @@ void CheckWeight(const WeightMatrix& w) {
   }
 }
 
+// Weight rows per GEMV task: ~8 tasks per thread (dynamic scheduling evens out a slow core),
+// multiples of 16 rows, at least 16.
+int64_t GemvRowsPerTask(int64_t n, int threads) {
+  const int64_t rows = std::max<int64_t>(16, (n + 8 * threads - 1) / (8 * threads));
+  return (rows + 15) / 16 * 16;
+}
+
 // Runs the GEMV over all weight rows, split into dynamically scheduled tasks so a slow core
 // does not hold the other one up.
 void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, int64_t x_stride,
              int64_t m, const WeightMatrix& w, const float* bias, float* y, int64_t y_stride) {
   const int64_t n = w.rows;
   const int threads = ctx.num_threads();
-  int64_t rows_per_task = std::max<int64_t>(16, (n + 8 * threads - 1) / (8 * threads));
-  rows_per_task = (rows_per_task + 15) / 16 * 16;
+  const int64_t rows_per_task = GemvRowsPerTask(n, threads);
   const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
   for (int64_t i0 = 0; i0 < m; i0 += kGemvMaxRowsPerPass) {
     const int64_t mm = std::min(kGemvMaxRowsPerPass, m - i0);
@@ -68,10 +74,10 @@ void RunGemvQ8(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
   BlockQ8_0* xq = static_cast<BlockQ8_0*>(ctx.Scratch(
       ComputeContext::kScratchActivations, static_cast<size_t>(m * nb) * sizeof(BlockQ8_0)));
   for (int64_t i = 0; i < m; ++i) ocular::ref::QuantizeRowQ8_0(x + i * x_stride, xq + i * nb, w.cols);
+
   const int64_t n = w.rows;
   const int threads = ctx.num_threads();
-  int64_t rows_per_task = std::max<int64_t>(16, (n + 8 * threads - 1) / (8 * threads));
-  rows_per_task = (rows_per_task + 15) / 16 * 16;
+  const int64_t rows_per_task = GemvRowsPerTask(n, threads);
   const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
   ctx.pool().ParallelFor(tasks, [&](int64_t t, int) {
     const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
@@ -165,6 +171,65 @@ void MatMulStrided(ComputeContext& ctx, const float* x, int64_t x_stride, int64_
 void MatMul(ComputeContext& ctx, const float* x, int64_t m, const WeightMatrix& w,
             const float* bias, float* y, Precision precision) {
   MatMulStrided(ctx, x, w.cols, m, w, bias, y, w.rows, precision);
+}
+
+void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
+                 std::span<const WeightMatrix* const> ws, std::span<float* const> ys,
+                 Precision precision) {
+  CHECK_EQ(ws.size(), ys.size());
+  CHECK_GE(m, 0);
+  const int64_t k = ws.empty() ? 0 : ws[0]->cols;
+  bool fuse = ws.size() > 1 && m > 0 && k > 0 &&
+              m <= std::min(kGemvMaxRowsPerPass, ctx.options().gemv_max_rows);
+  for (const WeightMatrix* w : ws) fuse = fuse && w->cols == k;
+  if (!fuse) {
+    for (size_t i = 0; i < ws.size(); ++i) MatMul(ctx, x, m, *ws[i], nullptr, ys[i], precision);
+    return;
+  }
+  // One part per weight: its tasks are [first_task, first_task + tasks) of the region.
+  struct Part {
+    const WeightMatrix* w;
+    float* y;
+    bool int8;
+    int64_t rows_per_task;
+    int64_t first_task;
+  };
+  std::vector<Part> parts;
+  parts.reserve(ws.size());
+  const int threads = ctx.num_threads();
+  int64_t total_tasks = 0;
+  bool any_int8 = false;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const WeightMatrix& w = *ws[i];
+    CheckWeight(w);
+    const bool int8 = precision == Precision::kInt8 &&
+                      (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0);
+    any_int8 = any_int8 || int8;
+    const int64_t rpt = GemvRowsPerTask(w.rows, threads);
+    parts.push_back({&w, ys[i], int8, rpt, total_tasks});
+    total_tasks += (w.rows + rpt - 1) / rpt;
+  }
+  const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
+  const int64_t nb = k / kQK8_0;
+  BlockQ8_0* xq = nullptr;  // [m, nb] q8_0 blocks, shared by every int8 part
+  if (any_int8) {
+    xq = static_cast<BlockQ8_0*>(ctx.Scratch(ComputeContext::kScratchActivations,
+                                             static_cast<size_t>(m * nb) * sizeof(BlockQ8_0)));
+    for (int64_t i = 0; i < m; ++i) ocular::ref::QuantizeRowQ8_0(x + i * k, xq + i * nb, k);
+  }
+  ctx.pool().ParallelFor(total_tasks, [&](int64_t t, int) {
+    size_t p = parts.size() - 1;
+    while (parts[p].first_task > t) --p;
+    const Part& part = parts[p];
+    const int64_t n = part.w->rows;
+    const int64_t b = (t - part.first_task) * part.rows_per_task;
+    const int64_t e = std::min(n, b + part.rows_per_task);
+    if (part.int8) {
+      kern.gemv_q8(xq, nb, m, *part.w, b, e, nullptr, part.y, n);
+    } else {
+      kern.gemv(x, k, m, *part.w, b, e, nullptr, part.y, n);
+    }
+  });
 }
 
 void GatherRows(ComputeContext& ctx, const WeightMatrix& w, const int32_t* ids, int64_t n,

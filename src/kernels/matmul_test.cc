@@ -263,6 +263,41 @@ TEST_P(MatMulTest, Int8PathIsExactBlockArithmetic) {
   }
 }
 
+// MatMulMulti is the separate MatMul calls in one parallel region: bit-identical results
+// for mixed dtypes (int8 path for the q8_0 / q4_0 weights only), GEMV-sized m and the
+// per-product fallback (m = 9 goes through oneDNN or the blocked kernel), and a weight of
+// zero rows among the others.
+TEST_P(MatMulTest, MultiEqualsSeparateProducts) {
+  std::mt19937 rng(11);
+  testing::PathContext pc(GetParam());
+  const int64_t k = 96;
+  TestWeight a = MakeWeight(DType::kQ8_0, 130, k, rng, 0);
+  TestWeight b = MakeWeight(DType::kF16, 41, k, rng, 0);
+  TestWeight c = MakeWeight(DType::kQ4_0, 0, k, rng, 0);
+  TestWeight d = MakeWeight(DType::kQ4_0, 77, k, rng, 0);
+  const WeightMatrix* ws[4] = {&a.w, &b.w, &c.w, &d.w};
+  for (Precision p : {Precision::kF32, Precision::kInt8}) {
+    for (int64_t m : {1, 3, 8, 9}) {
+      SCOPED_TRACE(::testing::Message() << "m=" << m << " int8=" << (p == Precision::kInt8));
+      std::vector<float> x = testing::RandomFloats(rng, m * k, -2, 2);  // [m, k]
+      std::vector<std::vector<float>> got(4), want(4);  // [4][m, rows]
+      float* ys[4];
+      for (int i = 0; i < 4; ++i) {
+        got[i].assign(static_cast<size_t>(m * ws[i]->rows), -7.0f);
+        want[i].assign(got[i].size(), -7.0f);
+        ys[i] = got[i].data();
+        MatMul(pc.ctx, x.data(), m, *ws[i], nullptr, want[i].data(), p);
+      }
+      MatMulMulti(pc.ctx, x.data(), m, ws, ys, p);
+      for (int i = 0; i < 4; ++i) {
+        for (size_t j = 0; j < got[i].size(); ++j) {
+          ASSERT_EQ(got[i][j], want[i][j]) << "weight " << i << " value " << j;
+        }
+      }
+    }
+  }
+}
+
 TEST_P(MatMulTest, EmptyShapes) {
   testing::PathContext pc(GetParam());
   std::mt19937 rng(3);

@@ -23,6 +23,12 @@ kernels::Precision For(const kernels::WeightMatrix& w, kernels::Precision p) {
   return p;
 }
 
+// For MatMulMulti, which applies kInt8 only to the q8_0 / q4_0 weights among its products and
+// treats the others as kBf16: the same per-weight choice as For().
+kernels::Precision ForAll(kernels::Precision p) {
+  return p == kernels::Precision::kBf16 ? kernels::Precision::kInt8 : p;
+}
+
 }  // namespace
 
 Status TextDecoder::Validate(const DecoderBatch& b, KvViews kv) const {
@@ -69,9 +75,12 @@ void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView
   std::vector<float> v(static_cast<size_t>(t * kd));      // [T, K*hd]
   std::vector<float> o(static_cast<size_t>(t * qd));      // [T, H*hd]
   kernels::RmsNorm(ctx_, x, w.attn_norm.data(), eps, a.data(), t, h);
-  kernels::MatMul(ctx_, a.data(), t, w.q, nullptr, q.data(), For(w.q, precision_));
-  kernels::MatMul(ctx_, a.data(), t, w.k, nullptr, k.data(), For(w.k, precision_));
-  kernels::MatMul(ctx_, a.data(), t, w.v, nullptr, v.data(), For(w.v, precision_));
+  {
+    // One parallel region for the three projections of the same input (see MatMulMulti).
+    const kernels::WeightMatrix* ws[3] = {&w.q, &w.k, &w.v};
+    float* ys[3] = {q.data(), k.data(), v.data()};
+    kernels::MatMulMulti(ctx_, a.data(), t, ws, ys, ForAll(precision_));
+  }
   kernels::RmsNorm(ctx_, q.data(), w.q_norm.data(), eps, q.data(), t * heads, hd);
   kernels::RmsNorm(ctx_, k.data(), w.k_norm.data(), eps, k.data(), t * kv_heads, hd);
   kernels::RopeNeox(ctx_, q.data(), t, heads, static_cast<int>(hd), qd, cos, sin,
@@ -97,8 +106,11 @@ void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView
 
   std::vector<float> gate(static_cast<size_t>(t * f)), up(static_cast<size_t>(t * f));  // [T, f]
   kernels::RmsNorm(ctx_, x, w.ffn_norm.data(), eps, a.data(), t, h);
-  kernels::MatMul(ctx_, a.data(), t, w.gate, nullptr, gate.data(), For(w.gate, precision_));
-  kernels::MatMul(ctx_, a.data(), t, w.up, nullptr, up.data(), For(w.up, precision_));
+  {
+    const kernels::WeightMatrix* ws[2] = {&w.gate, &w.up};
+    float* ys[2] = {gate.data(), up.data()};
+    kernels::MatMulMulti(ctx_, a.data(), t, ws, ys, ForAll(precision_));
+  }
   kernels::SwiGlu(ctx_, gate.data(), up.data(), gate.data(), t * f);
   kernels::MatMul(ctx_, gate.data(), t, w.down, nullptr, a.data(), For(w.down, precision_));
   kernels::AddInPlace(ctx_, x, a.data(), t * h);
