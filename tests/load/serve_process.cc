@@ -77,6 +77,15 @@ long ServeProcess::RssKib() const {
   return -1;
 }
 
+int ServeProcess::Threads() const {
+  std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
 int ServeProcess::OpenFds() const {
   const std::string dir = "/proc/" + std::to_string(pid_) + "/fd";
   DIR* d = opendir(dir.c_str());

@@ -27,6 +27,7 @@ class ServeProcess {
   // Resident set size in KiB and open descriptors, read from /proc (-1 when unavailable).
   long RssKib() const;
   int OpenFds() const;
+  int Threads() const;  // threads of the server process now
 
   // GET /metrics and return the value of an unlabelled metric line (NaN when absent).
   double Metric(const std::string& name) const;

@@ -155,6 +155,7 @@ TEST(LoadSoak, MixedRequestsWithBadInputsKeepResourcesFlat) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // closed connections reaped
   const long rss_end = s.RssKib();
   const int fds_end = s.OpenFds();
+  const int threads_end = s.Threads();
   for (const std::string& p : problems) ADD_FAILURE() << p;
   EXPECT_EQ(bad_ok.load() + bad_wrong.load(), (total + 9) / 10);
   EXPECT_EQ(bad_wrong.load(), 0);
@@ -170,11 +171,16 @@ TEST(LoadSoak, MixedRequestsWithBadInputsKeepResourcesFlat) {
   const double drift_mib = double(rss_end - rss_after_warm.load()) / 1024.0;
   const double half_drift_mib = double(rss_end - rss_half.load()) / 1024.0;
   const double kib_per_request = half_drift_mib * 1024.0 / double(total - total / 2);
-  // KNOWN ISSUE (docs/reliability.md): on the current tree RSS still grows by about 60 KiB per
-  // request over the second half (2,000 requests: +60 MiB), i.e. something is kept per
-  // request. Until that is found the bound is 128 KiB per request, which catches anything
-  // worse; once fixed it becomes a flat bound (a few MiB in total).
-  EXPECT_LT(kib_per_request, 128.0) << "RSS grew " << half_drift_mib << " MiB over the second half";
+  // Over 10,000 requests RSS grew 10-30 KiB per request over the second half while httplib's
+  // pool rotated connections over all 1,024 of its threads (each kept its stack pages, malloc
+  // cache and arena share). With workers started on demand and reused most-recently-idle
+  // first (src/server/http_worker_pool.h) the server runs about as many threads as connections
+  // were open at once, and the second half grows 3-5 KiB per request: oneDNN primitives for
+  // batch shapes not seen before (bounded caches) and allocator fragmentation. The bound
+  // keeps a 2x margin over that and fails the old behaviour.
+  EXPECT_LT(kib_per_request, 8.0) << "RSS grew " << half_drift_mib << " MiB over the second half";
+  // 32 clients (plus reconnections after hang-ups) need a few dozen HTTP workers, not 1,024.
+  EXPECT_LT(threads_end, 160) << "server threads after the soak";
   Figure("soak_requests", total);
   Figure("soak_seconds", seconds);
   Figure("soak_requests_per_second", total / seconds);
@@ -189,6 +195,7 @@ TEST(LoadSoak, MixedRequestsWithBadInputsKeepResourcesFlat) {
   Figure("soak_rss_second_half_kib_per_request", kib_per_request);
   Figure("soak_fds_start", fds0);
   Figure("soak_fds_end", fds_end);
+  Figure("soak_threads_end", threads_end);
   Figure("soak_ttft_p50_ms", Percentile(ttft, 50));
   Figure("soak_ttft_p99_ms", Percentile(ttft, 99));
   EXPECT_EQ(s.Stop(), 0);
