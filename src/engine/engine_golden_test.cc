@@ -97,7 +97,8 @@ Outcome Collect(RequestHandle& h) {
   Outcome o;
   for (;;) {
     Event e;
-    if (!h.events().Pop(&e, std::chrono::milliseconds(120000))) {
+    // Generous: under ThreadSanitizer on a loaded machine a preempted request can wait minutes.
+    if (!h.events().Pop(&e, std::chrono::milliseconds(600000))) {
       ADD_FAILURE() << "timed out waiting for events";
       return o;
     }
