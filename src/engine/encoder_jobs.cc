@@ -13,9 +13,11 @@
 namespace ocular::engine {
 namespace {
 
-constexpr double kEmaWeight = 0.2;             // weight of the newest observation
-constexpr int64_t kIdleSliceNs = 100000000;    // encoder slice when nothing decodes (100 ms)
-constexpr double kDefaultDecodeStepNs = 20e6;  // before the first decode step is measured
+constexpr double kEmaWeight = 0.2;           // weight of the newest observation
+constexpr int64_t kIdleSliceNs = 100000000;  // encoder slice when nothing decodes (100 ms)
+constexpr double kDefaultDecodeStepNs = 20e6;
+constexpr int64_t kFirstChunkRows = 64;  // encoder chunk rows before any chunk was measured  //
+                                         // before the first decode step is measured
 
 void Ema(double* avg, double x) { *avg = *avg == 0 ? x : (1 - kEmaWeight) * *avg + kEmaWeight * x; }
 
@@ -57,11 +59,17 @@ double Engine::Impl::EncoderBudgetNs(int64_t prefill_tokens) const {
   return options_.interleave_fraction * step - double(prefill_tokens) * costs_.prefill_token_ns;
 }
 
-int64_t Engine::Impl::EncoderChunkRows() const {
-  // Tests ask for fixed plans (encoder_budget_patches); nothing measured yet: the option.
-  if (options_.encoder_budget_patches > 0 || costs_.encoder_row_ns <= 0 ||
-      costs_.decode_step_ns <= 0 || options_.interleave_fraction <= 0) {
+int64_t Engine::Impl::EncoderChunkRows(bool decoding) const {
+  // Tests ask for fixed plans (encoder_budget_patches).
+  if (options_.encoder_budget_patches > 0 || options_.interleave_fraction <= 0) {
     return options_.encoder_chunk_rows;
+  }
+  if (costs_.encoder_row_ns <= 0 || costs_.decode_step_ns <= 0) {
+    // Nothing measured yet. With streams decoding, small chunks: a first 256-row chunk
+    // (~4 GFLOP for the 2B model's ViT MLP) took over a second on a loaded 2-core host, longer
+    // than the decode step itself. With nobody decoding, the option.
+    return decoding ? std::min<int64_t>(options_.encoder_chunk_rows, kFirstChunkRows)
+                    : options_.encoder_chunk_rows;
   }
   // The largest chunk (an MLP chunk) should fit in a decode step's encoder budget: a chunk
   // always runs to its end, so a chunk larger than the budget is an inter-token latency
@@ -90,14 +98,6 @@ void Engine::Impl::StartEncode(RequestState& r, int i, const features::FeatureQu
   // The encoder state (its buffers are ~100 MB for a 1280x720 image) is set up by the
   // encoder's first slot in RunEncoder, not here: admission runs inside a step that streams
   // wait on, and the encoder slots are the budgeted part of a step.
-  qwen3vl::VisionChunking chunking;
-  chunking.rows = EncoderChunkRows();
-  job->chunking = chunking;
-  // The rows the encoder will really use (it rounds up the same way, see VisionChunking).
-  const int64_t mm =
-      model_.config().vision.spatial_merge_size * model_.config().vision.spatial_merge_size;
-  job->chunk_rows =
-      (std::max(chunking.rows, mm * (model_.ctx().options().gemv_max_rows + 1)) + mm - 1) / mm * mm;
   job->waiters.emplace_back(r.id, i);
   encode_jobs_.push_back(std::move(job));
   ++encodes_started_;
@@ -164,7 +164,15 @@ int64_t Engine::Impl::RunEncoder(bool decoding, int64_t prefill_tokens) {
     const int64_t t0 = NowNs();
     bool began = false, computed = false;
     if (!job.state) {
-      // First slot: set up the state (allocations, no compute).
+      // First slot: set up the state (allocations, no compute), with chunks sized for what
+      // runs now.
+      job.chunking.rows = EncoderChunkRows(decoding);
+      // The rows the encoder will really use (it rounds up the same way, see VisionChunking).
+      const int64_t mm =
+          model_.config().vision.spatial_merge_size * model_.config().vision.spatial_merge_size;
+      job.chunk_rows =
+          (std::max(job.chunking.rows, mm * (model_.ctx().options().gemv_max_rows + 1)) + mm - 1) /
+          mm * mm;
       qwen3vl::VisionInput vin{job.pixels->data(), job.grid[0], job.grid[1], job.grid[2]};
       auto state =
           model_.vision().Begin(std::span<const qwen3vl::VisionInput>(&vin, 1), job.chunking);

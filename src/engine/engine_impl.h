@@ -90,8 +90,8 @@ struct Engine::Impl {
   // Encoder budget of a step that carries decode tokens (ns), given its prefill share.
   double EncoderBudgetNs(int64_t prefill_tokens) const;
   // Patch rows per encoder chunk for a new encode job: sized so that one chunk fits in the
-  // encoder budget of a decode step, as measured so far.
-  int64_t EncoderChunkRows() const;
+  // encoder budget of a decode step, as measured so far (`decoding`: streams decode now).
+  int64_t EncoderChunkRows(bool decoding) const;
   // Step timing: counts and logs steps that stall running streams (what produced them).
   void ObserveStep(int64_t decode_tokens, int64_t prefill_tokens, int64_t plan_ns,
                    int64_t forward_ns, int64_t encoder_ns, int64_t encoder_chunks);
