@@ -35,10 +35,15 @@ void CheckWeight(const WeightMatrix& w) {
   }
 }
 
-// Weight rows per GEMV task: ~8 tasks per thread (dynamic scheduling evens out a slow core),
-// multiples of 16 rows, at least 16.
-int64_t GemvRowsPerTask(int64_t n, int threads) {
-  const int64_t rows = std::max<int64_t>(16, (n + 8 * threads - 1) / (8 * threads));
+// Weight rows per GEMV task: ~8 tasks per thread (dynamic scheduling evens out a slow core)
+// and at most ~1 MiB of weights per task, so a thread descheduled in the middle of a large
+// product (the 300 MB LM head) holds up at most a small piece; multiples of 16 rows, at
+// least 16. Rows are computed independently, so the split does not change any result.
+int64_t GemvRowsPerTask(const WeightMatrix& w, int threads) {
+  constexpr int64_t kMaxTaskBytes = int64_t{1} << 20;
+  const int64_t n = w.rows;
+  int64_t rows = std::max<int64_t>(16, (n + 8 * threads - 1) / (8 * threads));
+  rows = std::min(rows, std::max<int64_t>(16, kMaxTaskBytes / std::max<int64_t>(1, w.Stride())));
   return (rows + 15) / 16 * 16;
 }
 
@@ -48,7 +53,7 @@ void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, i
              int64_t m, const WeightMatrix& w, const float* bias, float* y, int64_t y_stride) {
   const int64_t n = w.rows;
   const int threads = ctx.num_threads();
-  const int64_t rows_per_task = GemvRowsPerTask(n, threads);
+  const int64_t rows_per_task = GemvRowsPerTask(w, threads);
   const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
   for (int64_t i0 = 0; i0 < m; i0 += kGemvMaxRowsPerPass) {
     const int64_t mm = std::min(kGemvMaxRowsPerPass, m - i0);
@@ -77,7 +82,7 @@ void RunGemvQ8(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
 
   const int64_t n = w.rows;
   const int threads = ctx.num_threads();
-  const int64_t rows_per_task = GemvRowsPerTask(n, threads);
+  const int64_t rows_per_task = GemvRowsPerTask(w, threads);
   const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
   ctx.pool().ParallelFor(tasks, [&](int64_t t, int) {
     const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
@@ -205,7 +210,7 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
     const bool int8 = precision == Precision::kInt8 &&
                       (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0);
     any_int8 = any_int8 || int8;
-    const int64_t rpt = GemvRowsPerTask(w.rows, threads);
+    const int64_t rpt = GemvRowsPerTask(w, threads);
     parts.push_back({&w, ys[i], int8, rpt, total_tasks});
     total_tasks += (w.rows + rpt - 1) / rpt;
   }
