@@ -98,7 +98,7 @@ struct Engine::Impl {
   // Removes `id` from every encode job; jobs nobody waits for are dropped with their state.
   void DropEncodeWaiter(RequestId id);
   // Prefill tokens allowed in a step that also carries decode tokens.
-  int64_t PrefillAllowance(int64_t decode_tokens) const;
+  int64_t PrefillAllowance() const;
   std::vector<StepItem> Schedule();
   void Preempt(RequestState& r);
   void Execute(const std::vector<StepItem>& items);
