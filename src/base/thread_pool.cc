@@ -121,8 +121,13 @@ void ThreadPool::WorkerLoop(int thread_index) {
   // The sequence at construction; a late-starting worker must not skip job 1. The
   // constructor publishes nothing, so state_ is still 0 here or already holds a new job.
   uint64_t seen = 0;
+  // stop_ is checked with the sequence: a worker draining the last job can claim (and so
+  // "see") the destructor's empty stop job inside DrainTasks, and would then wait forever
+  // for a sequence change that never comes.
   for (;;) {
-    for (int spin = 0; SeqOf(state_.load(std::memory_order_acquire)) == seen; ++spin) {
+    for (int spin = 0; SeqOf(state_.load(std::memory_order_acquire)) == seen &&
+                       !stop_.load(std::memory_order_acquire);
+         ++spin) {
       if (spin < kSpinIterations) {
         OCULAR_PAUSE();
         continue;
@@ -130,7 +135,7 @@ void ThreadPool::WorkerLoop(int thread_index) {
       std::unique_lock<std::mutex> lock(sleep_mutex_);
       sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
       work_cv_.wait(lock, [&] {
-        return SeqOf(state_.load(std::memory_order_seq_cst)) != seen;
+        return SeqOf(state_.load(std::memory_order_seq_cst)) != seen || stop_.load(std::memory_order_seq_cst);
       });
       sleeping_workers_.fetch_sub(1, std::memory_order_relaxed);
     }

@@ -96,5 +96,18 @@ TEST(ThreadPoolTest, WakesSleepingWorkers) {
   }
 }
 
+// Regression: a worker still draining the last job could claim the destructor's stop job
+// and then wait forever, hanging the destructor (seen under ThreadSanitizer's timing).
+TEST(ThreadPoolTest, DestroyRightAfterAJobNeverHangs) {
+  for (int i = 0; i < 300; ++i) {
+    std::atomic<int> runs{0};
+    {
+      ThreadPool pool(3);
+      pool.ParallelFor(2, [&](int64_t, int) { runs.fetch_add(1); });
+    }  // ~ThreadPool joins every worker
+    ASSERT_EQ(runs.load(), 2);
+  }
+}
+
 }  // namespace
 }  // namespace ocular
