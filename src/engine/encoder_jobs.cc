@@ -23,7 +23,8 @@ void Ema(double* avg, double x) { *avg = *avg == 0 ? x : (1 - kEmaWeight) * *avg
 
 }  // namespace
 
-void StepCosts::Observe(int64_t decode_tokens, int64_t prefill_tokens, int64_t step_ns) {
+void StepCosts::Observe(int64_t decode_tokens, int64_t prefill_tokens, int64_t step_ns,
+                        int64_t gemv_max_rows) {
   if (prefill_tokens == 0) {
     if (decode_tokens > 0) Ema(&decode_step_ns, double(step_ns));
     return;
@@ -32,28 +33,44 @@ void StepCosts::Observe(int64_t decode_tokens, int64_t prefill_tokens, int64_t s
   // anyway). A ratio of averages, not an average of ratios: a noisy step carrying one or two
   // prefill tokens would otherwise read as a huge per-token cost and shrink the allowance to
   // a token per step (a prompt then takes hundreds of steps, each of them a mixed step).
+  const int g = decode_tokens + prefill_tokens <= gemv_max_rows ? 0 : 1;
   const double extra = std::max(0.0, double(step_ns) - decode_step_ns);
-  Ema(&prefill_extra_ns, extra);
-  Ema(&prefill_tokens_avg, double(prefill_tokens));
-  prefill_token_ns = prefill_extra_ns / prefill_tokens_avg;
+  Ema(&prefill_extra_ns[g], extra);
+  Ema(&prefill_tokens_avg[g], double(prefill_tokens));
+  prefill_token_ns[g] = prefill_extra_ns[g] / prefill_tokens_avg[g];
 }
 
-int64_t Engine::Impl::PrefillAllowance() const {
-  if (options_.interleave_fraction <= 0 || costs_.prefill_token_ns <= 0 ||
-      costs_.decode_step_ns <= 0) {
+double StepCosts::PrefillTokenNs(int64_t rows, int64_t gemv_max_rows) const {
+  const int g = rows <= gemv_max_rows ? 0 : 1;
+  return prefill_token_ns[g] > 0 ? prefill_token_ns[g] : prefill_token_ns[1 - g];
+}
+
+int64_t Engine::Impl::PrefillAllowance(int64_t decode_tokens) const {
+  const int64_t gemv = model_.ctx().options().gemv_max_rows;
+  const double gemv_cost = costs_.PrefillTokenNs(gemv, gemv);
+  const double gemm_cost = costs_.PrefillTokenNs(gemv + 1, gemv);
+  if (options_.interleave_fraction <= 0 || gemv_cost <= 0 || costs_.decode_step_ns <= 0) {
     return options_.max_batch_tokens;  // nothing measured yet
   }
-  // No floor above one token: on the 2-core development host a decode step
-  // carrying 7 prefill rows through the GEMV took 2.5x a decode step (the q8_0 GEMV is not
-  // purely bandwidth-bound there), so "a few rows ride for free" does not hold in general.
-  const double allowed =
-      options_.interleave_fraction * costs_.decode_step_ns / costs_.prefill_token_ns;
-  return std::clamp<int64_t>(static_cast<int64_t>(allowed), 1, options_.max_batch_tokens);
+  // No floor above one token: on the 2-core development host a decode step carrying 7
+  // prefill rows through the GEMV took 2.5x a decode step (the q8_0 GEMV is not purely
+  // bandwidth-bound there), so "a few rows ride for free" does not hold in general.
+  const double budget = options_.interleave_fraction * costs_.decode_step_ns;
+  int64_t best = 0;
+  if (decode_tokens < gemv) {  // prompt rows that keep the step on the GEMV path
+    best = std::min<int64_t>(gemv - decode_tokens, static_cast<int64_t>(budget / gemv_cost));
+  }
+  // Enough rows to leave the GEMV path, if that many fit.
+  const int64_t gemm_tokens = static_cast<int64_t>(budget / gemm_cost);
+  if (decode_tokens + gemm_tokens > gemv) best = std::max(best, gemm_tokens);
+  return std::clamp<int64_t>(best, 1, options_.max_batch_tokens);
 }
 
-double Engine::Impl::EncoderBudgetNs(int64_t prefill_tokens) const {
+double Engine::Impl::EncoderBudgetNs(int64_t decode_tokens, int64_t prefill_tokens) const {
   const double step = costs_.decode_step_ns > 0 ? costs_.decode_step_ns : kDefaultDecodeStepNs;
-  return options_.interleave_fraction * step - double(prefill_tokens) * costs_.prefill_token_ns;
+  const int64_t gemv = model_.ctx().options().gemv_max_rows;
+  return options_.interleave_fraction * step -
+         double(prefill_tokens) * costs_.PrefillTokenNs(decode_tokens + prefill_tokens, gemv);
 }
 
 int64_t Engine::Impl::EncoderChunkRows(bool decoding) const {
@@ -72,7 +89,7 @@ int64_t Engine::Impl::EncoderChunkRows(bool decoding) const {
   // always runs to its end, so a chunk larger than the budget is an inter-token latency
   // spike on every step that runs one. The vision encoder rounds up to its minimum (whole
   // merge windows above the GEMV threshold).
-  const double rows = EncoderBudgetNs(0) / costs_.encoder_row_ns;
+  const double rows = EncoderBudgetNs(1, 0) / costs_.encoder_row_ns;
   return std::clamp<int64_t>(static_cast<int64_t>(rows), 1, options_.encoder_chunk_rows);
 }
 
@@ -139,7 +156,8 @@ void Engine::Impl::DeliverEncode(EncodeJob& job) {
   }
 }
 
-int64_t Engine::Impl::RunEncoder(bool decoding, int64_t prefill_tokens) {
+int64_t Engine::Impl::RunEncoder(int64_t decode_tokens, int64_t prefill_tokens) {
+  const bool decoding = decode_tokens > 0;
   if (encode_jobs_.empty()) return 0;
   const int64_t start = NowNs();
   int64_t max_chunks = -1, deadline = 0;
@@ -147,7 +165,8 @@ int64_t Engine::Impl::RunEncoder(bool decoding, int64_t prefill_tokens) {
     max_chunks = std::max<int64_t>(
         1, options_.encoder_budget_patches / std::max<int64_t>(1, options_.encoder_chunk_rows));
   } else if (decoding) {
-    deadline = start + std::max<int64_t>(1, static_cast<int64_t>(EncoderBudgetNs(prefill_tokens)));
+    deadline = start + std::max<int64_t>(
+                           1, static_cast<int64_t>(EncoderBudgetNs(decode_tokens, prefill_tokens)));
   } else {
     deadline = start + kIdleSliceNs;
   }

@@ -205,12 +205,13 @@ void Engine::Impl::Loop() {
     const int64_t t0 = NowNs();
     if (!items.empty()) {
       Execute(items);
-      costs_.Observe(decode_tokens, prefill_tokens, NowNs() - t0);
+      costs_.Observe(decode_tokens, prefill_tokens, NowNs() - t0,
+                     model_.ctx().options().gemv_max_rows);
       ++steps_;
     }
     // Vision encoder chunks between forward passes (resumable encodes).
     const int64_t t1 = NowNs();
-    const int64_t chunks = RunEncoder(decode_tokens > 0, prefill_tokens);
+    const int64_t chunks = RunEncoder(decode_tokens, prefill_tokens);
     const bool encoded = chunks > 0;
     ObserveStep(decode_tokens, prefill_tokens, t0 - plan_start, t1 - t0, NowNs() - t1, chunks);
     PublishStats();

@@ -50,11 +50,18 @@ struct EncodeJob {
 // Online step costs (exponential moving averages) for interleaving budgets.
 struct StepCosts {
   double decode_step_ns = 0;   // a step of decode tokens only
-  double prefill_token_ns = 0; // marginal cost of one prefill token in a step
-  double prefill_extra_ns = 0;   // average time a prefill share added to a step
-  double prefill_tokens_avg = 0; // average prefill tokens of those steps
+  // Marginal cost of one prefill token in a step, per regime: [0] steps of at most the GEMV
+  // row limit (weights streamed per row group: each extra row costs a lot on a small host),
+  // [1] larger steps (GEMM: cheap per row). One linear estimate for both under-predicted a
+  // decode step carrying 7 prompt rows by 8x.
+  double prefill_token_ns[2] = {0, 0};
+  double prefill_extra_ns[2] = {0, 0};   // average time a prefill share added to a step
+  double prefill_tokens_avg[2] = {0, 0}; // average prefill tokens of those steps
   double encoder_row_ns = 0;   // encoder time per patch row of a chunk (for chunk sizing)
-  void Observe(int64_t decode_tokens, int64_t prefill_tokens, int64_t step_ns);
+  void Observe(int64_t decode_tokens, int64_t prefill_tokens, int64_t step_ns,
+               int64_t gemv_max_rows);
+  // Per-token prefill cost of a step with `rows` rows (falls back to the other regime).
+  double PrefillTokenNs(int64_t rows, int64_t gemv_max_rows) const;
 };
 
 struct Engine::Impl {
@@ -84,11 +91,11 @@ struct Engine::Impl {
   void StartEncode(RequestState& r, int i, const features::FeatureQuery& q);
   // Runs encoder chunks for this step: within the interleave budget while streams decode,
   // else for up to a fixed slice. Returns the number of chunks run.
-  int64_t RunEncoder(bool decoding, int64_t prefill_tokens);
+  int64_t RunEncoder(int64_t decode_tokens, int64_t prefill_tokens);
   // Hands a finished encode's features to the feature cache and to every waiting request.
   void DeliverEncode(EncodeJob& job);
   // Encoder budget of a step that carries decode tokens (ns), given its prefill share.
-  double EncoderBudgetNs(int64_t prefill_tokens) const;
+  double EncoderBudgetNs(int64_t decode_tokens, int64_t prefill_tokens) const;
   // Patch rows per encoder chunk for a new encode job: sized so that one chunk fits in the
   // encoder budget of a decode step, as measured so far (`decoding`: streams decode now).
   int64_t EncoderChunkRows(bool decoding) const;
@@ -98,7 +105,7 @@ struct Engine::Impl {
   // Removes `id` from every encode job; jobs nobody waits for are dropped with their state.
   void DropEncodeWaiter(RequestId id);
   // Prefill tokens allowed in a step that also carries decode tokens.
-  int64_t PrefillAllowance() const;
+  int64_t PrefillAllowance(int64_t decode_tokens) const;
   std::vector<StepItem> Schedule();
   void Preempt(RequestState& r);
   void Execute(const std::vector<StepItem>& items);

@@ -99,7 +99,9 @@ std::vector<StepItem> Engine::Impl::Schedule() {
   // of prefill with what is left of the budget, capped while streams decode so that a long
   // prompt (e.g. a large image's tokens) is spread over steps instead of stalling them.
   for (int pass = 0; pass < 2 && budget > 0; ++pass) {
-    if (pass == 1 && !items.empty()) budget = std::min(budget, PrefillAllowance());
+    if (pass == 1 && !items.empty()) {
+      budget = std::min(budget, PrefillAllowance(static_cast<int64_t>(items.size())));
+    }
     std::vector<RequestState*> order(running_.begin(), running_.end());
     for (RequestState* r : order) {
       if (budget <= 0) break;
