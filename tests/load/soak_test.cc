@@ -175,10 +175,11 @@ TEST(LoadSoak, MixedRequestsWithBadInputsKeepResourcesFlat) {
   // pool rotated connections over all 1,024 of its threads (each kept its stack pages, malloc
   // cache and arena share). With workers started on demand and reused most-recently-idle
   // first (src/server/http_worker_pool.h) the server runs about as many threads as connections
-  // were open at once, and the second half grows 3-5 KiB per request: oneDNN primitives for
-  // batch shapes not seen before (bounded caches) and allocator fragmentation. The bound
-  // keeps a 2x margin over that and fails the old behaviour.
-  EXPECT_LT(kib_per_request, 8.0) << "RSS grew " << half_drift_mib << " MiB over the second half";
+  // were open at once, and the second half grows 1-9 KiB per request (the most on a loaded
+  // machine): oneDNN primitives for batch shapes not seen before (bounded caches) and
+  // allocator fragmentation; over 20,000 requests it plateaus. The RSS bound is therefore
+  // loose; the thread bound below is what fails the old behaviour (1,028 threads).
+  EXPECT_LT(kib_per_request, 16.0) << "RSS grew " << half_drift_mib << " MiB over the second half";
   // 32 clients (plus reconnections after hang-ups) need a few dozen HTTP workers, not 1,024.
   EXPECT_LT(threads_end, 160) << "server threads after the soak";
   Figure("soak_requests", total);
