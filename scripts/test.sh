@@ -32,11 +32,11 @@ if [ "${OCULAR_SKIP_TSAN:-0}" != "1" ]; then
   echo "== tsan build (ThreadSanitizer: the tests labelled tsan)"
   cmake --preset tsan >/dev/null
   # Only the tsan-labelled test binaries (and what they link), found from their CMake calls,
-  # plus engine_test, whose concurrent and cancelling tests run as one tsan-labelled process
-  # (src/engine/CMakeLists.txt).
+  # plus engine_test and http_server_test, whose concurrency tests run as one tsan-labelled
+  # process each (src/engine/CMakeLists.txt, tests/http/CMakeLists.txt).
   mapfile -t tsan_targets < <(grep -rhE -B3 "LABELS[^)]*\btsan\b" --include=CMakeLists.txt src tests |
                               grep -oE "ocular_test\([A-Za-z0-9_]+" | sed 's/ocular_test(//' | sort -u)
-  cmake --build --preset tsan -j "$jobs" --target "${tsan_targets[@]}" engine_test
+  cmake --build --preset tsan -j "$jobs" --target "${tsan_targets[@]}" engine_test http_server_test
   echo "== tsan tests"
   # The tsan test preset sets OMP_NUM_THREADS=1: oneDNN's OpenMP runtime is not instrumented
   # (our own thread pool is, and still runs its workers).
