@@ -25,7 +25,9 @@ if [ "${OCULAR_SKIP_ASAN:-0}" != "1" ]; then
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$jobs"
   echo "== asan tests"
-  ctest --preset asan -j "$jobs" -LE "slow|bench"
+  # The three-replica cluster run stays in the release stage; under ASan the two-process
+  # shared-feature-cache test covers the same Redis paths (CI time limit).
+  ctest --preset asan -j "$jobs" -LE "slow|bench" -E "^ClusterTest\."
 fi
 
 if [ "${OCULAR_SKIP_TSAN:-0}" != "1" ]; then
@@ -45,5 +47,5 @@ fi
 
 if [ -x scripts/fuzz.sh ] && [ "${OCULAR_SKIP_FUZZ:-0}" != "1" ]; then
   echo "== fuzz smoke (bounded time per target)"
-  OCULAR_FUZZ_SECONDS="${OCULAR_FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
+  OCULAR_FUZZ_SECONDS="${OCULAR_FUZZ_SECONDS:-15}" bash scripts/fuzz.sh
 fi
