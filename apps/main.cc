@@ -11,6 +11,7 @@
 
 int main(int argc, char** argv) {
   ocular::cli::EnsurePassiveOpenMpWaiting(argc, argv);
+  ocular::LogToStderr();
   CLI::App app{"Ocular: a fast Qwen3-VL inference server and toolkit"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ocular 0.1.0");

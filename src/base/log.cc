@@ -1,6 +1,15 @@
 #include "base/log.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+
 namespace ocular {
+
+void LogToStderr() {
+  auto logger = spdlog::get("ocular");
+  if (!logger) logger = spdlog::stderr_color_mt("ocular");
+  logger->set_level(spdlog::default_logger()->level());
+  spdlog::set_default_logger(std::move(logger));
+}
 
 void SetLogLevel(LogLevel level) {
   switch (level) {

@@ -8,6 +8,9 @@ namespace ocular {
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError, kOff };
 void SetLogLevel(LogLevel level);
+// Points the default logger at stderr (spdlog's own default writes to stdout, which would mix
+// log lines into `ocular run --json` and other machine-read output). Called first in main().
+void LogToStderr();
 
 }  // namespace ocular
 
