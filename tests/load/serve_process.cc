@@ -68,23 +68,19 @@ ServeProcess::~ServeProcess() {
 
 bool ServeProcess::Alive() const { return pid_ > 0 && kill(pid_, 0) == 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
 
-long ServeProcess::RssKib() const {
-  std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
+// The numeric value of one "Name:" line of /proc/PID/status; -1 when absent.
+static long StatusField(pid_t pid, const std::string& name) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(name, 0) == 0) return std::stol(line.substr(name.size()));
   }
   return -1;
 }
 
-int ServeProcess::Threads() const {
-  std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
-}
+long ServeProcess::RssKib() const { return StatusField(pid_, "VmRSS:"); }
+
+int ServeProcess::Threads() const { return static_cast<int>(StatusField(pid_, "Threads:")); }
 
 int ServeProcess::OpenFds() const {
   const std::string dir = "/proc/" + std::to_string(pid_) + "/fd";
