@@ -143,6 +143,13 @@ class EngineGolden : public ::testing::Test {
     EXPECT_TRUE(e.ok()) << e.status().ToString();
     return e.ok() ? std::move(*e) : nullptr;
   }
+  // A fresh engine with neither feature nor prefix cache: the cold reference for a prompt.
+  std::unique_ptr<Engine> MakeColdEngine() {
+    EngineOptions o = DefaultOptions();
+    o.feature_cache.budget_bytes = 0;
+    o.enable_prefix_caching = false;
+    return MakeEngine(o);
+  }
   static EngineOptions DefaultOptions() {
     EngineOptions o;
     o.kv_cache_bytes = 4 << 20;  // 2048 tokens of tiny-a (2 KiB per token)
@@ -267,10 +274,8 @@ TEST_F(EngineGolden, FeatureCacheSkipsEncoderAfterDifferentPrefix) {
   EngineRequest changed = gc->request;
   changed.prompt_ids[1] = 9707;  // a different text token before the image
   // Cold reference for the changed prompt: fresh engine, no caches.
-  EngineOptions cold_opts = DefaultOptions();
-  cold_opts.feature_cache.budget_bytes = 0;
-  cold_opts.enable_prefix_caching = false;
-  auto cold_engine = MakeEngine(cold_opts);
+  auto cold_engine = MakeColdEngine();
+  ASSERT_TRUE(cold_engine);
   auto h0 = cold_engine->Submit(changed);
   ASSERT_TRUE(h0.ok());
   Outcome cold = Collect(**h0);
@@ -429,10 +434,8 @@ TEST_F(EngineGolden, ConcurrentRequestsWithTheSameImageShareOneEncode) {
   EXPECT_EQ(s.encodes_finished, 1);
   EXPECT_EQ(s.feature_cache.insertions, 1u);
   // The third output equals that prompt run alone on a fresh engine with no caches.
-  EngineOptions cold = DefaultOptions();
-  cold.feature_cache.budget_bytes = 0;
-  cold.enable_prefix_caching = false;
-  auto ref_engine = MakeEngine(cold);
+  auto ref_engine = MakeColdEngine();
+  ASSERT_TRUE(ref_engine);
   auto r = ref_engine->Submit(other);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(co.tokens, Collect(**r).tokens);
