@@ -7,7 +7,8 @@
 //  - large matmul [512 x 2048] x [2048 x 6144] (prefill-like) in f32 and bf16 compute with
 //    bf16 and q8_0 weights: GFLOP/s against the measured f32 FMA peak (x2 for bf16 dot
 //    products where the CPU has AVX512_BF16; AMX, where present, reports oneDNN's ISA);
-//  - ViT attention (one 784- or 3600-token image, 16 heads of 72): GFLOP/s of FullAttention.
+//  - ViT attention (one 784- or 3520-token image, 16 heads of 64), f32 and bf16: GFLOP/s of
+//    FullAttention.
 // Every figure is the median (min-max) of R runs.
 #include <immintrin.h>
 
@@ -227,14 +228,11 @@ int Main(int argc, char** argv) {
     }
   }
 
-  // ViT attention: one image's segment (n tokens, 16 heads of 72, the 2B vision tower's
-  // shape) with oneDNN off and on. FLOPs: 4 n^2 d (QK^T and PV).
+  // ViT attention: one image's segment (n tokens: 448x448 and 1280x720 images), 16 heads of
+  // 64 (the 2B vision tower's shape), f32 and bf16 precision. FLOPs: 4 n^2 d (QK^T and PV).
   if (only.empty() || only == "attention") {
-    ComputeOptions no_dnn = *opts;
-    no_dnn.use_onednn = false;
-    ComputeContext ctx_blocked(pool, no_dnn);
-    for (int64_t n : {int64_t{784}, int64_t{3600}}) {
-      const int heads = 16, hd = 72;
+    for (int64_t n : {int64_t{784}, int64_t{3520}}) {
+      const int heads = 16, hd = 64;
       const int64_t row = int64_t{heads} * hd;
       std::vector<float> q(n * row), k(n * row), v(n * row), o(n * row);
       std::mt19937 rng(9);
@@ -250,20 +248,21 @@ int Main(int argc, char** argv) {
       a.num_heads = a.num_kv_heads = heads, a.head_dim = hd;
       a.scale = 1.0f / std::sqrt(float(hd));
       const double flops = 4.0 * double(n) * double(n) * double(row);
-      // (The context with oneDNN enabled runs the same blocked kernel today: a oneDNN
-      // QK^T / softmax / PV path measured 5x slower at 784 tokens and 1.3x slower at 3,600
-      // on this CPU and was not kept; the two lines show the run-to-run noise.)
-      for (ComputeContext* c : {&ctx_blocked, &ctx}) {
+      for (Precision p : {Precision::kF32, Precision::kBf16}) {
+        a.precision = p;
         auto run = [&] {
           const int64_t t0 = NowNs();
-          FullAttention(*c, a);
+          FullAttention(ctx, a);
           return flops / Seconds(NowNs() - t0) / 1e9;
         };
         run();
         const Stats s = Measure(reps, run);
-        std::printf("attention n=%-5lld %-8s %7.1f GFLOP/s (%.1f-%.1f) = %5.1f%% of f32 FMA peak\n",
-                    static_cast<long long>(n), c == &ctx ? "onednn" : "blocked", s.median, s.min,
-                    s.max, 100.0 * s.median / peak.median);
+        const bool bf = p == Precision::kBf16 && ctx.features().avx512_bf16;
+        const double ref_peak = bf ? 2 * peak.median : peak.median;
+        std::printf("attention n=%-5lld %s %7.1f GFLOP/s (%.1f-%.1f) = %5.1f%% of %s peak %.0f\n",
+                    static_cast<long long>(n), p == Precision::kBf16 ? "bf16" : "f32 ", s.median,
+                    s.min, s.max, 100.0 * s.median / ref_peak, bf ? "bf16-dot" : "f32 FMA",
+                    ref_peak);
       }
     }
   }

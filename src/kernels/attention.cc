@@ -7,6 +7,7 @@
 
 #include "base/check.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/full_attention.h"
 #include "kernels/kernels.h"
 
 namespace ocular::kernels {
@@ -108,7 +109,40 @@ void FullAttention(ComputeContext& ctx, const FullAttentionArgs& a) {
   CHECK_GE(a.out_stride, static_cast<int64_t>(a.num_heads) * a.head_dim);
   CHECK_GE(a.k_stride, static_cast<int64_t>(a.num_kv_heads) * a.head_dim);
   CHECK_GE(a.v_stride, static_cast<int64_t>(a.num_kv_heads) * a.head_dim);
+  const bool bf16 = a.precision != Precision::kF32;
+  if (ctx.isa() == Isa::kAvx512) {
+    // Register-blocked tiles (cpu/full_attention_avx512.cc).
+    cpu::FullAttentionAvx512(ctx, a,
+                             !bf16 ? cpu::AttentionMath::kF32
+                             : ctx.features().avx512_bf16 ? cpu::AttentionMath::kBf16Dot
+                                                          : cpu::AttentionMath::kBf16Rounded);
+    return;
+  }
   const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
+  if (bf16) {
+    // The AVX2 and scalar paths (correct, not fast): the same rounded inputs as the AVX-512
+    // path, then the f32 kernel on them.
+    const int64_t n = a.cu_seqlens[a.num_segments];
+    const int64_t qw = static_cast<int64_t>(a.num_heads) * a.head_dim;
+    const int64_t kw = static_cast<int64_t>(a.num_kv_heads) * a.head_dim;
+    std::vector<float> q(static_cast<size_t>(n * qw));  // [n, num_heads, head_dim] f32
+    std::vector<float> k(static_cast<size_t>(n * kw));  // [n, num_kv_heads, head_dim] f32
+    std::vector<float> v(k.size());                     // [n, num_kv_heads, head_dim] f32
+    for (int64_t t = 0; t < n; ++t) {
+      std::copy_n(a.q + t * a.q_stride, qw, q.data() + t * qw);
+      std::copy_n(a.k + t * a.k_stride, kw, k.data() + t * kw);
+      std::copy_n(a.v + t * a.v_stride, kw, v.data() + t * kw);
+    }
+    kern.round_to_bf16(q.data(), static_cast<int64_t>(q.size()));
+    kern.round_to_bf16(k.data(), static_cast<int64_t>(k.size()));
+    kern.round_to_bf16(v.data(), static_cast<int64_t>(v.size()));
+    FullAttentionArgs r = a;
+    r.q = q.data(), r.k = k.data(), r.v = v.data();
+    r.q_stride = qw, r.k_stride = r.v_stride = kw;
+    r.precision = Precision::kF32;
+    FullAttention(ctx, r);
+    return;
+  }
   const int group = a.num_heads / a.num_kv_heads;
   // Tasks: (segment, head, query block).
   struct Task {

@@ -154,6 +154,69 @@ TEST_P(AttentionTest, FullAttentionSingleKeyReturnsItsValue) {
   EXPECT_EQ(out, v);
 }
 
+// The ViT's shapes on every path and both precisions: segments of 1, 7, 65 and 300 tokens
+// (one query row, a partial 4-row tile, a partial 64-key tile, several 128-key blocks),
+// head_dim 64 (Qwen3-VL) and 72 / 80 (padded to whole vectors), with strided rows.
+// kF32 is held to the f32 bound above. kBf16 is compared with the reference run on q, k, v
+// rounded to bf16 (what the kernel multiplies): left is the f32 bound on those inputs plus
+// the rounding of the softmax weights to bf16 (relative u_bf16 each, so at most
+// u_bf16 * max|v| on a weighted mean of v); u_bf16 = 2^-8.
+TEST_P(AttentionTest, FullAttentionVitShapesBothPrecisions) {
+  const std::vector<int64_t> cu = {0, 1, 8, 73, 373};
+  const int64_t n = cu.back();
+  for (int head_dim : {64, 72, 80}) {
+    for (Precision precision : {Precision::kF32, Precision::kBf16}) {
+      const int heads = 3;
+      const int64_t qs = heads * head_dim + 5, os = heads * head_dim + 1;
+      std::vector<float> q = testing::RandomFloats(rng_, n * qs, -2, 2);
+      std::vector<float> k = testing::RandomFloats(rng_, n * qs, -2, 2);
+      std::vector<float> v = testing::RandomFloats(rng_, n * qs);
+      std::vector<float> out(n * os, -9.0f), want(n * os, -9.0f);
+      FullAttentionArgs a;
+      a.q = q.data(), a.k = k.data(), a.v = v.data(), a.out = out.data();
+      a.q_stride = a.k_stride = a.v_stride = qs, a.out_stride = os;
+      a.cu_seqlens = cu.data();
+      a.num_segments = static_cast<int>(cu.size()) - 1;
+      a.num_heads = a.num_kv_heads = heads, a.head_dim = head_dim;
+      a.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+      a.precision = precision;
+      FullAttention(pc_.ctx, a);
+      const bool bf16 = precision == Precision::kBf16;
+      if (bf16) {
+        for (std::vector<float>* x : {&q, &k, &v}) {
+          for (float& f : *x) f = Bf16ToF32(F32ToBf16(f));
+        }
+      }
+      a.out = want.data();
+      ref::FullAttention(a);
+      for (int s = 0; s + 1 < static_cast<int>(cu.size()); ++s) {
+        for (int64_t t = cu[s]; t < cu[s + 1]; ++t) {
+          for (int h = 0; h < heads; ++h) {
+            std::vector<const float*> keys, values;
+            double max_v = 0;
+            for (int64_t j = cu[s]; j < cu[s + 1]; ++j) {
+              keys.push_back(a.k + j * qs + h * head_dim);
+              values.push_back(a.v + j * qs + h * head_dim);
+              for (int d = 0; d < head_dim; ++d) {
+                max_v = std::max(max_v, std::fabs(double(values.back()[d])));
+              }
+            }
+            const double tol =
+                Tolerance(a.q + t * qs + h * head_dim, keys, values, head_dim, a.scale) +
+                (bf16 ? testing::kUBf16 * max_v : 0.0);
+            for (int d = 0; d < head_dim; ++d) {
+              const int64_t i = t * os + h * head_dim + d;
+              ASSERT_NEAR(out[i], want[i], tol) << "head_dim " << head_dim << " bf16 " << bf16
+                                                << " seg " << s << " t " << t << " h " << h;
+            }
+          }
+          ASSERT_EQ(out[t * os + heads * head_dim], -9.0f);  // padding untouched
+        }
+      }
+    }
+  }
+}
+
 struct PagedCase {
   DType dtype;
   int block_size;

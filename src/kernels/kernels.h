@@ -169,6 +169,11 @@ struct FullAttentionArgs {
   int num_kv_heads = 0;  // divides num_heads
   int head_dim = 0;
   float scale = 0.0f;    // usually 1 / sqrt(head_dim)
+  // kF32: f32 products (the exact path). kBf16 / kInt8: q, k and v are rounded to bf16 and,
+  // where the CPU has AVX512-BF16, the softmax weights too, with products accumulated in f32
+  // (vdpbf16ps); scores, softmax and sums stay f32. Per output, beyond the f32 error:
+  // |delta| <= (2.2 * 2 u_bf16 * scale * max_j sum_d |q_d k_jd| + 2 u_bf16) * max |v|.
+  Precision precision = Precision::kF32;
 };
 void FullAttention(ComputeContext& ctx, const FullAttentionArgs& args);
 

@@ -115,6 +115,7 @@ void VisionEncoder::AttentionHeads(VisionEncodeState& s, int h0, int h1) {
   a.num_heads = a.num_kv_heads = h1 - h0;
   a.head_dim = static_cast<int>(hd);
   a.scale = static_cast<float>(1.0 / std::sqrt(double(hd)));
+  a.precision = precision_;  // kBf16: bf16 dot products (vdpbf16ps), f32 softmax
   kernels::FullAttention(ctx_, a);
 }
 
