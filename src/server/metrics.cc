@@ -84,6 +84,23 @@ std::string ServerMetrics::Render(const engine::EngineStats& st) const {
   counter("ocular_prefix_cache_hit_tokens_total", "Prompt tokens served from the prefix cache.",
           double(st.prefix_cache_hit_tokens));
   counter("ocular_preemptions_total", "Requests preempted under KV pressure.", double(st.preemptions));
+  counter("ocular_engine_steps_total", "Engine steps (one forward pass each, or encoder work only).",
+          double(st.steps));
+  // Slow decode steps are what streaming clients see as stalls: a step carrying decode tokens
+  // that took over 1.5x the average decode-only step (a large prefill chunk or encoder slot).
+  counter("ocular_engine_decode_steps_total", "Engine steps that carried decode tokens.",
+          double(st.decode_steps));
+  counter("ocular_engine_slow_decode_steps_total",
+          "Decode steps longer than 1.5x the average decode-only step.", double(st.slow_decode_steps));
+  gauge("ocular_vision_encodes_in_flight", "Media items whose vision encode is in progress.",
+        double(st.encoding));
+  gauge("ocular_vision_encoder_state_bytes", "Memory held by partial vision encodes.",
+        double(st.encoder_state_bytes));
+  counter("ocular_vision_encodes_started_total",
+          "Vision encode jobs begun (one per media item, shared by every request that needs it).",
+          double(st.encodes_started));
+  counter("ocular_vision_encodes_finished_total", "Vision encode jobs completed.",
+          double(st.encodes_finished));
   o += "# HELP ocular_feature_cache_hits_total Vision feature cache hits.\n"
        "# TYPE ocular_feature_cache_hits_total counter\n";
   o += fmt::format("ocular_feature_cache_hits_total{{kind=\"exact\"}} {}\n", st.feature_cache.hits);

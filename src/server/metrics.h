@@ -10,7 +10,10 @@
 // (with --feature-cache-redis), ocular_feature_cache_bytes / _entries (gauges),
 // ocular_feature_cache_evictions_total, ocular_feature_cache_encode_seconds_saved_total,
 // ocular_preemptions_total, ocular_requests_total{status=...},
-// ocular_prompt_tokens_total, ocular_generation_tokens_total, ocular_http_streams_open.
+// ocular_prompt_tokens_total, ocular_generation_tokens_total, ocular_http_streams_open,
+// ocular_engine_steps_total, ocular_engine_decode_steps_total, ocular_engine_slow_decode_steps_total,
+// ocular_vision_encodes_in_flight / _encoder_state_bytes (gauges),
+// ocular_vision_encodes_started_total / _finished_total.
 #pragma once
 
 #include <array>

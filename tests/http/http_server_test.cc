@@ -220,7 +220,7 @@ TEST_F(HttpServerTest, InternalImageUrlsAre400AndNeverFetched) {
   const int port = canary.bind_to_any_port("127.0.0.1");
   std::thread t([&] { canary.listen_after_bind(); });
   const std::string p = std::to_string(port);
-  for (const std::string url : {"http://127.0.0.1:" + p + "/a.png", "http://localhost:" + p + "/a.png",
+  for (const std::string& url : {"http://127.0.0.1:" + p + "/a.png", "http://localhost:" + p + "/a.png",
                                 "http://127.1:" + p + "/a.png", "http://[::ffff:127.0.0.1]:" + p + "/a.png",
                                 "http://2130706433:" + p + "/a.png", std::string("file:///etc/passwd"), std::string("gopher://x/")}) {
     json req = {{"messages", {{{"role", "user"},
@@ -292,10 +292,18 @@ TEST_F(HttpServerTest, MetricsExposeTheDocumentedNames) {
         "ocular_e2e_request_latency_seconds_sum", "ocular_stage_seconds_bucket{stage=\"encode\",le=\"+Inf\"}",
         "ocular_stage_seconds_count{stage=\"prefill\"}", "ocular_prefix_cache_hit_tokens_total ",
         "ocular_feature_cache_hits_total{kind=\"exact\"}", "ocular_feature_cache_misses_total ",
-        "ocular_preemptions_total ", "# TYPE ocular_time_to_first_token_seconds histogram"}) {
+        "ocular_preemptions_total ", "# TYPE ocular_time_to_first_token_seconds histogram",
+        "ocular_engine_slow_decode_steps_total ", "ocular_vision_encodes_in_flight ",
+        "ocular_vision_encoder_state_bytes ", "ocular_vision_encodes_started_total ",
+        "ocular_vision_encodes_finished_total "}) {
     EXPECT_NE(r->body.find(name), std::string::npos) << name;
   }
   EXPECT_GT(MetricValue(r->body, "ocular_kv_blocks_total"), 0);
+  // Two generated tokens: a prefill step and at least one step carrying a decode token.
+  EXPECT_GE(MetricValue(r->body, "ocular_engine_steps_total"), 2);
+  EXPECT_GE(MetricValue(r->body, "ocular_engine_decode_steps_total"), 1);
+  EXPECT_LE(MetricValue(r->body, "ocular_engine_decode_steps_total"),
+            MetricValue(r->body, "ocular_engine_steps_total"));
   EXPECT_GE(MetricValue(r->body, "ocular_e2e_request_latency_seconds_count"), 1);
 }
 
