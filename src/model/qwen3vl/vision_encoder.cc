@@ -17,6 +17,12 @@ double Linspace(double end, int64_t n, int64_t i) {
   return end * static_cast<double>(i) / static_cast<double>(n - 1);
 }
 
+// The first n floats of v, growing it if needed (contents unspecified).
+float* Grow(std::vector<float>& v, int64_t n) {
+  if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
+  return v.data();
+}
+
 // (row, col) of token r of a temporal group in merge-window order (spec 3.1).
 void PatchRowCol(int64_t r, int64_t gw, int64_t m, int64_t* row, int64_t* col) {
   int64_t windows_per_row = gw / m;
@@ -31,6 +37,34 @@ VisionEncoder::VisionEncoder(const ModelConfig& config, const RuntimeWeights& we
                              kernels::ComputeContext& ctx, kernels::Precision precision)
     : config_(config), vc_(config.vision), w_(weights.vision), ctx_(ctx), precision_(precision) {
   CHECK(weights.has_vision);
+  if (precision_ == kernels::Precision::kF32) return;
+  auto convert = [&](const kernels::WeightMatrix& w) {
+    if (w.dtype == DType::kBF16 || w.data == nullptr || bf16_.count(w.data)) return;
+    std::vector<uint16_t>& dst = bf16_store_.emplace_back(static_cast<size_t>(w.rows * w.cols));
+    ctx_.pool().ParallelRange(w.rows, 16, [&](int64_t r0, int64_t r1, int) {
+      std::vector<float> row(static_cast<size_t>(w.cols));  // [cols] f32
+      for (int64_t r = r0; r < r1; ++r) {
+        kernels::DequantizeRow(ctx_, w.dtype, w.Row(r), row.data(), w.cols);
+        kernels::ConvertF32ToBf16(ctx_, row.data(), dst.data() + r * w.cols, w.cols);
+      }
+    });
+    bf16_.emplace(w.data, kernels::WeightMatrix{DType::kBF16, w.rows, w.cols, dst.data(), 0});
+  };
+  convert(w_.patch_embed.w);
+  for (const VisionBlockRt& b : w_.blocks) {
+    for (const Linear* l : {&b.qkv, &b.proj, &b.fc1, &b.fc2}) convert(l->w);
+  }
+  convert(w_.merger.fc1.w);
+  convert(w_.merger.fc2.w);
+  for (const MergerRt& m : w_.deepstack) {
+    convert(m.fc1.w);
+    convert(m.fc2.w);
+  }
+}
+
+const kernels::WeightMatrix& VisionEncoder::W(const kernels::WeightMatrix& w) const {
+  auto it = bf16_.find(w.data);
+  return it == bf16_.end() ? w : it->second;
 }
 
 void VisionEncoder::AddPositionEmbedding(int64_t gh, int64_t gw, int64_t r0, int64_t r1,
@@ -86,13 +120,13 @@ void VisionEncoder::QkvRows(const VisionBlockRt& b, VisionEncodeState& s, int64_
                             int64_t r1) {
   const int64_t d = vc_.hidden_size, hd = vc_.head_dim(), rows = r1 - r0;
   const int heads = static_cast<int>(vc_.num_heads);
-  std::vector<float> h(static_cast<size_t>(rows * d));  // [rows, D] f32
+  float* h = Grow(s.h_, rows * d);                       // [rows, D] f32
   float* qkv = s.qkv_.data() + r0 * 3 * d;              // [rows, 3D] f32
   const float* cos = s.cos_.data() + r0 * hd / 2;
   const float* sin = s.sin_.data() + r0 * hd / 2;
   kernels::LayerNorm(ctx_, s.x_.data() + r0 * d, b.norm1_w.data(), b.norm1_b.data(),
-                     vc_.layer_norm_eps, h.data(), rows, d);
-  kernels::MatMul(ctx_, h.data(), rows, b.qkv.w, b.qkv.bias(), qkv, precision_);
+                     vc_.layer_norm_eps, h, rows, d);
+  kernels::MatMul(ctx_, h, rows, W(b.qkv.w), b.qkv.bias(), qkv, precision_);
   kernels::RopeNeox(ctx_, qkv, rows, heads, static_cast<int>(hd), 3 * d, cos, sin,
                     static_cast<int>(hd));
   kernels::RopeNeox(ctx_, qkv + d, rows, heads, static_cast<int>(hd), 3 * d, cos, sin,
@@ -124,16 +158,16 @@ void VisionEncoder::MlpRows(const VisionBlockRt& b, VisionEncodeState& s, int64_
   const int64_t d = vc_.hidden_size, f = vc_.intermediate_size, rows = r1 - r0;
   const float eps = vc_.layer_norm_eps;
   float* x = s.x_.data() + r0 * d;                         // [rows, D]
-  std::vector<float> h(static_cast<size_t>(rows * d));     // [rows, D] f32
-  std::vector<float> mid(static_cast<size_t>(rows * f));   // [rows, F] f32
-  kernels::MatMul(ctx_, s.attn_.data() + r0 * d, rows, b.proj.w, b.proj.bias(), h.data(),
+  float* h = Grow(s.h_, rows * d);                          // [rows, D] f32
+  float* mid = Grow(s.mid_, rows * f);                      // [rows, F] f32
+  kernels::MatMul(ctx_, s.attn_.data() + r0 * d, rows, W(b.proj.w), b.proj.bias(), h,
                   precision_);
-  kernels::AddInPlace(ctx_, x, h.data(), rows * d);
-  kernels::LayerNorm(ctx_, x, b.norm2_w.data(), b.norm2_b.data(), eps, h.data(), rows, d);
-  kernels::MatMul(ctx_, h.data(), rows, b.fc1.w, b.fc1.bias(), mid.data(), precision_);
-  kernels::GeluTanh(ctx_, mid.data(), rows * f);
-  kernels::MatMul(ctx_, mid.data(), rows, b.fc2.w, b.fc2.bias(), h.data(), precision_);
-  kernels::AddInPlace(ctx_, x, h.data(), rows * d);
+  kernels::AddInPlace(ctx_, x, h, rows * d);
+  kernels::LayerNorm(ctx_, x, b.norm2_w.data(), b.norm2_b.data(), eps, h, rows, d);
+  kernels::MatMul(ctx_, h, rows, W(b.fc1.w), b.fc1.bias(), mid, precision_);
+  kernels::GeluTanh(ctx_, mid, rows * f);
+  kernels::MatMul(ctx_, mid, rows, W(b.fc2.w), b.fc2.bias(), h, precision_);
+  kernels::AddInPlace(ctx_, x, h, rows * d);
 
   // These rows' final state for this layer: DeepStack levels taken here, and the main merger
   // after the last layer (merge windows are 4 adjacent rows; chunks hold whole windows).
@@ -142,36 +176,38 @@ void VisionEncoder::MlpRows(const VisionBlockRt& b, VisionEncodeState& s, int64_
   for (size_t j = 0; j < ds_idx.size(); ++j) {
     if (ds_idx[j] != static_cast<int64_t>(s.layer_)) continue;
     Merge(w_.deepstack[j], /*norm_before_shuffle=*/false, x, rows,
-          s.deepstack_[j].data() + r0 / mm * o);
+          s.deepstack_[j].data() + r0 / mm * o, s);
   }
   if (s.layer_ + 1 == w_.blocks.size()) {
-    Merge(w_.merger, /*norm_before_shuffle=*/true, x, rows, s.main_.data() + r0 / mm * o);
+    Merge(w_.merger, /*norm_before_shuffle=*/true, x, rows, s.main_.data() + r0 / mm * o, s);
   }
 }
 
 void VisionEncoder::Merge(const MergerRt& m, bool norm_before_shuffle, const float* x, int64_t n,
-                          float* out) {
+                          float* out, VisionEncodeState& s) {
   // Main merger: LayerNorm(D) per patch, then 2x2 concat. DeepStack: concat, then
   // LayerNorm(4D). Both: fc1 -> exact GELU -> fc2. The merge window's patches are adjacent
   // rows, so the concat is a reinterpretation of [n, D] as [n/4, 4D].
   const int64_t d = vc_.hidden_size, mm = vc_.spatial_merge_size * vc_.spatial_merge_size;
   const int64_t tokens = n / mm, wide = d * mm;
   const float eps = vc_.layer_norm_eps;
-  std::vector<float> h(static_cast<size_t>(n * d));  // [tokens, 4D]
+  // (The block's temporaries are free again here.)
+  float* h = Grow(s.h_, n * d);                  // [tokens, 4D] f32
   if (norm_before_shuffle) {
-    kernels::LayerNorm(ctx_, x, m.norm_w.data(), m.norm_b.data(), eps, h.data(), n, d);
+    kernels::LayerNorm(ctx_, x, m.norm_w.data(), m.norm_b.data(), eps, h, n, d);
   } else {
-    kernels::LayerNorm(ctx_, x, m.norm_w.data(), m.norm_b.data(), eps, h.data(), tokens, wide);
+    kernels::LayerNorm(ctx_, x, m.norm_w.data(), m.norm_b.data(), eps, h, tokens, wide);
   }
-  std::vector<float> mid(static_cast<size_t>(tokens * wide));  // [tokens, 4D]
-  kernels::MatMul(ctx_, h.data(), tokens, m.fc1.w, m.fc1.bias(), mid.data(), precision_);
-  kernels::GeluErf(ctx_, mid.data(), tokens * wide);
-  kernels::MatMul(ctx_, mid.data(), tokens, m.fc2.w, m.fc2.bias(), out, precision_);
+  float* mid = Grow(s.mid_, tokens * wide);      // [tokens, 4D] f32
+  kernels::MatMul(ctx_, h, tokens, W(m.fc1.w), m.fc1.bias(), mid, precision_);
+  kernels::GeluErf(ctx_, mid, tokens * wide);
+  kernels::MatMul(ctx_, mid, tokens, W(m.fc2.w), m.fc2.bias(), out, precision_);
 }
 
 size_t VisionEncodeState::bytes() const {
   size_t b = (x_.capacity() + cos_.capacity() + sin_.capacity() + qkv_.capacity() +
-              attn_.capacity() + main_.capacity()) * sizeof(float);
+              attn_.capacity() + h_.capacity() + mid_.capacity() + main_.capacity()) *
+             sizeof(float);
   for (const auto& l : deepstack_) b += l.capacity() * sizeof(float);
   return b;
 }
@@ -269,7 +305,7 @@ void VisionEncoder::RunChunk(VisionEncodeState& s) {
       const int64_t r0 = s.pos_, r1 = ChunkEnd(s, r0, rows);
       const int64_t row = s.item_begin_[s.item_] + r0;
       float* x = s.x_.data() + row * d;
-      const kernels::WeightMatrix& pe = w_.patch_embed.w;
+      const kernels::WeightMatrix& pe = W(w_.patch_embed.w);
       kernels::MatMul(ctx_, it.pixel_values + r0 * pe.cols, r1 - r0, pe, w_.patch_embed.bias(),
                       x, precision_);
       AddPositionEmbedding(it.grid_h, it.grid_w, r0, r1, x);
@@ -329,6 +365,8 @@ void VisionEncoder::RunChunk(VisionEncodeState& s) {
           std::vector<float>().swap(s.cos_);
           std::vector<float>().swap(s.sin_);
           std::vector<float>().swap(s.x_);
+          std::vector<float>().swap(s.h_);
+          std::vector<float>().swap(s.mid_);
         }
       }
       return;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -79,6 +80,10 @@ class VisionEncodeState {
   std::vector<float> cos_, sin_;              // [N, head_dim/2] f32
   std::vector<float> qkv_;                    // [N, 3D] f32 of the current layer: q | k | v
   std::vector<float> attn_;                   // [N, D] f32 attention output of the layer
+  // Per-chunk temporaries kept across layers: a fresh multi-MB vector per call cost a page
+  // fault and zeroing per 4 KiB page, which took more time than the products it fed.
+  std::vector<float> h_;                      // [chunk rows, D] f32
+  std::vector<float> mid_;                    // [chunk rows, F] f32
   std::vector<std::vector<float>> deepstack_; // [levels][N/4, out_hidden] f32
   std::vector<float> main_;                   // [N/4, out_hidden] f32
 
@@ -123,15 +128,24 @@ class VisionEncoder {
   void AttentionHeads(VisionEncodeState& s, int h0, int h1);
   void MlpRows(const VisionBlockRt& b, VisionEncodeState& s, int64_t r0, int64_t r1);
   void Merge(const MergerRt& m, bool norm_before_shuffle, const float* x, int64_t n,
-             float* out);
+             float* out, VisionEncodeState& s);
   int64_t ChunkEnd(const VisionEncodeState& s, int64_t pos, int64_t total) const;
   double ChunkWork(const VisionEncodeState& s, int64_t rows) const;
+
+  // The weight the products use: its bf16 copy when one was made at construction.
+  const kernels::WeightMatrix& W(const kernels::WeightMatrix& w) const;
 
   const ModelConfig& config_;
   const VisionConfig& vc_;
   const VisionRt& w_;
   kernels::ComputeContext& ctx_;
   kernels::Precision precision_;
+  // Under bf16 precision, every vision weight not stored in bf16 (f16 / f32 / quantized)
+  // converted to bf16 once here: oneDNN multiplies bf16 weights in place, while any other
+  // dtype is converted again on every call (the whole tower per encode). Costs one bf16 copy
+  // of the tower (~0.8 GB for the 2B model's f16 mmproj).
+  std::vector<std::vector<uint16_t>> bf16_store_;                 // [rows * cols] bf16 each
+  std::unordered_map<const void*, kernels::WeightMatrix> bf16_;  // source data -> bf16 view
 };
 
 }  // namespace ocular::qwen3vl
