@@ -41,24 +41,26 @@ inline __mmask16 FirstLanes(int64_t n) {
   return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
 }
 
-// exp(x) for x <= 0 (a score minus its row's running maximum): Cody-Waite reduction by ln 2,
-// a degree-6 polynomial on [-ln2/2, ln2/2] (relative error a few ulp), 2^n by vscalefps
-// (gradual underflow to 0). Positive x are not needed (masked lanes may see them; the result
-// is discarded).
-inline __m512 ExpNonPositive(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));  // e^-104 underflows to 0 in f32 anyway
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), x);
-  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(y, n);
+// 2^x for x <= 0 (a score in log2 units minus its row's running maximum): 2^r for
+// r = x - round(x) in [-1/2, 1/2] by its Taylor polynomial of degree kDegree (truncation
+// error < 1.7e-7 relative at degree 6, 5.2e-9 at 7), times 2^round(x) by vscalefps (gradual
+// underflow to 0, no clamping needed). Lanes with x > 0 only occur masked off.
+template <int kDegree>
+inline __m512 Exp2(__m512 x) {
+  static constexpr float kC[8] = {1.0f,
+                                  0.6931471805599453f,
+                                  0.2402265069591007f,
+                                  0.05550410866482158f,
+                                  0.009618129107628477f,
+                                  0.0013333558146428443f,
+                                  0.00015403530393381606f,
+                                  1.525273380405984e-05f};
+  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 r = _mm512_sub_ps(x, n);
+  __m512 p = _mm512_set1_ps(kC[kDegree]);
+#pragma GCC unroll 8
+  for (int k = kDegree - 1; k >= 0; --k) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC[k]));
+  return _mm512_scalef_ps(p, n);
 }
 
 // Rounds each lane to the nearest bf16 (ties to even) and back to f32.
@@ -111,19 +113,30 @@ template <typename KeyFn, typename ValueFn>
 void PackKv(const Layout& l, int64_t n, int64_t n_pad, KeyFn key, ValueFn value, void* kdst,
             void* vdst) {
   const int kdims = l.words ? l.hdp : l.hd;
-  alignas(64) float tmp[512 + 32];  // one key row: kdims words (head_dim <= 1024)
-  CHECK_LE(kdims, 512);
-  for (int64_t i = 0; i < n_pad; ++i) {
-    const float* row = i < n ? key(i) : nullptr;
-    if (l.words) {
-      RowToWords(row, l, reinterpret_cast<uint32_t*>(tmp));
-    } else {
-      RowToFloats(row, l, l.hd, tmp);
+  // One tile of keys as rows, [kKeyTile, kdims] words, then transposed into [kdims, kKeyTile]
+  // with one 16-lane gather per output vector.
+  std::vector<uint32_t> rows(size_t{kKeyTile} * kdims + 16);
+  const __m512i lane_offsets = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(kdims));
+  for (int64_t t0 = 0; t0 < n_pad; t0 += kKeyTile) {
+    for (int j = 0; j < kKeyTile; ++j) {
+      const float* row = t0 + j < n ? key(t0 + j) : nullptr;
+      uint32_t* dst = rows.data() + int64_t{j} * kdims;
+      if (l.words) {
+        RowToWords(row, l, dst);
+      } else {
+        RowToFloats(row, l, l.hd, reinterpret_cast<float*>(dst));
+      }
     }
-    // Transpose into the tile: word d of key i goes to [i / 64][d][i % 64].
-    uint32_t* tile = static_cast<uint32_t*>(kdst) + i / kKeyTile * l.KTileWords() + i % kKeyTile;
-    const uint32_t* src = reinterpret_cast<const uint32_t*>(tmp);
-    for (int d = 0; d < kdims; ++d) tile[int64_t{d} * kKeyTile] = src[d];
+    uint32_t* tile = static_cast<uint32_t*>(kdst) + t0 / kKeyTile * l.KTileWords();
+    for (int d = 0; d < kdims; ++d) {
+      for (int c = 0; c < kKeyTile / 16; ++c) {
+        const __m512i g = _mm512_i32gather_epi32(
+            lane_offsets, rows.data() + int64_t{c} * 16 * kdims + d, 4);
+        _mm512_storeu_si512(tile + int64_t{d} * kKeyTile + c * 16, g);
+      }
+    }
   }
   if (l.words) {
     uint32_t* v = static_cast<uint32_t*>(vdst);
@@ -198,24 +211,28 @@ inline void QkTileBf16(const uint32_t* q, int qld, const uint32_t* kt, int hdp, 
   }
 }
 
-// Online softmax step of one row over scores s[0, count): updates the running max *m and sum
-// *l, writes the weights exp(s - max) to p (f32, or bf16 rounded to nearest with zeros up to
-// the next multiple of 32) and returns the factor exp(old max - new max) for the row's
-// accumulated output.
-template <bool kBf16>
-inline float SoftmaxRow(const float* s, int count, float* m, float* l, void* p) {
+// Maximum of the scores s[0, count).
+inline float BlockMax(const float* s, int count) {
   __m512 mx = _mm512_set1_ps(kNegInf);
   for (int j = 0; j < count; j += 16) {
     mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(kNegInf), FirstLanes(count - j), s + j));
   }
-  const float m_new = std::max(*m, avx512::ReduceMax(mx));
-  const float corr = *m == kNegInf ? 0.0f : std::exp(*m - m_new);
-  const __m512 mv = _mm512_set1_ps(m_new);
-  __m512 sum = _mm512_setzero_ps();
+  return avx512::ReduceMax(mx);
+}
+
+// Online softmax step of one row over scores s[0, count) (already times log2 e, so the
+// weights are powers of 2) with the row's new running max m: writes the weights 2^(s - m)
+// to p (f32, or bf16 rounded to nearest with zeros up to the next multiple of 32) and
+// updates the lane-wise running sums *l (first scaled by corr = 2^(old max - m)).
+template <bool kBf16>
+inline void ExpRow(const float* s, int count, float m, float corr, __m512* l, void* p) {
+  const __m512 mv = _mm512_set1_ps(m);
+  __m512 sum = _mm512_mul_ps(*l, _mm512_set1_ps(corr));
   for (int j = 0; j < count; j += 32) {
     const __mmask16 m0 = FirstLanes(count - j), m1 = FirstLanes(count - j - 16);
-    const __m512 e0 = _mm512_maskz_mov_ps(m0, ExpNonPositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(m0, s + j), mv)));
-    const __m512 e1 = _mm512_maskz_mov_ps(m1, ExpNonPositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(m1, s + j + 16), mv)));
+    constexpr int kDegree = kBf16 ? 6 : 7;
+    const __m512 e0 = _mm512_maskz_mov_ps(m0, Exp2<kDegree>(_mm512_sub_ps(_mm512_loadu_ps(s + j), mv)));
+    const __m512 e1 = _mm512_maskz_mov_ps(m1, Exp2<kDegree>(_mm512_sub_ps(_mm512_loadu_ps(s + j + 16), mv)));
     sum = _mm512_add_ps(sum, _mm512_add_ps(e0, e1));
     if constexpr (kBf16) {
       // vcvtne2ps2bf16: round to nearest even; the second operand fills the low half.
@@ -223,13 +240,11 @@ inline float SoftmaxRow(const float* s, int count, float* m, float* l, void* p) 
       std::memcpy(static_cast<uint16_t*>(p) + j, &pb, 64);
     } else {
       float* pf = static_cast<float*>(p);
-      _mm512_mask_storeu_ps(pf + j, m0, e0);
-      _mm512_mask_storeu_ps(pf + j + 16, m1, e1);
+      _mm512_storeu_ps(pf + j, e0);
+      _mm512_storeu_ps(pf + j + 16, e1);
     }
   }
-  *l = *l * corr + avx512::ReduceSum(sum);
-  *m = m_new;
-  return corr;
+  *l = sum;
 }
 
 // o[r][x] = o[r][x] * corr[r] + sum_j p[r][j] v[j][x] for kRows rows and NV 16-dim vectors.
@@ -288,7 +303,8 @@ struct TaskScratch {
   std::vector<float> o;  // [kQueryBlock, hd16] f32 unnormalised outputs
   std::vector<float> s;  // [kRows, kKeyBlock] f32 scores
   std::vector<float> p;  // [kRows, kKeyBlock] f32 weights (bf16 use the first half)
-  std::vector<float> m, l;  // [kQueryBlock] running max and sum
+  std::vector<float> m;     // [kQueryBlock] running max (log2 units)
+  std::vector<__m512> l;    // [kQueryBlock] running sums, lane-wise
   explicit TaskScratch(const Layout& lay)
       : q(size_t{kQueryBlock} * std::max(lay.hd, lay.hdp)),
         o(size_t{kQueryBlock} * lay.hd16),
@@ -323,7 +339,9 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
   }
   std::fill_n(ts.o.begin(), size_t(rows_pad) * hd16, 0.0f);
   std::fill_n(ts.m.begin(), rows_pad, kNegInf);
-  std::fill_n(ts.l.begin(), rows_pad, 0.0f);
+  std::fill_n(ts.l.begin(), rows_pad, _mm512_setzero_ps());
+  // Scores in log2 units: the softmax is the same with 2^x in place of e^x.
+  const float scale = a.scale * 1.44269504088896341f;
   float corr[kRows];
   for (int64_t kb = 0; kb < seg_len; kb += kKeyBlock) {
     const int count = static_cast<int>(std::min<int64_t>(kKeyBlock, seg_len - kb));
@@ -334,18 +352,27 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
         float* s = ts.s.data() + tile * kKeyTile;
         if constexpr (kBf16) {
           QkTileBf16(reinterpret_cast<const uint32_t*>(ts.q.data()) + rg * qld, qld,
-                     static_cast<const uint32_t*>(kpack) + kt, lay.hdp, a.scale, s);
+                     static_cast<const uint32_t*>(kpack) + kt, lay.hdp, scale, s);
         } else {
           QkTileF32(ts.q.data() + rg * qld, qld, static_cast<const float*>(kpack) + kt, hd,
-                    a.scale, s);
+                    scale, s);
         }
       }
+      // New running maxima of the kRows rows, and their corrections in one vector exp2
+      // (2^(-inf) for a row's first block is taken as 0: its sums are still empty).
+      alignas(64) float m_new[16] = {};
       for (int r = 0; r < kRows; ++r) {
-        float* p = ts.p.data() + r * kKeyBlock;
-        void* pr = kBf16 ? static_cast<void*>(reinterpret_cast<uint16_t*>(ts.p.data()) + r * kKeyBlock)
-                         : static_cast<void*>(p);
-        corr[r] = SoftmaxRow<kBf16>(ts.s.data() + r * kKeyBlock, count, &ts.m[rg + r],
-                                    &ts.l[rg + r], pr);
+        m_new[r] = std::max(ts.m[rg + r], BlockMax(ts.s.data() + r * kKeyBlock, count));
+      }
+      const __mmask16 rows_mask = FirstLanes(kRows);
+      const __m512 m_old = _mm512_maskz_loadu_ps(rows_mask, ts.m.data() + rg);
+      const __mmask16 seen = _mm512_mask_cmp_ps_mask(rows_mask, m_old, _mm512_set1_ps(kNegInf), _CMP_NEQ_OQ);
+      _mm512_mask_storeu_ps(corr, rows_mask, _mm512_maskz_mov_ps(seen, Exp2<7>(_mm512_sub_ps(m_old, _mm512_load_ps(m_new)))));
+      for (int r = 0; r < kRows; ++r) {
+        void* p = kBf16 ? static_cast<void*>(reinterpret_cast<uint16_t*>(ts.p.data()) + r * kKeyBlock)
+                        : static_cast<void*>(ts.p.data() + r * kKeyBlock);
+        ExpRow<kBf16>(ts.s.data() + r * kKeyBlock, count, m_new[r], corr[r], &ts.l[rg + r], p);
+        ts.m[rg + r] = m_new[r];
       }
       for (int d0 = 0; d0 < hd16; d0 += kDimTile) {
         const int nv = std::min(kDimTile, hd16 - d0) / 16;
@@ -374,7 +401,7 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
   }
   for (int r = 0; r < rows; ++r) {
     // l >= 1 for every row (the row's maximum contributes exp(0)).
-    const __m512 inv = _mm512_set1_ps(1.0f / ts.l[r]);
+    const __m512 inv = _mm512_set1_ps(1.0f / avx512::ReduceSum(ts.l[r]));
     float* out = a.out + (t.q0 + r) * a.out_stride + int64_t{t.head} * hd;
     const float* o = ts.o.data() + int64_t{r} * hd16;
     for (int d0 = 0; d0 < hd; d0 += 16) {
