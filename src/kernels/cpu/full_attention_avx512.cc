@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "base/check.h"
@@ -30,8 +31,8 @@ namespace {
 
 constexpr int kRows = 4;          // query rows per register tile
 constexpr int kKeyTile = 64;      // keys per Q K^T register tile (4 vectors)
-constexpr int kKeyBlock = 128;    // keys per online-softmax step (multiple of kKeyTile)
-constexpr int kQueryBlock = 64;   // query rows per task (multiple of kRows)
+constexpr int kKeyBlock = 256;    // keys per online-softmax step (multiple of kKeyTile)
+constexpr int kQueryBlock = 32;   // query rows per task (multiple of kRows)
 constexpr int kDimTile = 64;      // output dims per P V register tile (4 vectors)
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -107,11 +108,11 @@ inline void RowToFloats(const float* row, const Layout& l, int width, float* dst
   }
 }
 
-// Packs the keys and values of one (segment, kv head): rows key(i), value(i) for i < n (null
-// for the padding up to n_pad).
+// Packs keys [i0, i1) (whole key tiles) of one (segment, kv head) into its regions kdst
+// and vdst: rows key(i), value(i) for i < n (null for the padding up to n_pad).
 template <typename KeyFn, typename ValueFn>
-void PackKv(const Layout& l, int64_t n, int64_t n_pad, KeyFn key, ValueFn value, void* kdst,
-            void* vdst) {
+void PackKv(const Layout& l, int64_t n, int64_t i0, int64_t i1, KeyFn key, ValueFn value,
+            void* kdst, void* vdst) {
   const int kdims = l.words ? l.hdp : l.hd;
   // One tile of keys as rows, [kKeyTile, kdims] words, then transposed into [kdims, kKeyTile]
   // with one 16-lane gather per output vector.
@@ -119,7 +120,7 @@ void PackKv(const Layout& l, int64_t n, int64_t n_pad, KeyFn key, ValueFn value,
   const __m512i lane_offsets = _mm512_mullo_epi32(
       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
       _mm512_set1_epi32(kdims));
-  for (int64_t t0 = 0; t0 < n_pad; t0 += kKeyTile) {
+  for (int64_t t0 = i0; t0 < i1; t0 += kKeyTile) {
     for (int j = 0; j < kKeyTile; ++j) {
       const float* row = t0 + j < n ? key(t0 + j) : nullptr;
       uint32_t* dst = rows.data() + int64_t{j} * kdims;
@@ -140,7 +141,7 @@ void PackKv(const Layout& l, int64_t n, int64_t n_pad, KeyFn key, ValueFn value,
   }
   if (l.words) {
     uint32_t* v = static_cast<uint32_t*>(vdst);
-    for (int64_t q = 0; q < n_pad / 2; ++q) {
+    for (int64_t q = i0 / 2; q < i1 / 2; ++q) {
       const float* r0 = 2 * q < n ? value(2 * q) : nullptr;
       const float* r1 = 2 * q + 1 < n ? value(2 * q + 1) : nullptr;
       for (int d0 = 0; d0 < l.hd16; d0 += 16) {
@@ -151,7 +152,7 @@ void PackKv(const Layout& l, int64_t n, int64_t n_pad, KeyFn key, ValueFn value,
     }
   } else {
     float* v = static_cast<float*>(vdst);
-    for (int64_t i = 0; i < n_pad; ++i) {
+    for (int64_t i = i0; i < i1; ++i) {
       RowToFloats(i < n ? value(i) : nullptr, l, l.hd16, v + i * l.hd16);
     }
   }
@@ -436,15 +437,25 @@ void FullAttentionAvx512(ComputeContext& ctx, const FullAttentionArgs& a, Attent
   if (offset.back() == 0) return;
   uint32_t* pack = static_cast<uint32_t*>(
       ctx.Scratch(ComputeContext::kScratchActivations, size_t(offset.back()) * 4));
-  ctx.pool().ParallelFor(int64_t(offset.size()) - 1, [&](int64_t i, int) {
-    const int s = static_cast<int>(i / a.num_kv_heads), h = static_cast<int>(i % a.num_kv_heads);
+  // Parallel over (segment, key tile), all kv heads of a tile in one task: the heads of a
+  // token are adjacent in memory, so a task reads whole rows of a few pages (per head over
+  // the whole segment, every row was a page and TLB miss of its own).
+  std::vector<std::pair<int, int64_t>> pack_tasks;  // (segment, first key of the tile)
+  for (int s = 0; s < a.num_segments; ++s) {
+    const int64_t n_pad = RoundUp(a.cu_seqlens[s + 1] - a.cu_seqlens[s], kKeyTile);
+    for (int64_t t0 = 0; t0 < n_pad; t0 += kKeyTile) pack_tasks.emplace_back(s, t0);
+  }
+  ctx.pool().ParallelFor(int64_t(pack_tasks.size()), [&](int64_t ti, int) {
+    const auto [s, t0] = pack_tasks[size_t(ti)];
     const int64_t b = a.cu_seqlens[s], n = a.cu_seqlens[s + 1] - b;
     const int64_t n_pad = RoundUp(n, kKeyTile);
-    uint32_t* k = pack + offset[i];
-    const int64_t hoff = int64_t{h} * a.head_dim;
-    PackKv(lay, n, n_pad, [&](int64_t j) { return a.k + (b + j) * a.k_stride + hoff; },
-           [&](int64_t j) { return a.v + (b + j) * a.v_stride + hoff; }, k,
-           k + lay.KWords(n_pad));
+    for (int h = 0; h < a.num_kv_heads; ++h) {
+      uint32_t* k = pack + offset[size_t(s) * a.num_kv_heads + h];
+      const int64_t hoff = int64_t{h} * a.head_dim;
+      PackKv(lay, n, t0, t0 + kKeyTile, [&](int64_t j) { return a.k + (b + j) * a.k_stride + hoff; },
+             [&](int64_t j) { return a.v + (b + j) * a.v_stride + hoff; }, k,
+             k + lay.KWords(n_pad));
+    }
   });
 
   std::vector<Task> tasks;
