@@ -25,6 +25,7 @@
 
 #include "apps/cli_util.h"
 #include "apps/commands.h"
+#include "base/base64.h"
 #include "base/clock.h"
 
 namespace ocular::cli {
@@ -57,24 +58,6 @@ struct BenchServeOptions {
 
 // --- Payloads ---------------------------------------------------------------------------
 
-std::string Base64(const std::string& in) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += k[v >> 18], out += k[(v >> 12) & 63], out += k[(v >> 6) & 63], out += k[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += k[v >> 18], out += k[(v >> 12) & 63], out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += k[v >> 18], out += k[(v >> 12) & 63], out += k[(v >> 6) & 63], out += '=';
-  }
-  return out;
-}
 
 void PngChunk(std::string& out, const char* type, const std::string& data) {
   auto be32 = [&](uint32_t v) {
@@ -419,7 +402,7 @@ Result<Plan> MakePlan(const BenchServeOptions& o, int w, int h) {
   Plan p;
   std::mt19937 rng(o.seed);
   std::uniform_real_distribution<double> u(0, 1);
-  auto image_url = [&](uint32_t id) { return "data:image/png;base64," + Base64(MakePng(w, h, id)); };
+  auto image_url = [&](uint32_t id) { return "data:image/png;base64," + Base64Encode(MakePng(w, h, id)); };
   std::string video_url;
   if (o.workload == "video") {
     std::ifstream f(o.video_file, std::ios::binary);
@@ -429,7 +412,7 @@ Result<Plan> MakePlan(const BenchServeOptions& o, int w, int h) {
     std::string mime = o.video_file.ends_with(".webm")  ? "video/webm"
                        : o.video_file.ends_with(".mkv") ? "video/x-matroska"
                                                         : "video/mp4";
-    video_url = "data:" + mime + ";base64," + Base64(ss.str());
+    video_url = "data:" + mime + ";base64," + Base64Encode(ss.str());
   }
   std::vector<uint32_t> seen_images;
   for (int i = 0; i < o.num_requests; ++i) {

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/base64.h"
 #include "base/thread_pool.h"
 #include "cache/features/test_screenshots.h"
 #include "engine/engine.h"
@@ -35,29 +36,11 @@ namespace {
 using namespace ocular;  // NOLINT: a benchmark's main
 using nlohmann::json;
 
-std::string Base64(const std::vector<uint8_t>& in) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t v = (uint32_t(in[i]) << 16) | (uint32_t(in[i + 1]) << 8) | in[i + 2];
-    for (int s = 18; s >= 0; s -= 6) out += k[(v >> s) & 63];
-  }
-  if (i < in.size()) {
-    uint32_t v = uint32_t(in[i]) << 16;
-    if (i + 1 < in.size()) v |= uint32_t(in[i + 1]) << 8;
-    out += k[(v >> 18) & 63];
-    out += k[(v >> 12) & 63];
-    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 std::string ScreenshotUrl(uint32_t seed) {
   const features::testing::Image img = features::testing::MakeScreenshot(seed, 1280, 720);
   media::RgbImage rgb{1280, 720, img.rgb};
-  return "data:image/png;base64," + Base64(media::testing::EncodePngRgb(rgb));
+  return "data:image/png;base64," + Base64Encode(media::testing::EncodePngRgb(rgb));
 }
 
 struct Outcome {

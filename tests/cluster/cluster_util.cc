@@ -151,7 +151,7 @@ json GoldenRequest(const fs::path& golden, const json& c, int max_tokens) {
     for (json& part : m["content"]) {
       if (part["type"] != "image") continue;
       const std::string url = "data:image/png;base64," +
-                              Base64(ReadBinary(golden / part["image"].get<std::string>()));
+                              Base64Encode(ReadBinary(golden / part["image"].get<std::string>()));
       part = {{"type", "image_url"}, {"image_url", {{"url", url}}}};
     }
   }

@@ -39,7 +39,7 @@ json RequestFromCase(const fs::path& golden, const json& c, const std::string& s
       if (part["type"] != "image") continue;
       const std::string url =
           image_url.empty()
-              ? "data:image/png;base64," + Base64(ReadBinary(golden / part["image"].get<std::string>()))
+              ? "data:image/png;base64," + Base64Encode(ReadBinary(golden / part["image"].get<std::string>()))
               : image_url;
       part = {{"type", "image_url"}, {"image_url", {{"url", url}}}};
     }
@@ -157,12 +157,12 @@ TEST_F(FeatureCacheHttpTest, UnknownOrOtherTenantsMediaIdIsMediaNotCached) {
 std::string PngDataUrl(const features::testing::Image& img) {
   media::RgbImage rgb{static_cast<int32_t>(img.width), static_cast<int32_t>(img.height), img.rgb};
   auto png = media::testing::EncodePngRgb(rgb);
-  return "data:image/png;base64," + Base64(std::string(png.begin(), png.end()));
+  return "data:image/png;base64," + Base64Encode(std::string(png.begin(), png.end()));
 }
 std::string JpegDataUrl(const features::testing::Image& img, int quality) {
   auto jpg = media::testing::EncodeJpeg(img.rgb.data(), static_cast<int>(img.width),
                                         static_cast<int>(img.height), TJPF_RGB, TJSAMP_420, quality);
-  return "data:image/jpeg;base64," + Base64(std::string(jpg.begin(), jpg.end()));
+  return "data:image/jpeg;base64," + Base64Encode(std::string(jpg.begin(), jpg.end()));
 }
 
 TEST(FeatureCacheSimilarHttpTest, JpegCopyOfAScreenshotIsANearHitOnlyWithNearMatchingOn) {

@@ -33,7 +33,7 @@ class HttpServerTest : public SharedServerTest<HttpServerTest> {
   static json ImageMessages(const std::string& image_file, const std::string& text) {
     const std::string png = ReadBinary(golden_ / "inputs/images" / image_file);
     return json::array({{{"role", "user"},
-                         {"content", {{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + Base64(png)}}}},
+                         {"content", {{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + Base64Encode(png)}}}},
                                       {{"type", "text"}, {"text", text}}}}}});
   }
   static json PostJson(const std::string& path, const json& body, int expect_status = 200) {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/base64.h"
 #include "base/thread_pool.h"
 #include "engine/engine.h"
 #include "kernels/compute_context.h"
@@ -91,7 +92,6 @@ class SharedServerTest : public ::testing::Test {
   static inline std::unique_ptr<TestServer> server_;
 };
 
-std::string Base64(const std::string& bytes);
 std::string ReadBinary(const std::filesystem::path& p);
 
 struct SseStream {

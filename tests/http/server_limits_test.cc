@@ -170,7 +170,7 @@ class ServerLimitsTest : public ::testing::Test {
   static json ImageRequest(const std::string& file, int64_t max_tokens) {
     const std::string png = ReadBinary(golden_ / "inputs/images" / file);
     return {{"messages", {{{"role", "user"},
-                           {"content", {{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + Base64(png)}}}},
+                           {"content", {{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + Base64Encode(png)}}}},
                                         {{"type", "text"}, {"text", "Describe."}}}}}}},
             {"max_tokens", max_tokens}, {"ignore_eos", true}};
   }
@@ -346,7 +346,7 @@ TEST_F(ServerLimitsTest, VideoUrlPartsMatchTheReference) {
   const json c = json::parse(ReadBinary(golden_ / "forward/tiny-a/video_a/case.json"));
   const std::string mkv = ReadBinary(golden_ / "inputs/video/video_a.mkv");
   ASSERT_FALSE(mkv.empty());
-  for (const std::string url : {"data:video/x-matroska;base64," + Base64(mkv),
+  for (const std::string url : {"data:video/x-matroska;base64," + Base64Encode(mkv),
                                 "file://" + (golden_ / "inputs/video/video_a.mkv").string()}) {
     SCOPED_TRACE(url.substr(0, 30));
     json req = {{"messages", {{{"role", "user"},

@@ -31,7 +31,7 @@ class VideoAnalysisHttp : public ::testing::Test {
     ASSERT_TRUE(server_->ok());
     TempDir dir;
     ASSERT_TRUE(analysis::testing::WriteTestVideo(dir.path() / "clip.mp4", 128, 96, 4, 8).ok());
-    url_ = "data:video/mp4;base64," + Base64(ReadBinary(dir.path() / "clip.mp4"));
+    url_ = "data:video/mp4;base64," + Base64Encode(ReadBinary(dir.path() / "clip.mp4"));
   }
   json Body(json analysis, bool stream, int max_tokens = 3) const {
     return {{"messages", json::array({{{"role", "user"},

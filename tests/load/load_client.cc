@@ -127,21 +127,6 @@ std::string MakePng(int w, int h, int seed) {
   return png;
 }
 
-std::string Base64Encode(const std::string& bytes) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    const uint32_t b0 = static_cast<uint8_t>(bytes[i]);
-    const uint32_t b1 = i + 1 < bytes.size() ? static_cast<uint8_t>(bytes[i + 1]) : 0;
-    const uint32_t b2 = i + 2 < bytes.size() ? static_cast<uint8_t>(bytes[i + 2]) : 0;
-    const uint32_t v = b0 << 16 | b1 << 8 | b2;
-    out += a[v >> 18 & 63];
-    out += a[v >> 12 & 63];
-    out += i + 1 < bytes.size() ? a[v >> 6 & 63] : '=';
-    out += i + 2 < bytes.size() ? a[v & 63] : '=';
-  }
-  return out;
-}
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return NAN;

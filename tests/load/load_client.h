@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/base64.h"
+
 namespace ocular::testing {
 
 struct Exchange {
@@ -27,7 +29,6 @@ Exchange ChatCompletion(httplib::Client& client, const nlohmann::json& request, 
 
 // A small valid RGB PNG of `w` x `h` whose pixels depend on `seed` (zlib-compressed rows).
 std::string MakePng(int w, int h, int seed);
-std::string Base64Encode(const std::string& bytes);
 
 // Percentile (0..100) of `v` by nearest rank; NaN when empty.
 double Percentile(std::vector<double> v, double p);
