@@ -6,12 +6,6 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/opt.h>
-}
-
 #include <algorithm>
 #include <ctime>
 #include <cstdio>
@@ -27,6 +21,7 @@ extern "C" {
 #include "base/thread_pool.h"
 #include "media/image.h"
 #include "media/image_preprocess.h"
+#include "media/test_clip.h"
 #include "media/test_images.h"
 #include "media/video_decoder.h"
 #include "media/video_preprocess.h"
@@ -68,79 +63,36 @@ std::vector<uint8_t> ReadFile(const std::filesystem::path& p) {
 }
 
 // A smooth moving scene (gradients, moving boxes) so the encoder output looks like video.
-void FillFrame(AVFrame* f, int t) {
-  for (int y = 0; y < f->height; ++y) {
-    uint8_t* row = f->data[0] + y * f->linesize[0];
-    for (int x = 0; x < f->width; ++x) {
+void FillFrame(testing::Yuv420Frame& f) {
+  const int t = f.index;
+  for (int y = 0; y < f.height; ++y) {
+    uint8_t* row = f.y + y * f.y_stride;
+    for (int x = 0; x < f.width; ++x) {
       int v = (x + 2 * t) / 6 + (y / 5);
       if (((x + 8 * t) / 80 + y / 80) % 2 == 0) v += 40;
       row[x] = static_cast<uint8_t>(16 + v % 200);
     }
   }
   for (int p = 1; p < 3; ++p) {
-    for (int y = 0; y < f->height / 2; ++y) {
-      uint8_t* row = f->data[p] + y * f->linesize[p];
-      for (int x = 0; x < f->width / 2; ++x) row[x] = static_cast<uint8_t>(128 + ((x * p + y + t) % 64) - 32);
+    for (int y = 0; y < f.height / 2; ++y) {
+      uint8_t* row = (p == 1 ? f.u : f.v) + y * f.c_stride;
+      for (int x = 0; x < f.width / 2; ++x) row[x] = static_cast<uint8_t>(128 + ((x * p + y + t) % 64) - 32);
     }
   }
 }
 
-// Encodes seconds*fps frames of width x height to an MP4; returns the encoder name or "".
+// Encodes seconds*fps frames of width x height to an MP4 (libx264 veryfast, GOP 60, its
+// default B-frames; MPEG-4 Part 2 without libx264); returns the encoder name or "".
 std::string EncodeClip(const std::filesystem::path& path, int width, int height, int fps, int seconds) {
-  const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
-  if (codec == nullptr) codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
-  if (codec == nullptr) return "";
-  AVFormatContext* oc = nullptr;
-  if (avformat_alloc_output_context2(&oc, nullptr, "mp4", path.c_str()) < 0) return "";
-  AVStream* st = avformat_new_stream(oc, nullptr);
-  AVCodecContext* enc = avcodec_alloc_context3(codec);
-  enc->width = width;
-  enc->height = height;
-  enc->time_base = AVRational{1, fps};
-  enc->framerate = AVRational{fps, 1};
-  enc->pix_fmt = AV_PIX_FMT_YUV420P;
-  enc->gop_size = 60;
-  enc->bit_rate = 4'000'000;
-  if (oc->oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  if (std::strcmp(codec->name, "libx264") == 0) av_opt_set(enc->priv_data, "preset", "veryfast", 0);
-  std::string name = codec->name;
-  if (avcodec_open2(enc, codec, nullptr) < 0) name.clear();
-  if (!name.empty()) {
-    avcodec_parameters_from_context(st->codecpar, enc);
-    st->time_base = enc->time_base;
-    if (avio_open(&oc->pb, path.c_str(), AVIO_FLAG_WRITE) < 0 || avformat_write_header(oc, nullptr) < 0) name.clear();
-  }
-  AVFrame* frame = av_frame_alloc();
-  AVPacket* pkt = av_packet_alloc();
-  frame->format = enc->pix_fmt;
-  frame->width = width;
-  frame->height = height;
-  av_frame_get_buffer(frame, 0);
-  auto drain = [&] {
-    while (avcodec_receive_packet(enc, pkt) == 0) {
-      av_packet_rescale_ts(pkt, enc->time_base, st->time_base);
-      pkt->stream_index = st->index;
-      av_interleaved_write_frame(oc, pkt);
-    }
-  };
-  for (int i = 0; !name.empty() && i < fps * seconds; ++i) {
-    av_frame_make_writable(frame);
-    FillFrame(frame, i);
-    frame->pts = i;
-    avcodec_send_frame(enc, frame);
-    drain();
-  }
-  if (!name.empty()) {
-    avcodec_send_frame(enc, nullptr);
-    drain();
-    av_write_trailer(oc);
-  }
-  av_frame_free(&frame);
-  av_packet_free(&pkt);
-  avcodec_free_context(&enc);
-  if (oc->pb != nullptr) avio_closep(&oc->pb);
-  avformat_free_context(oc);
-  return name;
+  testing::ClipSpec spec;
+  spec.width = width;
+  spec.height = height;
+  spec.fps = fps;
+  spec.frames = fps * seconds;
+  spec.bit_rate = 4'000'000;
+  spec.fallback_encoder = "mpeg4";
+  Result<std::string> name = testing::WriteClip(path, spec, FillFrame);
+  return name.ok() ? *name : "";
 }
 
 int Main(int argc, char** argv) {

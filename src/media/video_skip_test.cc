@@ -7,12 +7,6 @@
 // keyframe rule or the sequential fallback must keep them so.
 #include <gtest/gtest.h>
 
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/opt.h>
-}
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -21,6 +15,7 @@ extern "C" {
 #include <string>
 #include <vector>
 
+#include "media/test_clip.h"
 #include "media/video_decoder.h"
 
 namespace ocular::media {
@@ -30,75 +25,37 @@ namespace {
 // indexed one: written to a temporary file) and returns its bytes; empty when libx264 is
 // missing. `x264_params` e.g. "open-gop=1".
 std::vector<uint8_t> EncodeH264(int width, int height, int frames, int gop, const char* x264_params) {
-  std::vector<uint8_t> mp4;
-  const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
-  if (codec == nullptr) return mp4;
-  AVFormatContext* oc = nullptr;
-  const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("ocular_skip_test_" + std::to_string(getpid()) + ".mp4");
-  if (avformat_alloc_output_context2(&oc, nullptr, "mp4", path.c_str()) < 0) return mp4;
-  AVStream* st = avformat_new_stream(oc, nullptr);
-  AVCodecContext* enc = avcodec_alloc_context3(codec);
-  enc->width = width;
-  enc->height = height;
-  enc->time_base = AVRational{1, 30};
-  enc->framerate = AVRational{30, 1};
-  enc->pix_fmt = AV_PIX_FMT_YUV420P;
-  enc->gop_size = gop;
-  enc->max_b_frames = 3;
-  if (oc->oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  av_opt_set(enc->priv_data, "preset", "veryfast", 0);
-  if (x264_params != nullptr) av_opt_set(enc->priv_data, "x264-params", x264_params, 0);
-  bool ok = avcodec_open2(enc, codec, nullptr) >= 0;
-  if (ok) {
-    avcodec_parameters_from_context(st->codecpar, enc);
-    st->time_base = enc->time_base;
-    ok = avio_open(&oc->pb, path.c_str(), AVIO_FLAG_WRITE) >= 0 && avformat_write_header(oc, nullptr) >= 0;
-  }
-  AVFrame* frame = av_frame_alloc();
-  AVPacket* pkt = av_packet_alloc();
-  frame->format = enc->pix_fmt;
-  frame->width = width;
-  frame->height = height;
-  av_frame_get_buffer(frame, 0);
-  auto drain = [&] {
-    while (avcodec_receive_packet(enc, pkt) == 0) {
-      av_packet_rescale_ts(pkt, enc->time_base, st->time_base);
-      pkt->stream_index = st->index;
-      av_interleaved_write_frame(oc, pkt);
-    }
-  };
-  for (int i = 0; ok && i < frames; ++i) {
-    av_frame_make_writable(frame);
-    for (int y = 0; y < height; ++y) {
-      for (int x = 0; x < width; ++x) {
-        frame->data[0][y * frame->linesize[0] + x] = static_cast<uint8_t>((x + 3 * i) ^ (y + i / 7));
-      }
+  testing::ClipSpec spec;
+  spec.width = width;
+  spec.height = height;
+  spec.frames = frames;
+  spec.gop = gop;
+  spec.max_b_frames = 3;
+  spec.x264_params = x264_params != nullptr ? x264_params : "";
+  auto fill = [](testing::Yuv420Frame& f) {
+    const int i = f.index;
+    for (int y = 0; y < f.height; ++y) {
+      for (int x = 0; x < f.width; ++x) f.y[y * f.y_stride + x] = static_cast<uint8_t>((x + 3 * i) ^ (y + i / 7));
     }
     for (int p = 1; p < 3; ++p) {
-      for (int y = 0; y < height / 2; ++y) {
-        for (int x = 0; x < width / 2; ++x) {
-          frame->data[p][y * frame->linesize[p] + x] = static_cast<uint8_t>(128 + ((x * p + y + i) % 48) - 24);
+      uint8_t* plane = p == 1 ? f.u : f.v;
+      for (int y = 0; y < f.height / 2; ++y) {
+        for (int x = 0; x < f.width / 2; ++x) {
+          plane[y * f.c_stride + x] = static_cast<uint8_t>(128 + ((x * p + y + i) % 48) - 24);
         }
       }
     }
-    frame->pts = i;
     // Scene cuts every 45 frames force extra keyframes (open-GOP I-frames when enabled).
-    frame->pict_type = i % 45 == 0 ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
-    avcodec_send_frame(enc, frame);
-    drain();
+    f.force_keyframe = i % 45 == 0;
+  };
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("ocular_skip_test_" + std::to_string(getpid()) + ".mp4");
+  std::vector<uint8_t> mp4;
+  const Result<std::string> written = testing::WriteClip(path, spec, fill);
+  if (!written.ok() && written.status().code() != StatusCode::kNotFound) {
+    ADD_FAILURE() << written.status().ToString();  // libx264 present but the clip failed
   }
-  if (ok) {
-    avcodec_send_frame(enc, nullptr);
-    drain();
-    av_write_trailer(oc);
-  }
-  av_frame_free(&frame);
-  av_packet_free(&pkt);
-  avcodec_free_context(&enc);
-  if (oc->pb != nullptr) avio_closep(&oc->pb);
-  avformat_free_context(oc);
-  if (ok) {
+  if (written.ok()) {
     std::ifstream f(path, std::ios::binary);
     mp4.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   }
