@@ -40,15 +40,19 @@ VisionEncoder::VisionEncoder(const ModelConfig& config, const RuntimeWeights& we
   if (precision_ == kernels::Precision::kF32) return;
   auto convert = [&](const kernels::WeightMatrix& w) {
     if (w.dtype == DType::kBF16 || w.data == nullptr || bf16_.count(w.data)) return;
-    std::vector<uint16_t>& dst = bf16_store_.emplace_back(static_cast<size_t>(w.rows * w.cols));
+    // (Not value-initialised: every element is written below.)
+    uint16_t* dst = bf16_store_
+                        .emplace_back(std::make_unique_for_overwrite<uint16_t[]>(
+                            static_cast<size_t>(w.rows * w.cols)))
+                        .get();
     ctx_.pool().ParallelRange(w.rows, 16, [&](int64_t r0, int64_t r1, int) {
       std::vector<float> row(static_cast<size_t>(w.cols));  // [cols] f32
       for (int64_t r = r0; r < r1; ++r) {
         kernels::DequantizeRow(ctx_, w.dtype, w.Row(r), row.data(), w.cols);
-        kernels::ConvertF32ToBf16(ctx_, row.data(), dst.data() + r * w.cols, w.cols);
+        kernels::ConvertF32ToBf16(ctx_, row.data(), dst + r * w.cols, w.cols);
       }
     });
-    bf16_.emplace(w.data, kernels::WeightMatrix{DType::kBF16, w.rows, w.cols, dst.data(), 0});
+    bf16_.emplace(w.data, kernels::WeightMatrix{DType::kBF16, w.rows, w.cols, dst, 0});
   };
   convert(w_.patch_embed.w);
   for (const VisionBlockRt& b : w_.blocks) {

@@ -144,7 +144,7 @@ class VisionEncoder {
   // converted to bf16 once here: oneDNN multiplies bf16 weights in place, while any other
   // dtype is converted again on every call (the whole tower per encode). Costs one bf16 copy
   // of the tower (~0.8 GB for the 2B model's f16 mmproj).
-  std::vector<std::vector<uint16_t>> bf16_store_;                 // [rows * cols] bf16 each
+  std::vector<std::unique_ptr<uint16_t[]>> bf16_store_;           // [rows * cols] bf16 each
   std::unordered_map<const void*, kernels::WeightMatrix> bf16_;  // source data -> bf16 view
 };
 
