@@ -69,29 +69,30 @@ void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView
   const int64_t qd = heads * hd, kd = kv_heads * hd, f = tc_.intermediate_size;
   const float eps = tc_.rms_norm_eps;
 
-  std::vector<float> a(static_cast<size_t>(t * h));       // [T, h]
-  std::vector<float> q(static_cast<size_t>(t * qd));      // [T, H*hd]
-  std::vector<float> k(static_cast<size_t>(t * kd));      // [T, K*hd]
-  std::vector<float> v(static_cast<size_t>(t * kd));      // [T, K*hd]
-  std::vector<float> o(static_cast<size_t>(t * qd));      // [T, H*hd]
-  kernels::RmsNorm(ctx_, x, w.attn_norm.data(), eps, a.data(), t, h);
+  // Views of the workspace (Forward sized it for this batch).
+  float* a = ws_.a.data();  // [T, h]
+  float* q = ws_.q.data();  // [T, H*hd]
+  float* k = ws_.k.data();  // [T, K*hd]
+  float* v = ws_.v.data();  // [T, K*hd]
+  float* o = ws_.o.data();  // [T, H*hd]
+  kernels::RmsNorm(ctx_, x, w.attn_norm.data(), eps, a, t, h);
   {
     // One parallel region for the three projections of the same input (see MatMulMulti).
     const kernels::WeightMatrix* ws[3] = {&w.q, &w.k, &w.v};
-    float* ys[3] = {q.data(), k.data(), v.data()};
-    kernels::MatMulMulti(ctx_, a.data(), t, ws, ys, ForAll(precision_));
+    float* ys[3] = {q, k, v};
+    kernels::MatMulMulti(ctx_, a, t, ws, ys, ForAll(precision_));
   }
-  kernels::RmsNorm(ctx_, q.data(), w.q_norm.data(), eps, q.data(), t * heads, hd);
-  kernels::RmsNorm(ctx_, k.data(), w.k_norm.data(), eps, k.data(), t * kv_heads, hd);
-  kernels::RopeNeox(ctx_, q.data(), t, heads, static_cast<int>(hd), qd, cos, sin,
+  kernels::RmsNorm(ctx_, q, w.q_norm.data(), eps, q, t * heads, hd);
+  kernels::RmsNorm(ctx_, k, w.k_norm.data(), eps, k, t * kv_heads, hd);
+  kernels::RopeNeox(ctx_, q, t, heads, static_cast<int>(hd), qd, cos, sin,
                     static_cast<int>(hd));
-  kernels::RopeNeox(ctx_, k.data(), t, kv_heads, static_cast<int>(hd), kd, cos, sin,
+  kernels::RopeNeox(ctx_, k, t, kv_heads, static_cast<int>(hd), kd, cos, sin,
                     static_cast<int>(hd));
-  kernels::WriteKv(ctx_, kv, k.data(), kd, v.data(), kd, b.kv_slots, t);
+  kernels::WriteKv(ctx_, kv, k, kd, v, kd, b.kv_slots, t);
 
   kernels::PagedAttentionArgs pa;
-  pa.q = q.data();
-  pa.out = o.data();
+  pa.q = q;
+  pa.out = o;
   pa.q_stride = pa.out_stride = qd;
   pa.num_heads = heads;
   pa.scale = static_cast<float>(1.0 / std::sqrt(double(hd)));
@@ -101,19 +102,20 @@ void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView
   pa.kv_lens = b.kv_lens;
   pa.block_tables = b.block_tables;
   kernels::PagedAttention(ctx_, kv, pa);
-  kernels::MatMul(ctx_, o.data(), t, w.o, nullptr, a.data(), For(w.o, precision_));
-  kernels::AddInPlace(ctx_, x, a.data(), t * h);
+  kernels::MatMul(ctx_, o, t, w.o, nullptr, a, For(w.o, precision_));
+  kernels::AddInPlace(ctx_, x, a, t * h);
 
-  std::vector<float> gate(static_cast<size_t>(t * f)), up(static_cast<size_t>(t * f));  // [T, f]
-  kernels::RmsNorm(ctx_, x, w.ffn_norm.data(), eps, a.data(), t, h);
+  float* gate = ws_.gate.data();  // [T, f]
+  float* up = ws_.up.data();      // [T, f]
+  kernels::RmsNorm(ctx_, x, w.ffn_norm.data(), eps, a, t, h);
   {
     const kernels::WeightMatrix* ws[2] = {&w.gate, &w.up};
-    float* ys[2] = {gate.data(), up.data()};
-    kernels::MatMulMulti(ctx_, a.data(), t, ws, ys, ForAll(precision_));
+    float* ys[2] = {gate, up};
+    kernels::MatMulMulti(ctx_, a, t, ws, ys, ForAll(precision_));
   }
-  kernels::SwiGlu(ctx_, gate.data(), up.data(), gate.data(), t * f);
-  kernels::MatMul(ctx_, gate.data(), t, w.down, nullptr, a.data(), For(w.down, precision_));
-  kernels::AddInPlace(ctx_, x, a.data(), t * h);
+  kernels::SwiGlu(ctx_, gate, up, gate, t * f);
+  kernels::MatMul(ctx_, gate, t, w.down, nullptr, a, For(w.down, precision_));
+  kernels::AddInPlace(ctx_, x, a, t * h);
 
   // DeepStack: level l is added after layer l at the visual rows.
   for (const EmbeddingSplice& sp : b.splices) {
@@ -128,29 +130,41 @@ Status TextDecoder::Forward(const DecoderBatch& b, KvViews kv, float* logits, De
   const int64_t t = b.num_tokens, h = tc_.hidden_size, hd = tc_.head_dim;
   if (t == 0) return OkStatus();
 
-  std::vector<float> x(static_cast<size_t>(t * h));  // [T, h] residual stream
-  kernels::GatherRows(ctx_, w_.token_embd, b.token_ids, t, x.data());
+  const int64_t qd = tc_.num_heads * hd, kd = tc_.num_kv_heads * hd;
+  auto fit = [](std::vector<float>& buf, int64_t n) {
+    if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+    return buf.data();
+  };
+  float* x = fit(ws_.x, t * h);  // [T, h] residual stream
+  fit(ws_.a, t * h);
+  fit(ws_.q, t * qd);
+  fit(ws_.o, t * qd);
+  fit(ws_.k, t * kd);
+  fit(ws_.v, t * kd);
+  fit(ws_.gate, t * tc_.intermediate_size);
+  fit(ws_.up, t * tc_.intermediate_size);
+  float* cos = fit(ws_.cos, t * hd / 2);  // [T, hd/2]
+  float* sin = fit(ws_.sin, t * hd / 2);  // [T, hd/2]
+  kernels::GatherRows(ctx_, w_.token_embd, b.token_ids, t, x);
   for (const EmbeddingSplice& sp : b.splices) {
-    std::copy(sp.main, sp.main + sp.num_rows * h, x.begin() + sp.row * h);
+    std::copy(sp.main, sp.main + sp.num_rows * h, x + sp.row * h);
   }
-  std::vector<float> cos(static_cast<size_t>(t * hd / 2)), sin(cos.size());  // [T, hd/2]
   const int sections[3] = {static_cast<int>(tc_.mrope_section[0]),
                            static_cast<int>(tc_.mrope_section[1]),
                            static_cast<int>(tc_.mrope_section[2])};
   kernels::MropeCosSin(b.pos_t, b.pos_h, b.pos_w, t, static_cast<float>(tc_.rope_theta),
-                       static_cast<int>(hd), sections, cos.data(), sin.data());
+                       static_cast<int>(hd), sections, cos, sin);
 
   for (int l = 0; l < static_cast<int>(tc_.num_layers); ++l) {
-    Layer(l, b, kv[l], cos.data(), sin.data(), x.data());
-    if (dump) dump->layer_out.push_back(x);
+    Layer(l, b, kv[l], cos, sin, x);
+    if (dump) dump->layer_out.emplace_back(x, x + t * h);
   }
 
   const int64_t r = static_cast<int64_t>(b.logit_rows.size());
   if (r == 0) return OkStatus();
   std::vector<float> sel(static_cast<size_t>(r * h));  // [R, h]
   for (int64_t i = 0; i < r; ++i) {
-    std::copy(x.begin() + b.logit_rows[i] * h, x.begin() + (b.logit_rows[i] + 1) * h,
-              sel.begin() + i * h);
+    std::copy(x + b.logit_rows[i] * h, x + (b.logit_rows[i] + 1) * h, sel.begin() + i * h);
   }
   kernels::RmsNorm(ctx_, sel.data(), w_.output_norm.data(), tc_.rms_norm_eps, sel.data(), r, h);
   kernels::MatMul(ctx_, sel.data(), r, w_.lm_head, nullptr, logits, For(w_.lm_head, precision_));

@@ -73,6 +73,19 @@ class TextDecoder {
   const TextRt& w_;
   kernels::ComputeContext& ctx_;
   kernels::Precision precision_;
+
+  // Activation buffers reused by every layer and every call: allocating them per layer cost
+  // a page fault per fresh page (the 512-token prefill touched ~1 GB of new pages, about a
+  // fifth of its time). Sized for the largest batch seen; contents do not persist.
+  struct Workspace {
+    std::vector<float> x;         // [T, h] residual stream
+    std::vector<float> a;         // [T, h] normed input / product output
+    std::vector<float> q, o;      // [T, H*hd]
+    std::vector<float> k, v;      // [T, K*hd]
+    std::vector<float> gate, up;  // [T, f]
+    std::vector<float> cos, sin;  // [T, hd/2]
+  };
+  Workspace ws_;
 };
 
 }  // namespace ocular::qwen3vl
