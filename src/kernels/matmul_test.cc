@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref.h"
@@ -332,6 +333,31 @@ TEST_P(MatMulTest, DequantizeAndGatherMatchReferenceExactly) {
       GatherRows(pc.ctx, tw.w, ids, 3, g.data());
       ref::GatherRows(tw.w, ids, 3, gw.data());
       ASSERT_EQ(g, gw) << DTypeName(dt);
+    }
+  }
+}
+
+// The bf16 weight tiles of the oneDNN path: every dtype's row to bf16 must equal the
+// reference dequantization rounded to nearest even (tensor/half.h), bit for bit.
+TEST_P(MatMulTest, DequantizeToBf16MatchesReferenceRounding) {
+  testing::PathContext pc(GetParam());
+  const cpu::CpuKernels& kern = cpu::KernelsFor(pc.ctx.isa());
+  std::mt19937 rng(5);
+  for (DType dt : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
+                   DType::kQ4_K}) {
+    const int64_t block = GetDTypeInfo(dt).block_elems;
+    for (int64_t blocks : {1, 3, 17, 64}) {
+      const int64_t k = block == 1 ? blocks * 5 + 1 : blocks * block;
+      TestWeight tw = MakeWeight(dt, 2, k, rng, 1);
+      std::vector<float> f(k);  // [k] f32
+      ocular::ref::DequantizeRow(dt, tw.w.Row(1), f.data(), k);
+      std::vector<uint16_t> want(k), got(k + 1, 0xdead);  // [k] bf16 bits (+ 1 guard)
+      for (int64_t i = 0; i < k; ++i) want[i] = F32ToBf16(f[i]);
+      kern.dequantize_row_bf16(dt, tw.w.Row(1), got.data(), k);
+      for (int64_t i = 0; i < k; ++i) {
+        ASSERT_EQ(got[i], want[i]) << DTypeName(dt) << " k " << k << " i " << i;
+      }
+      EXPECT_EQ(got[k], 0xdead) << "wrote past the row";
     }
   }
 }
