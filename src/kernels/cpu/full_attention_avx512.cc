@@ -29,11 +29,11 @@
 namespace ocular::kernels::cpu {
 namespace {
 
-constexpr int kRows = 4;          // query rows per register tile
-constexpr int kKeyTile = 64;      // keys per Q K^T register tile (4 vectors)
-constexpr int kKeyBlock = 256;    // keys per online-softmax step (multiple of kKeyTile)
-constexpr int kQueryBlock = 32;   // query rows per task (multiple of kRows)
-constexpr int kDimTile = 64;      // output dims per P V register tile (4 vectors)
+constexpr int kRows = 4;         // query rows per register tile
+constexpr int kKeyTile = 64;     // keys per Q K^T register tile (4 vectors)
+constexpr int kKeyBlock = 256;   // keys per online-softmax step (multiple of kKeyTile)
+constexpr int kQueryBlock = 32;  // query rows per task (multiple of kRows)
+constexpr int kDimTile = 64;     // output dims per P V register tile (4 vectors)
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 int64_t RoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
@@ -66,8 +66,7 @@ inline __m512 Exp2(__m512 x) {
 
 // Rounds each lane to the nearest bf16 (ties to even) and back to f32.
 inline __m512 RoundBf16(__m512 v) {
-  return _mm512_castsi512_ps(
-      _mm512_slli_epi32(_mm512_cvtepu16_epi32(avx512::ToBf16Bits(v)), 16));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(avx512::ToBf16Bits(v)), 16));
 }
 
 // Lanes [d0, d0 + 16) of an n-value row (zeros past n, or everywhere when row is null).
@@ -117,9 +116,9 @@ void PackKv(const Layout& l, int64_t n, int64_t i0, int64_t i1, KeyFn key, Value
   // One tile of keys as rows, [kKeyTile, kdims] words, then transposed into [kdims, kKeyTile]
   // with one 16-lane gather per output vector.
   std::vector<uint32_t> rows(size_t{kKeyTile} * kdims + 16);
-  const __m512i lane_offsets = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-      _mm512_set1_epi32(kdims));
+  const __m512i lane_offsets =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(kdims));
   for (int64_t t0 = i0; t0 < i1; t0 += kKeyTile) {
     for (int j = 0; j < kKeyTile; ++j) {
       const float* row = t0 + j < n ? key(t0 + j) : nullptr;
@@ -133,8 +132,8 @@ void PackKv(const Layout& l, int64_t n, int64_t i0, int64_t i1, KeyFn key, Value
     uint32_t* tile = static_cast<uint32_t*>(kdst) + t0 / kKeyTile * l.KTileWords();
     for (int d = 0; d < kdims; ++d) {
       for (int c = 0; c < kKeyTile / 16; ++c) {
-        const __m512i g = _mm512_i32gather_epi32(
-            lane_offsets, rows.data() + int64_t{c} * 16 * kdims + d, 4);
+        const __m512i g =
+            _mm512_i32gather_epi32(lane_offsets, rows.data() + int64_t{c} * 16 * kdims + d, 4);
         _mm512_storeu_si512(tile + int64_t{d} * kKeyTile + c * 16, g);
       }
     }
@@ -181,7 +180,8 @@ inline void QkTileF32(const float* q, int qld, const float* kt, int hd, float sc
   }
   const __m512 sv = _mm512_set1_ps(scale);
   for (int r = 0; r < kRows; ++r) {
-    for (int c = 0; c < 4; ++c) _mm512_storeu_ps(s + r * kKeyBlock + 16 * c, _mm512_mul_ps(acc[r][c], sv));
+    for (int c = 0; c < 4; ++c)
+      _mm512_storeu_ps(s + r * kKeyBlock + 16 * c, _mm512_mul_ps(acc[r][c], sv));
   }
 }
 
@@ -208,7 +208,8 @@ inline void QkTileBf16(const uint32_t* q, int qld, const uint32_t* kt, int hdp, 
   }
   const __m512 sv = _mm512_set1_ps(scale);
   for (int r = 0; r < kRows; ++r) {
-    for (int c = 0; c < 4; ++c) _mm512_storeu_ps(s + r * kKeyBlock + 16 * c, _mm512_mul_ps(acc[r][c], sv));
+    for (int c = 0; c < 4; ++c)
+      _mm512_storeu_ps(s + r * kKeyBlock + 16 * c, _mm512_mul_ps(acc[r][c], sv));
   }
 }
 
@@ -216,7 +217,8 @@ inline void QkTileBf16(const uint32_t* q, int qld, const uint32_t* kt, int hdp, 
 inline float BlockMax(const float* s, int count) {
   __m512 mx = _mm512_set1_ps(kNegInf);
   for (int j = 0; j < count; j += 16) {
-    mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(kNegInf), FirstLanes(count - j), s + j));
+    mx = _mm512_max_ps(mx,
+                       _mm512_mask_loadu_ps(_mm512_set1_ps(kNegInf), FirstLanes(count - j), s + j));
   }
   return avx512::ReduceMax(mx);
 }
@@ -232,8 +234,10 @@ inline void ExpRow(const float* s, int count, float m, float corr, __m512* l, vo
   for (int j = 0; j < count; j += 32) {
     const __mmask16 m0 = FirstLanes(count - j), m1 = FirstLanes(count - j - 16);
     constexpr int kDegree = kBf16 ? 6 : 7;
-    const __m512 e0 = _mm512_maskz_mov_ps(m0, Exp2<kDegree>(_mm512_sub_ps(_mm512_loadu_ps(s + j), mv)));
-    const __m512 e1 = _mm512_maskz_mov_ps(m1, Exp2<kDegree>(_mm512_sub_ps(_mm512_loadu_ps(s + j + 16), mv)));
+    const __m512 e0 =
+        _mm512_maskz_mov_ps(m0, Exp2<kDegree>(_mm512_sub_ps(_mm512_loadu_ps(s + j), mv)));
+    const __m512 e1 =
+        _mm512_maskz_mov_ps(m1, Exp2<kDegree>(_mm512_sub_ps(_mm512_loadu_ps(s + j + 16), mv)));
     sum = _mm512_add_ps(sum, _mm512_add_ps(e0, e1));
     if constexpr (kBf16) {
       // vcvtne2ps2bf16: round to nearest even; the second operand fills the low half.
@@ -255,7 +259,8 @@ void PvTileF32(const float* p, int count, const float* v, int vld, const float* 
   __m512 acc[kRows][NV];
   for (int r = 0; r < kRows; ++r) {
     const __m512 c = _mm512_set1_ps(corr[r]);
-    for (int x = 0; x < NV; ++x) acc[r][x] = _mm512_mul_ps(_mm512_loadu_ps(o + r * old + 16 * x), c);
+    for (int x = 0; x < NV; ++x)
+      acc[r][x] = _mm512_mul_ps(_mm512_loadu_ps(o + r * old + 16 * x), c);
   }
   for (int j = 0; j < count; ++j) {
     const float* vj = v + int64_t{j} * vld;
@@ -280,7 +285,8 @@ void PvTileBf16(const uint32_t* p, int pairs, const uint32_t* v, int vld, const 
   __m512 acc[kRows][NV];
   for (int r = 0; r < kRows; ++r) {
     const __m512 c = _mm512_set1_ps(corr[r]);
-    for (int x = 0; x < NV; ++x) acc[r][x] = _mm512_mul_ps(_mm512_loadu_ps(o + r * old + 16 * x), c);
+    for (int x = 0; x < NV; ++x)
+      acc[r][x] = _mm512_mul_ps(_mm512_loadu_ps(o + r * old + 16 * x), c);
   }
   for (int q = 0; q < pairs; ++q) {
     const uint32_t* vq = v + int64_t{q} * vld;
@@ -300,12 +306,12 @@ void PvTileBf16(const uint32_t* p, int pairs, const uint32_t* v, int vld, const 
 // ---- one task: kQueryBlock query rows of one head against all keys of the segment ----------
 
 struct TaskScratch {
-  std::vector<float> q;  // [kQueryBlock, hd] f32 or [kQueryBlock, hdp] pair words
-  std::vector<float> o;  // [kQueryBlock, hd16] f32 unnormalised outputs
-  std::vector<float> s;  // [kRows, kKeyBlock] f32 scores
-  std::vector<float> p;  // [kRows, kKeyBlock] f32 weights (bf16 use the first half)
-  std::vector<float> m;     // [kQueryBlock] running max (log2 units)
-  std::vector<__m512> l;    // [kQueryBlock] running sums, lane-wise
+  std::vector<float> q;   // [kQueryBlock, hd] f32 or [kQueryBlock, hdp] pair words
+  std::vector<float> o;   // [kQueryBlock, hd16] f32 unnormalised outputs
+  std::vector<float> s;   // [kRows, kKeyBlock] f32 scores
+  std::vector<float> p;   // [kRows, kKeyBlock] f32 weights (bf16 use the first half)
+  std::vector<float> m;   // [kQueryBlock] running max (log2 units)
+  std::vector<__m512> l;  // [kQueryBlock] running sums, lane-wise
   explicit TaskScratch(const Layout& lay)
       : q(size_t{kQueryBlock} * std::max(lay.hd, lay.hdp)),
         o(size_t{kQueryBlock} * lay.hd16),
@@ -355,8 +361,8 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
           QkTileBf16(reinterpret_cast<const uint32_t*>(ts.q.data()) + rg * qld, qld,
                      static_cast<const uint32_t*>(kpack) + kt, lay.hdp, scale, s);
         } else {
-          QkTileF32(ts.q.data() + rg * qld, qld, static_cast<const float*>(kpack) + kt, hd,
-                    scale, s);
+          QkTileF32(ts.q.data() + rg * qld, qld, static_cast<const float*>(kpack) + kt, hd, scale,
+                    s);
         }
       }
       // New running maxima of the kRows rows, and their corrections in one vector exp2
@@ -367,11 +373,15 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
       }
       const __mmask16 rows_mask = FirstLanes(kRows);
       const __m512 m_old = _mm512_maskz_loadu_ps(rows_mask, ts.m.data() + rg);
-      const __mmask16 seen = _mm512_mask_cmp_ps_mask(rows_mask, m_old, _mm512_set1_ps(kNegInf), _CMP_NEQ_OQ);
-      _mm512_mask_storeu_ps(corr, rows_mask, _mm512_maskz_mov_ps(seen, Exp2<7>(_mm512_sub_ps(m_old, _mm512_load_ps(m_new)))));
+      const __mmask16 seen =
+          _mm512_mask_cmp_ps_mask(rows_mask, m_old, _mm512_set1_ps(kNegInf), _CMP_NEQ_OQ);
+      _mm512_mask_storeu_ps(
+          corr, rows_mask,
+          _mm512_maskz_mov_ps(seen, Exp2<7>(_mm512_sub_ps(m_old, _mm512_load_ps(m_new)))));
       for (int r = 0; r < kRows; ++r) {
-        void* p = kBf16 ? static_cast<void*>(reinterpret_cast<uint16_t*>(ts.p.data()) + r * kKeyBlock)
-                        : static_cast<void*>(ts.p.data() + r * kKeyBlock);
+        void* p = kBf16
+                      ? static_cast<void*>(reinterpret_cast<uint16_t*>(ts.p.data()) + r * kKeyBlock)
+                      : static_cast<void*>(ts.p.data() + r * kKeyBlock);
         ExpRow<kBf16>(ts.s.data() + r * kKeyBlock, count, m_new[r], corr[r], &ts.l[rg + r], p);
         ts.m[rg + r] = m_new[r];
       }
@@ -383,18 +393,34 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
           const int pairs = (count + 1) / 2;
           const uint32_t* v = static_cast<const uint32_t*>(vpack) + kb / 2 * hd16 + d0;
           switch (nv) {
-            case 1: PvTileBf16<1>(pw, pairs, v, hd16, corr, o, hd16); break;
-            case 2: PvTileBf16<2>(pw, pairs, v, hd16, corr, o, hd16); break;
-            case 3: PvTileBf16<3>(pw, pairs, v, hd16, corr, o, hd16); break;
-            default: PvTileBf16<4>(pw, pairs, v, hd16, corr, o, hd16); break;
+            case 1:
+              PvTileBf16<1>(pw, pairs, v, hd16, corr, o, hd16);
+              break;
+            case 2:
+              PvTileBf16<2>(pw, pairs, v, hd16, corr, o, hd16);
+              break;
+            case 3:
+              PvTileBf16<3>(pw, pairs, v, hd16, corr, o, hd16);
+              break;
+            default:
+              PvTileBf16<4>(pw, pairs, v, hd16, corr, o, hd16);
+              break;
           }
         } else {
           const float* v = static_cast<const float*>(vpack) + kb * hd16 + d0;
           switch (nv) {
-            case 1: PvTileF32<1>(ts.p.data(), count, v, hd16, corr, o, hd16); break;
-            case 2: PvTileF32<2>(ts.p.data(), count, v, hd16, corr, o, hd16); break;
-            case 3: PvTileF32<3>(ts.p.data(), count, v, hd16, corr, o, hd16); break;
-            default: PvTileF32<4>(ts.p.data(), count, v, hd16, corr, o, hd16); break;
+            case 1:
+              PvTileF32<1>(ts.p.data(), count, v, hd16, corr, o, hd16);
+              break;
+            case 2:
+              PvTileF32<2>(ts.p.data(), count, v, hd16, corr, o, hd16);
+              break;
+            case 3:
+              PvTileF32<3>(ts.p.data(), count, v, hd16, corr, o, hd16);
+              break;
+            default:
+              PvTileF32<4>(ts.p.data(), count, v, hd16, corr, o, hd16);
+              break;
           }
         }
       }
@@ -406,7 +432,8 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
     float* out = a.out + (t.q0 + r) * a.out_stride + int64_t{t.head} * hd;
     const float* o = ts.o.data() + int64_t{r} * hd16;
     for (int d0 = 0; d0 < hd; d0 += 16) {
-      _mm512_mask_storeu_ps(out + d0, FirstLanes(hd - d0), _mm512_mul_ps(_mm512_loadu_ps(o + d0), inv));
+      _mm512_mask_storeu_ps(out + d0, FirstLanes(hd - d0),
+                            _mm512_mul_ps(_mm512_loadu_ps(o + d0), inv));
     }
   }
 }
@@ -452,9 +479,9 @@ void FullAttentionAvx512(ComputeContext& ctx, const FullAttentionArgs& a, Attent
     for (int h = 0; h < a.num_kv_heads; ++h) {
       uint32_t* k = pack + offset[size_t(s) * a.num_kv_heads + h];
       const int64_t hoff = int64_t{h} * a.head_dim;
-      PackKv(lay, n, t0, t0 + kKeyTile, [&](int64_t j) { return a.k + (b + j) * a.k_stride + hoff; },
-             [&](int64_t j) { return a.v + (b + j) * a.v_stride + hoff; }, k,
-             k + lay.KWords(n_pad));
+      PackKv(
+          lay, n, t0, t0 + kKeyTile, [&](int64_t j) { return a.k + (b + j) * a.k_stride + hoff; },
+          [&](int64_t j) { return a.v + (b + j) * a.v_stride + hoff; }, k, k + lay.KWords(n_pad));
     }
   });
 

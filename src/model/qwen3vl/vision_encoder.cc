@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include <sys/mman.h>
+
 #include "base/checked_math.h"
 #include "base/clock.h"
 
@@ -38,13 +40,37 @@ VisionEncoder::VisionEncoder(const ModelConfig& config, const RuntimeWeights& we
     : config_(config), vc_(config.vision), w_(weights.vision), ctx_(ctx), precision_(precision) {
   CHECK(weights.has_vision);
   if (precision_ == kernels::Precision::kF32) return;
-  auto convert = [&](const kernels::WeightMatrix& w) {
-    if (w.dtype == DType::kBF16 || w.data == nullptr || bf16_.count(w.data)) return;
-    // (Not value-initialised: every element is written below.)
-    uint16_t* dst = bf16_store_
-                        .emplace_back(std::make_unique_for_overwrite<uint16_t[]>(
-                            static_cast<size_t>(w.rows * w.cols)))
-                        .get();
+  std::vector<const kernels::WeightMatrix*> todo;
+  auto add = [&](const kernels::WeightMatrix& w) {
+    if (w.dtype != DType::kBF16 && w.data != nullptr) todo.push_back(&w);
+  };
+  add(w_.patch_embed.w);
+  for (const VisionBlockRt& b : w_.blocks) {
+    for (const Linear* l : {&b.qkv, &b.proj, &b.fc1, &b.fc2}) add(l->w);
+  }
+  add(w_.merger.fc1.w);
+  add(w_.merger.fc2.w);
+  for (const MergerRt& m : w_.deepstack) {
+    add(m.fc1.w);
+    add(m.fc2.w);
+  }
+  // One allocation in 2 MiB pages: first touch of 4 KiB pages cost ~20 us each on the
+  // benchmark host (4 s for the 2B tower), huge pages a fraction of that. Matrices start on
+  // 64-byte boundaries.
+  std::vector<size_t> start(todo.size() + 1, 0);  // element offsets
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const size_t elems = static_cast<size_t>(todo[i]->rows * todo[i]->cols);
+    start[i + 1] = start[i] + (elems + 31) / 32 * 32;
+  }
+  if (start.back() == 0) return;
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t bytes = (start.back() * 2 + kHuge - 1) / kHuge * kHuge;
+  bf16_store_.reset(static_cast<uint16_t*>(std::aligned_alloc(kHuge, bytes)));
+  CHECK(bf16_store_ != nullptr) << "out of memory for the bf16 vision weights";
+  madvise(bf16_store_.get(), bytes, MADV_HUGEPAGE);  // advisory: failure only costs speed
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const kernels::WeightMatrix& w = *todo[i];
+    uint16_t* dst = bf16_store_.get() + start[i];
     ctx_.pool().ParallelRange(w.rows, 16, [&](int64_t r0, int64_t r1, int) {
       std::vector<float> row(static_cast<size_t>(w.cols));  // [cols] f32
       for (int64_t r = r0; r < r1; ++r) {
@@ -53,17 +79,34 @@ VisionEncoder::VisionEncoder(const ModelConfig& config, const RuntimeWeights& we
       }
     });
     bf16_.emplace(w.data, kernels::WeightMatrix{DType::kBF16, w.rows, w.cols, dst, 0});
-  };
-  convert(w_.patch_embed.w);
-  for (const VisionBlockRt& b : w_.blocks) {
-    for (const Linear* l : {&b.qkv, &b.proj, &b.fc1, &b.fc2}) convert(l->w);
   }
-  convert(w_.merger.fc1.w);
-  convert(w_.merger.fc2.w);
-  for (const MergerRt& m : w_.deepstack) {
-    convert(m.fc1.w);
-    convert(m.fc2.w);
+}
+
+std::vector<float> VisionEncoder::TakeSpare(int64_t n) {
+  size_t best = spare_.size();
+  for (size_t i = 0; i < spare_.size(); ++i) {
+    if (spare_[i].capacity() >= static_cast<size_t>(n) &&
+        (best == spare_.size() || spare_[i].capacity() < spare_[best].capacity())) {
+      best = i;
+    }
   }
+  std::vector<float> v;
+  if (best < spare_.size()) {
+    v = std::move(spare_[best]);
+    spare_.erase(spare_.begin() + static_cast<std::ptrdiff_t>(best));
+  }
+  v.resize(static_cast<size_t>(n));  // within the capacity: no new pages
+  return v;
+}
+
+void VisionEncoder::GiveSpare(std::vector<float>&& v) {
+  size_t held = 0;
+  for (const auto& x : spare_) held += x.capacity() * sizeof(float);
+  if (v.capacity() == 0 || held + v.capacity() * sizeof(float) > kMaxSpareBytes) {
+    std::vector<float>().swap(v);
+    return;
+  }
+  spare_.push_back(std::move(v));
 }
 
 const kernels::WeightMatrix& VisionEncoder::W(const kernels::WeightMatrix& w) const {
@@ -282,14 +325,19 @@ Result<std::unique_ptr<VisionEncodeState>> VisionEncoder::Begin(
     return s;
   }
   const int64_t out_hidden = vc_.out_hidden_size;
-  s->x_.resize(static_cast<size_t>(n * d));
-  s->cos_.resize(static_cast<size_t>(n * hd / 2));
-  s->sin_.resize(s->cos_.size());
-  s->qkv_.resize(static_cast<size_t>(n * 3 * d));
-  s->attn_.resize(static_cast<size_t>(n * d));
-  s->deepstack_.assign(vc_.deepstack_visual_indexes.size(),
-                       std::vector<float>(static_cast<size_t>(n / mm * out_hidden)));
-  s->main_.resize(static_cast<size_t>(n / mm * out_hidden));
+  // (Every element of these is written before it is read.)
+  // (Largest first, so the best fits go to the largest arrays.)
+  const int64_t chunk_max = s->chunk_rows_ > 0 ? std::min(n, 2 * s->chunk_rows_) : n;
+  s->mid_ = TakeSpare(chunk_max * vc_.intermediate_size);
+  s->qkv_ = TakeSpare(n * 3 * d);
+  s->x_ = TakeSpare(n * d);
+  s->attn_ = TakeSpare(n * d);
+  s->h_ = TakeSpare(chunk_max * d);
+  s->cos_ = TakeSpare(n * hd / 2);
+  s->sin_ = TakeSpare(n * hd / 2);
+  s->main_ = TakeSpare(n / mm * out_hidden);
+  s->deepstack_.resize(vc_.deepstack_visual_indexes.size());
+  for (auto& level : s->deepstack_) level = TakeSpare(n / mm * out_hidden);
   double seg2 = 0;
   for (size_t i = 0; i + 1 < s->cu_.size(); ++i) {
     seg2 += double(s->cu_[i + 1] - s->cu_[i]) * double(s->cu_[i + 1] - s->cu_[i]);
@@ -364,13 +412,11 @@ void VisionEncoder::RunChunk(VisionEncodeState& s) {
         s.phase_ = ++s.layer_ == w_.blocks.size() ? Phase::kDone : Phase::kQkv;
         if (s.phase_ == Phase::kDone) {
           // Intermediates are no longer needed; keep only the outputs.
-          std::vector<float>().swap(s.qkv_);
-          std::vector<float>().swap(s.attn_);
-          std::vector<float>().swap(s.cos_);
-          std::vector<float>().swap(s.sin_);
-          std::vector<float>().swap(s.x_);
-          std::vector<float>().swap(s.h_);
-          std::vector<float>().swap(s.mid_);
+          for (std::vector<float>* v :
+               {&s.mid_, &s.qkv_, &s.x_, &s.attn_, &s.h_, &s.cos_, &s.sin_}) {
+            GiveSpare(std::move(*v));
+            *v = std::vector<float>();
+          }
         }
       }
       return;
@@ -407,6 +453,10 @@ std::vector<VisionOutput> VisionEncoder::Finish(VisionEncodeState& s) {
                                level.begin() + (begin + o.num_tokens) * out_hidden);
     }
   }
+  GiveSpare(std::move(s.main_));
+  s.main_ = std::vector<float>();
+  for (auto& level : s.deepstack_) GiveSpare(std::move(level));
+  s.deepstack_.clear();
   return outputs;
 }
 

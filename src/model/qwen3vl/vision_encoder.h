@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <span>
 #include <unordered_map>
@@ -134,6 +135,11 @@ class VisionEncoder {
 
   // The weight the products use: its bf16 copy when one was made at construction.
   const kernels::WeightMatrix& W(const kernels::WeightMatrix& w) const;
+  // An array of n floats (contents unspecified) for a new encode: the best-fitting spare one
+  // left by a finished encode, else a fresh one.
+  std::vector<float> TakeSpare(int64_t n);
+  // Keeps a finished encode's array for the next one (up to kMaxSpareBytes in all).
+  void GiveSpare(std::vector<float>&& v);
 
   const ModelConfig& config_;
   const VisionConfig& vc_;
@@ -144,8 +150,16 @@ class VisionEncoder {
   // converted to bf16 once here: oneDNN multiplies bf16 weights in place, while any other
   // dtype is converted again on every call (the whole tower per encode). Costs one bf16 copy
   // of the tower (~0.8 GB for the 2B model's f16 mmproj).
-  std::vector<std::unique_ptr<uint16_t[]>> bf16_store_;           // [rows * cols] bf16 each
+  struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint16_t[], FreeDeleter> bf16_store_;           // all copies, bf16
   std::unordered_map<const void*, kernels::WeightMatrix> bf16_;  // source data -> bf16 view
+  // The large per-encode arrays of finished encodes (residual stream, q/k/v, temporaries),
+  // reused by the next Begin: first touch of fresh memory cost ~20 us per 4 KiB page on the
+  // benchmark host, ~0.8 s of a 1280x720 encode's ~170 MB. Held while idle, capped.
+  static constexpr size_t kMaxSpareBytes = size_t{384} << 20;
+  std::vector<std::vector<float>> spare_;
 };
 
 }  // namespace ocular::qwen3vl
