@@ -192,13 +192,6 @@ void DequantizeRowBf16(DType dtype, const void* src, uint16_t* dst, int64_t n) {
 }
 
 // ---- GEMV -------------------------------------------------------------------------------------
-// The GEMVs stream weights that are used once per call: they ask for the bytes this far
-// ahead of the ones they multiply (a few rows' worth of requests in flight per core), so the
-// loads the loop waits on are already on their way; past the end of a row the prefetches run
-// into the next row, which is what the loop reads next. Prefetching never faults.
-constexpr int64_t kPrefetchBytes = 1024;
-inline void Prefetch(const char* p) { _mm_prefetch(p, _MM_HINT_T0); }
-
 // acc[i][u] += w_vec * x_i[c .. c + kLanes) for i < M, into accumulator u.
 template <int M>
 inline void FmaRows(V w, const float* const* x, int64_t c, V (*acc)[2], int u) {
@@ -230,12 +223,8 @@ void GemvM(const float* x, int64_t x_stride, const WeightMatrix& w, int64_t row_
           if (w.dtype == DType::kF16) return LoadF16(static_cast<const uint16_t*>(row) + c);
           return LoadBf16(static_cast<const uint16_t*>(row) + c);
         };
-        const char* pf = static_cast<const char*>(row) + kPrefetchBytes;
-        const int64_t elem = w.dtype == DType::kF32 ? 4 : 2;
         int64_t c = 0;
         for (; c + 2 * kLanes <= k_main; c += 2 * kLanes) {
-          Prefetch(pf + c * elem);
-          if (elem == 4) Prefetch(pf + c * elem + 64);
           FmaRows<M>(load(c), xr, c, acc, 0);
           FmaRows<M>(load(c + kLanes), xr, c + kLanes, acc, 1);
         }
@@ -254,10 +243,7 @@ void GemvM(const float* x, int64_t x_stride, const WeightMatrix& w, int64_t row_
       case DType::kQ8_0:
       case DType::kQ4_0: {
         V q[kBlockVecs];
-        const char* pf = static_cast<const char*>(row) + kPrefetchBytes;
-        const int64_t bb = w.dtype == DType::kQ8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
         for (int64_t b = 0; b < k / 32; ++b) {
-          Prefetch(pf + b * bb);
           if (w.dtype == DType::kQ8_0) {
             DecodeQ8_0(static_cast<const BlockQ8_0*>(row)[b], q);
           } else {
@@ -340,10 +326,7 @@ void GemvQ8M(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w, int6
     const void* row = w.Row(j);
     __m256 acc[M];
     for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
-    const char* pf = static_cast<const char*>(row) + kPrefetchBytes;
-    const int64_t bb = w.dtype == DType::kQ8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
     for (int64_t b = 0; b < nb; ++b) {
-      Prefetch(pf + b * bb);
       float dw;
       const __m256i wq = WeightBytes(w, row, b, &dw);
       for (int i = 0; i < M; ++i) {
@@ -422,12 +405,7 @@ void GemvQ8M512(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w,
     const void* row = w.Row(j);
     __m512 acc[M];
     for (int i = 0; i < M; ++i) acc[i] = _mm512_setzero_ps();
-    const char* pf = static_cast<const char*>(row) + kPrefetchBytes;
-    const int64_t pair_bytes = q4 ? 2 * sizeof(BlockQ4_0) : 2 * sizeof(BlockQ8_0);
     for (int64_t p = 0; p < pairs; ++p) {
-      // One line per pair, and a second one for q8_0 (68 bytes a pair) so no line is skipped.
-      Prefetch(pf + p * pair_bytes);
-      if (!q4) Prefetch(pf + p * pair_bytes + 64);
       __m512i wv;
       float da, db;
       if (q4) {
