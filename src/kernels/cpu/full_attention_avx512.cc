@@ -185,7 +185,10 @@ inline void QkTileF32(const float* q, int qld, const float* kt, int hd, float sc
   }
 }
 
-inline __m512bh AsBh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
+inline __m512bh AsBh(__m512i v) {
+  // Same 512 bits, viewed as 32 bf16 (a vector conversion between same-size vector types).
+  return (__m512bh)v;
+}
 
 inline void QkTileBf16(const uint32_t* q, int qld, const uint32_t* kt, int hdp, float scale,
                        float* s) {
@@ -226,11 +229,11 @@ inline float BlockMax(const float* s, int count) {
 // Online softmax step of one row over scores s[0, count) (already times log2 e, so the
 // weights are powers of 2) with the row's new running max m: writes the weights 2^(s - m)
 // to p (f32, or bf16 rounded to nearest with zeros up to the next multiple of 32) and
-// updates the lane-wise running sums *l (first scaled by corr = 2^(old max - m)).
+// updates the lane-wise running sums l[0, 16) (first scaled by corr = 2^(old max - m)).
 template <bool kBf16>
-inline void ExpRow(const float* s, int count, float m, float corr, __m512* l, void* p) {
+inline void ExpRow(const float* s, int count, float m, float corr, float* l, void* p) {
   const __m512 mv = _mm512_set1_ps(m);
-  __m512 sum = _mm512_mul_ps(*l, _mm512_set1_ps(corr));
+  __m512 sum = _mm512_mul_ps(_mm512_loadu_ps(l), _mm512_set1_ps(corr));
   for (int j = 0; j < count; j += 32) {
     const __mmask16 m0 = FirstLanes(count - j), m1 = FirstLanes(count - j - 16);
     constexpr int kDegree = kBf16 ? 6 : 7;
@@ -249,7 +252,7 @@ inline void ExpRow(const float* s, int count, float m, float corr, __m512* l, vo
       _mm512_storeu_ps(pf + j + 16, e1);
     }
   }
-  *l = sum;
+  _mm512_storeu_ps(l, sum);
 }
 
 // o[r][x] = o[r][x] * corr[r] + sum_j p[r][j] v[j][x] for kRows rows and NV 16-dim vectors.
@@ -306,19 +309,19 @@ void PvTileBf16(const uint32_t* p, int pairs, const uint32_t* v, int vld, const 
 // ---- one task: kQueryBlock query rows of one head against all keys of the segment ----------
 
 struct TaskScratch {
-  std::vector<float> q;   // [kQueryBlock, hd] f32 or [kQueryBlock, hdp] pair words
-  std::vector<float> o;   // [kQueryBlock, hd16] f32 unnormalised outputs
-  std::vector<float> s;   // [kRows, kKeyBlock] f32 scores
-  std::vector<float> p;   // [kRows, kKeyBlock] f32 weights (bf16 use the first half)
-  std::vector<float> m;   // [kQueryBlock] running max (log2 units)
-  std::vector<__m512> l;  // [kQueryBlock] running sums, lane-wise
+  std::vector<float> q;  // [kQueryBlock, hd] f32 or [kQueryBlock, hdp] pair words
+  std::vector<float> o;  // [kQueryBlock, hd16] f32 unnormalised outputs
+  std::vector<float> s;  // [kRows, kKeyBlock] f32 scores
+  std::vector<float> p;  // [kRows, kKeyBlock] f32 weights (bf16 use the first half)
+  std::vector<float> m;  // [kQueryBlock] running max (log2 units)
+  std::vector<float> l;  // [kQueryBlock, 16] running sums, lane-wise
   explicit TaskScratch(const Layout& lay)
       : q(size_t{kQueryBlock} * std::max(lay.hd, lay.hdp)),
         o(size_t{kQueryBlock} * lay.hd16),
         s(size_t{kRows} * kKeyBlock),
         p(size_t{kRows} * kKeyBlock),
         m(kQueryBlock),
-        l(kQueryBlock) {}
+        l(size_t{kQueryBlock} * 16) {}
 };
 
 struct Task {
@@ -346,7 +349,7 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
   }
   std::fill_n(ts.o.begin(), size_t(rows_pad) * hd16, 0.0f);
   std::fill_n(ts.m.begin(), rows_pad, kNegInf);
-  std::fill_n(ts.l.begin(), rows_pad, _mm512_setzero_ps());
+  std::fill_n(ts.l.begin(), size_t(rows_pad) * 16, 0.0f);
   // Scores in log2 units: the softmax is the same with 2^x in place of e^x.
   const float scale = a.scale * 1.44269504088896341f;
   float corr[kRows];
@@ -382,7 +385,8 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
         void* p = kBf16
                       ? static_cast<void*>(reinterpret_cast<uint16_t*>(ts.p.data()) + r * kKeyBlock)
                       : static_cast<void*>(ts.p.data() + r * kKeyBlock);
-        ExpRow<kBf16>(ts.s.data() + r * kKeyBlock, count, m_new[r], corr[r], &ts.l[rg + r], p);
+        ExpRow<kBf16>(ts.s.data() + r * kKeyBlock, count, m_new[r], corr[r],
+                      &ts.l[size_t(rg + r) * 16], p);
         ts.m[rg + r] = m_new[r];
       }
       for (int d0 = 0; d0 < hd16; d0 += kDimTile) {
@@ -428,7 +432,8 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
   }
   for (int r = 0; r < rows; ++r) {
     // l >= 1 for every row (the row's maximum contributes exp(0)).
-    const __m512 inv = _mm512_set1_ps(1.0f / avx512::ReduceSum(ts.l[r]));
+    const __m512 inv =
+        _mm512_set1_ps(1.0f / avx512::ReduceSum(_mm512_loadu_ps(&ts.l[size_t(r) * 16])));
     float* out = a.out + (t.q0 + r) * a.out_stride + int64_t{t.head} * hd;
     const float* o = ts.o.data() + int64_t{r} * hd16;
     for (int d0 = 0; d0 < hd; d0 += 16) {
