@@ -84,10 +84,8 @@ void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView
   }
   kernels::RmsNorm(ctx_, q, w.q_norm.data(), eps, q, t * heads, hd);
   kernels::RmsNorm(ctx_, k, w.k_norm.data(), eps, k, t * kv_heads, hd);
-  kernels::RopeNeox(ctx_, q, t, heads, static_cast<int>(hd), qd, cos, sin,
-                    static_cast<int>(hd));
-  kernels::RopeNeox(ctx_, k, t, kv_heads, static_cast<int>(hd), kd, cos, sin,
-                    static_cast<int>(hd));
+  kernels::RopeNeox(ctx_, q, t, heads, static_cast<int>(hd), qd, cos, sin, static_cast<int>(hd));
+  kernels::RopeNeox(ctx_, k, t, kv_heads, static_cast<int>(hd), kd, cos, sin, static_cast<int>(hd));
   kernels::WriteKv(ctx_, kv, k, kd, v, kd, b.kv_slots, t);
 
   kernels::PagedAttentionArgs pa;
