@@ -44,9 +44,12 @@ struct Scratch {
 
 // Online softmax of `num_rows` queries over keys [0, max limit), fetched in blocks by
 // fetch(j0, count, key_ptrs, value_ptrs, scratch).
+// `transposed`: scores as broadcast-FMAs over a transposed key block (worth it for several
+// rows) or as dot products; chosen by the caller so that a row's arithmetic does not depend on
+// which rows share its call.
 template <typename Fetch>
 void AttendRows(const cpu::CpuKernels& kern, const QueryRow* rows, int num_rows, int head_dim,
-                float scale, Scratch& sc, Fetch&& fetch) {
+                float scale, bool transposed, Scratch& sc, Fetch&& fetch) {
   float row_max[kQueryBlock];
   float row_sum[kQueryBlock];
   int64_t max_limit = 0;
@@ -59,9 +62,6 @@ void AttendRows(const cpu::CpuKernels& kern, const QueryRow* rows, int num_rows,
   for (int64_t j0 = 0; j0 < max_limit; j0 += kKeyBlock) {
     const int count = static_cast<int>(std::min<int64_t>(kKeyBlock, max_limit - j0));
     fetch(j0, count, sc.key_ptrs.data(), sc.value_ptrs.data(), sc);
-    // With several query rows, transpose the key block once so each row's scores are
-    // broadcast-FMAs over keys (no horizontal sums); a lone row uses dot products.
-    const bool transposed = num_rows >= 4;
     if (transposed) {
       for (int j = 0; j < count; ++j) {
         const float* kj = sc.key_ptrs[j];
@@ -148,14 +148,20 @@ void FullAttention(ComputeContext& ctx, const FullAttentionArgs& a) {
   struct Task {
     int segment, head;
     int64_t q0, q1;
+    bool transposed;
   };
+  // Query blocks aligned to the segment's start and the scores' method chosen by the whole
+  // block, so a query range computes its rows exactly as the whole call does.
   std::vector<Task> tasks;
   for (int s = 0; s < a.num_segments; ++s) {
-    const int64_t b = a.cu_seqlens[s], e = a.cu_seqlens[s + 1];
-    CHECK_LE(b, e);
+    const int64_t sb = a.cu_seqlens[s], se = a.cu_seqlens[s + 1];
+    CHECK_LE(sb, se);
+    const auto [b, e] = cpu::QueryRange(a, s);
+    if (b >= e) continue;
     for (int h = 0; h < a.num_heads; ++h) {
-      for (int64_t q0 = b; q0 < e; q0 += kQueryBlock) {
-        tasks.push_back({s, h, q0, std::min(e, q0 + kQueryBlock)});
+      for (int64_t q0 = sb + (b - sb) / kQueryBlock * kQueryBlock; q0 < e; q0 += kQueryBlock) {
+        const int64_t q1 = std::min(se, q0 + kQueryBlock);
+        tasks.push_back({s, h, std::max(q0, b), std::min(q1, e), q1 - q0 >= 4});
       }
     }
   }
@@ -173,7 +179,7 @@ void FullAttention(ComputeContext& ctx, const FullAttentionArgs& a) {
                    a.out + i * a.out_stride + static_cast<int64_t>(t.head) * a.head_dim,
                    seg_len};
     }
-    AttendRows(kern, rows, n, a.head_dim, a.scale, scratch[thread],
+    AttendRows(kern, rows, n, a.head_dim, a.scale, t.transposed, scratch[thread],
                [&](int64_t j0, int count, const float** kp, const float** vp, Scratch&) {
                  for (int j = 0; j < count; ++j) {
                    const int64_t tok = seg_begin + j0 + j;
@@ -242,7 +248,7 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
                    a.out + qrow * a.out_stride + static_cast<int64_t>(head) * hd,
                    kv_len - nq + i + 1};
     }
-    AttendRows(kern, rows, n, hd, a.scale, scratch[thread],
+    AttendRows(kern, rows, n, hd, a.scale, /*transposed=*/n >= 4, scratch[thread],
                [&](int64_t j0, int count, const float** kp, const float** vp, Scratch& sc) {
                  for (int j = 0; j < count; ++j) {
                    const int64_t pos = j0 + j;

@@ -155,6 +155,47 @@ TEST_P(AttentionTest, FullAttentionSingleKeyReturnsItsValue) {
   EXPECT_EQ(out, v);
 }
 
+// A query range computes exactly what the whole call computes for those rows (bit for bit:
+// each row's softmax is its own) and writes nothing else: pieces that cut through segments,
+// a piece inside one segment, and an empty piece, on every path and both precisions.
+TEST_P(AttentionTest, FullAttentionQueryRangesEqualTheWholeCall) {
+  const std::vector<int64_t> cu = {0, 7, 7, 140, 141, 300};
+  const int64_t n = cu.back();
+  const int heads = 2, head_dim = 64;
+  const int64_t w = heads * head_dim;
+  std::vector<float> q = testing::RandomFloats(rng_, n * w, -2, 2);
+  std::vector<float> k = testing::RandomFloats(rng_, n * w, -2, 2);
+  std::vector<float> v = testing::RandomFloats(rng_, n * w);
+  for (Precision precision : {Precision::kF32, Precision::kBf16}) {
+    FullAttentionArgs a;
+    a.q = q.data(), a.k = k.data(), a.v = v.data();
+    a.q_stride = a.k_stride = a.v_stride = a.out_stride = w;
+    a.cu_seqlens = cu.data(), a.num_segments = static_cast<int>(cu.size()) - 1;
+    a.num_heads = a.num_kv_heads = heads, a.head_dim = head_dim;
+    a.scale = 0.125f, a.precision = precision;
+    std::vector<float> whole(n * w, -9.0f), pieces(n * w, -7.0f);
+    a.out = whole.data();
+    FullAttention(pc_.ctx, a);
+    a.out = pieces.data();
+    for (const auto& [b, e] : std::vector<std::pair<int64_t, int64_t>>{{0, 3}, {3, 50}, {50, 50}, {50, 141},
+                                                                        {141, 142}, {142, 299}, {299, -1}}) {
+      a.q_begin = b, a.q_end = e;
+      FullAttention(pc_.ctx, a);
+    }
+    EXPECT_EQ(pieces, whole) << "precision " << static_cast<int>(precision);
+    // A range leaves the other rows as they were.
+    std::vector<float> part(n * w, -7.0f);
+    a.out = part.data();
+    a.q_begin = 10, a.q_end = 20;
+    FullAttention(pc_.ctx, a);
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t i = 0; i < w; ++i) {
+        ASSERT_EQ(part[t * w + i], t >= 10 && t < 20 ? whole[t * w + i] : -7.0f) << "row " << t;
+      }
+    }
+  }
+}
+
 // The ViT's shapes on every path and both precisions: segments of 1, 7, 65 and 300 tokens
 // (one query row, a partial 4-row tile, a partial 64-key tile, several 128-key blocks),
 // head_dim 64 (Qwen3-VL) and 72 / 80 (padded to whole vectors), with strided rows.

@@ -174,6 +174,10 @@ struct FullAttentionArgs {
   // (vdpbf16ps); scores, softmax and sums stay f32. Per output, beyond the f32 error:
   // |delta| <= (2.2 * 2 u_bf16 * scale * max_j sum_d |q_d k_jd| + 2 u_bf16) * max |v|.
   Precision precision = Precision::kF32;
+  // The queries computed: rows [q_begin, q_end) of the whole sequence (q_end < 0: to the
+  // end). Each still attends to every key of its segment; rows outside are not written. A
+  // caller can so split one head's work into pieces (resumable vision encodes).
+  int64_t q_begin = 0, q_end = -1;
 };
 void FullAttention(ComputeContext& ctx, const FullAttentionArgs& args);
 

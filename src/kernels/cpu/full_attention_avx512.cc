@@ -458,9 +458,14 @@ void FullAttentionAvx512(ComputeContext& ctx, const FullAttentionArgs& a, Attent
   const int group = a.num_heads / a.num_kv_heads;
 
   // Packed keys and values of every (segment, kv head), in 4-byte words.
+  // Segments without a query in [q_begin, q_end) are neither packed nor visited.
+  auto queried = [&](int s) {
+    const auto [b, e] = QueryRange(a, s);
+    return b < e;
+  };
   std::vector<int64_t> offset(static_cast<size_t>(a.num_segments) * a.num_kv_heads + 1, 0);
   for (int s = 0; s < a.num_segments; ++s) {
-    const int64_t n_pad = RoundUp(a.cu_seqlens[s + 1] - a.cu_seqlens[s], kKeyTile);
+    const int64_t n_pad = queried(s) ? RoundUp(a.cu_seqlens[s + 1] - a.cu_seqlens[s], kKeyTile) : 0;
     for (int h = 0; h < a.num_kv_heads; ++h) {
       const size_t i = size_t(s) * a.num_kv_heads + h;
       offset[i + 1] = offset[i] + lay.KWords(n_pad) + lay.VWords(n_pad);
@@ -474,6 +479,7 @@ void FullAttentionAvx512(ComputeContext& ctx, const FullAttentionArgs& a, Attent
   // the whole segment, every row was a page and TLB miss of its own).
   std::vector<std::pair<int, int64_t>> pack_tasks;  // (segment, first key of the tile)
   for (int s = 0; s < a.num_segments; ++s) {
+    if (!queried(s)) continue;
     const int64_t n_pad = RoundUp(a.cu_seqlens[s + 1] - a.cu_seqlens[s], kKeyTile);
     for (int64_t t0 = 0; t0 < n_pad; t0 += kKeyTile) pack_tasks.emplace_back(s, t0);
   }
@@ -492,10 +498,14 @@ void FullAttentionAvx512(ComputeContext& ctx, const FullAttentionArgs& a, Attent
 
   std::vector<Task> tasks;
   for (int s = 0; s < a.num_segments; ++s) {
-    const int64_t b = a.cu_seqlens[s], e = a.cu_seqlens[s + 1];
+    // Query blocks aligned to the segment's start, as in a call over all rows (each row's
+    // arithmetic is its own; the alignment keeps the tasks' shapes the same too).
+    const int64_t sb = a.cu_seqlens[s];
+    const auto [b, e] = QueryRange(a, s);
+    if (b >= e) continue;
     for (int h = 0; h < a.num_heads; ++h) {
-      for (int64_t q0 = b; q0 < e; q0 += kQueryBlock) {
-        tasks.push_back({s, h, q0, std::min(e, q0 + kQueryBlock)});
+      for (int64_t q0 = sb + (b - sb) / kQueryBlock * kQueryBlock; q0 < e; q0 += kQueryBlock) {
+        tasks.push_back({s, h, std::max(q0, b), std::min(e, q0 + kQueryBlock)});
       }
     }
   }

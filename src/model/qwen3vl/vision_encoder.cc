@@ -180,9 +180,19 @@ void VisionEncoder::QkvRows(const VisionBlockRt& b, VisionEncodeState& s, int64_
                     static_cast<int>(hd));
 }
 
-void VisionEncoder::AttentionHeads(VisionEncodeState& s, int h0, int h1) {
-  // Heads are independent and the kernel's tasks are (segment, head, query block), so a
-  // subset of heads computes exactly what the full call computes for them.
+double VisionEncoder::AttentionWork(const VisionEncodeState& s, int64_t q0, int64_t q1) const {
+  // Q K^T and P V: 2 * 2 * head_dim FLOPs per (query, key) pair of a segment.
+  double work = 0;
+  for (size_t i = 0; i + 1 < s.cu_.size(); ++i) {
+    const int64_t rows = std::min(q1, s.cu_[i + 1]) - std::max(q0, s.cu_[i]);
+    if (rows > 0) work += double(rows) * double(s.cu_[i + 1] - s.cu_[i]);
+  }
+  return 4.0 * double(vc_.head_dim()) * work;
+}
+
+void VisionEncoder::AttentionHeads(VisionEncodeState& s, int h0, int h1, int64_t q0, int64_t q1) {
+  // Heads and query rows are independent, and the kernel computes a row the same whatever
+  // else the call covers, so a piece computes exactly what the full call computes for it.
   const int64_t d = vc_.hidden_size, hd = vc_.head_dim();
   kernels::FullAttentionArgs a;
   a.q = s.qkv_.data() + h0 * hd;
@@ -197,6 +207,8 @@ void VisionEncoder::AttentionHeads(VisionEncodeState& s, int h0, int h1) {
   a.head_dim = static_cast<int>(hd);
   a.scale = static_cast<float>(1.0 / std::sqrt(double(hd)));
   a.precision = precision_;  // kBf16: bf16 dot products (vdpbf16ps), f32 softmax
+  a.q_begin = q0;
+  a.q_end = q1;
   kernels::FullAttention(ctx_, a);
 }
 
@@ -307,15 +319,19 @@ Result<std::unique_ptr<VisionEncodeState>> VisionEncoder::Begin(
     // mergers multiply n/4 rows).
     const int64_t min_rows = mm * (ctx_.options().gemv_max_rows + 1);
     s->chunk_rows_ = (std::max(chunking.rows, min_rows) + mm - 1) / mm * mm;
-    double seg2 = 0;
-    for (size_t i = 0; i + 1 < s->cu_.size(); ++i) {
-      seg2 += double(s->cu_[i + 1] - s->cu_[i]) * double(s->cu_[i + 1] - s->cu_[i]);
-    }
-    const double per_head = 4.0 * double(hd) * seg2;
+    const double per_head = AttentionWork(*s, 0, n);
     const double row_chunk = 2.0 * double(s->chunk_rows_) * double(d) * 3.0 * double(d);
     int h = chunking.heads > 0 ? chunking.heads
                                : static_cast<int>(per_head > 0 ? row_chunk / per_head : heads);
     s->chunk_heads_ = std::clamp(h, 1, heads);
+    // One head still more than a row chunk's work: split it by query rows (whole 32-row
+    // query blocks of the kernel where possible).
+    int64_t q = chunking.query_rows;
+    if (q == 0 && chunking.heads == 0 && per_head > 1.5 * row_chunk) {
+      q = (static_cast<int64_t>(double(n) * row_chunk / per_head) + 31) / 32 * 32;
+    }
+    if (q > 0) s->chunk_heads_ = 1;
+    s->chunk_query_rows_ = q > 0 && q < n ? q : 0;
   } else {
     s->chunk_rows_ = 0;
     s->chunk_heads_ = heads;
@@ -338,11 +354,8 @@ Result<std::unique_ptr<VisionEncodeState>> VisionEncoder::Begin(
   s->main_ = TakeSpare(n / mm * out_hidden);
   s->deepstack_.resize(vc_.deepstack_visual_indexes.size());
   for (auto& level : s->deepstack_) level = TakeSpare(n / mm * out_hidden);
-  double seg2 = 0;
-  for (size_t i = 0; i + 1 < s->cu_.size(); ++i) {
-    seg2 += double(s->cu_[i + 1] - s->cu_[i]) * double(s->cu_[i + 1] - s->cu_[i]);
-  }
-  s->work_total_ = double(w_.blocks.size()) * (ChunkWork(*s, n) + 4.0 * double(d) * seg2);
+  s->work_total_ =
+      double(w_.blocks.size()) * (ChunkWork(*s, n) + AttentionWork(*s, 0, n) * double(heads));
   return s;
 }
 
@@ -388,16 +401,17 @@ void VisionEncoder::RunChunk(VisionEncodeState& s) {
     case Phase::kAttention: {
       const int heads = static_cast<int>(vc_.num_heads);
       const int h0 = static_cast<int>(s.pos_), h1 = std::min(heads, h0 + s.chunk_heads_);
-      AttentionHeads(s, h0, h1);
-      double seg2 = 0;
-      for (size_t i = 0; i + 1 < s.cu_.size(); ++i) {
-        seg2 += double(s.cu_[i + 1] - s.cu_[i]) * double(s.cu_[i + 1] - s.cu_[i]);
-      }
-      s.work_done_ += 4.0 * double(hd) * seg2 * (h1 - h0);
-      s.pos_ = h1;
-      if (h1 == heads) {
-        s.pos_ = 0;
-        s.phase_ = Phase::kMlp;
+      const int64_t q0 = s.qpos_;
+      const int64_t q1 = s.chunk_query_rows_ > 0 ? std::min(n, q0 + s.chunk_query_rows_) : n;
+      AttentionHeads(s, h0, h1, q0, q1);
+      s.work_done_ += AttentionWork(s, q0, q1) * (h1 - h0);
+      s.qpos_ = q1 == n ? 0 : q1;
+      if (q1 == n) {  // these heads are done
+        s.pos_ = h1;
+        if (h1 == heads) {
+          s.pos_ = 0;
+          s.phase_ = Phase::kMlp;
+        }
       }
       return;
     }

@@ -52,6 +52,10 @@ struct VisionDump {
 struct VisionChunking {
   int64_t rows = 256;  // patch rows per matrix-product chunk (0: whole phase at once)
   int heads = 0;       // attention heads per chunk (0: about the work of a row chunk)
+  // Attention query rows per chunk, one head at a time (0: whole heads, unless one head is
+  // more work than a row chunk, then about a row chunk's work). Large images: one head over
+  // all 3,520 patches of a 1280x720 image is ~8x a 64-row chunk of the products.
+  int64_t query_rows = 0;
 };
 
 // The progress of one resumable encode: activations of every item so far and a cursor
@@ -75,6 +79,7 @@ class VisionEncodeState {
   int64_t n_ = 0;
   int64_t chunk_rows_ = 0;
   int chunk_heads_ = 0;
+  int64_t chunk_query_rows_ = 0;  // attention query rows per chunk (0: all)
   VisionDump* dump_ = nullptr;
 
   std::vector<float> x_;                      // [N, D] f32 residual stream
@@ -92,6 +97,7 @@ class VisionEncodeState {
   size_t layer_ = 0;
   size_t item_ = 0;   // kEmbed: current item
   int64_t pos_ = 0;   // row (kEmbed: within the item) or head cursor of the phase
+  int64_t qpos_ = 0;  // kAttention: first query row of the next chunk
   double work_done_ = 0, work_total_ = 0;  // estimated FLOPs
 };
 
@@ -126,7 +132,10 @@ class VisionEncoder {
   // One chunk of the current phase; advances the cursor.
   void RunChunk(VisionEncodeState& s);
   void QkvRows(const VisionBlockRt& b, VisionEncodeState& s, int64_t r0, int64_t r1);
-  void AttentionHeads(VisionEncodeState& s, int h0, int h1);
+  // Heads [h0, h1), query rows [q0, q1) of the layer's attention.
+  void AttentionHeads(VisionEncodeState& s, int h0, int h1, int64_t q0, int64_t q1);
+  // Estimated FLOPs of one head's attention for query rows [q0, q1).
+  double AttentionWork(const VisionEncodeState& s, int64_t q0, int64_t q1) const;
   void MlpRows(const VisionBlockRt& b, VisionEncodeState& s, int64_t r0, int64_t r1);
   void Merge(const MergerRt& m, bool norm_before_shuffle, const float* x, int64_t n,
              float* out, VisionEncodeState& s);

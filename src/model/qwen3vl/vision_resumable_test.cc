@@ -71,7 +71,7 @@ TEST_P(VisionResumable, ChunkedEncodeIsBitIdenticalToOneShot) {
   // OpenMP team and our pool, which costs spin time on a busy machine.
   const bool f32 = GetParam() == kernels::Precision::kF32;
   const std::vector<std::vector<VisionChunking>> chunkings = {
-      f32 ? std::vector<VisionChunking>{{36, 1}, {64, 3}} : std::vector<VisionChunking>{{36, 1}},
+      f32 ? std::vector<VisionChunking>{{36, 1, 40}, {64, 3}} : std::vector<VisionChunking>{{36, 1, 40}},
       {{1, 0}}};
   for (size_t bi = 0; bi < batches.size(); ++bi) {
     const auto& batch = batches[bi];
@@ -79,7 +79,8 @@ TEST_P(VisionResumable, ChunkedEncodeIsBitIdenticalToOneShot) {
     ASSERT_TRUE(one_shot.ok()) << one_shot.status().ToString();
     for (VisionChunking ch : chunkings[bi]) {
       const std::string what = "batch " + std::to_string(bi) + " rows " +
-                               std::to_string(ch.rows) + " heads " + std::to_string(ch.heads);
+                               std::to_string(ch.rows) + " heads " + std::to_string(ch.heads) +
+                               " query rows " + std::to_string(ch.query_rows);
       auto state = enc.Begin(batch, ch);
       ASSERT_TRUE(state.ok());
       VisionEncodeState& s = **state;
