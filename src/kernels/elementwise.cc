@@ -33,6 +33,13 @@ void DequantizeRow(const ComputeContext& ctx, DType dtype, const void* src, floa
   CHECK(n >= 0 && n % info.block_elems == 0);
   K(ctx).dequantize_row(dtype, src, dst, n);
 }
+void DequantizeRowToBf16(const ComputeContext& ctx, DType dtype, const void* src, uint16_t* dst,
+                         int64_t n) {
+  const DTypeInfo& info = GetDTypeInfo(dtype);
+  CHECK(info.supported) << "unsupported dtype " << DTypeName(dtype);
+  CHECK(n >= 0 && n % info.block_elems == 0);
+  K(ctx).dequantize_row_bf16(dtype, src, dst, n);
+}
 void ConvertF32ToBf16(const ComputeContext& ctx, const float* src, uint16_t* dst, int64_t n) {
   K(ctx).convert_f32_to_bf16(src, dst, n);
 }

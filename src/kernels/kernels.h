@@ -92,6 +92,9 @@ void GatherRows(ComputeContext& ctx, const WeightMatrix& w, const int32_t* ids, 
 // src: n values of `dtype` (n a multiple of its block size), dst: [n] f32.
 void DequantizeRow(const ComputeContext& ctx, DType dtype, const void* src, float* dst,
                    int64_t n);
+// The same values as DequantizeRow, rounded to bf16 (ties to even): dst [n] bf16.
+void DequantizeRowToBf16(const ComputeContext& ctx, DType dtype, const void* src, uint16_t* dst,
+                         int64_t n);
 void ConvertF32ToBf16(const ComputeContext& ctx, const float* src, uint16_t* dst, int64_t n);
 void ConvertF32ToF16(const ComputeContext& ctx, const float* src, uint16_t* dst, int64_t n);
 // Rounds each value to the nearest bf16 (ties to even) and back to f32, in place.

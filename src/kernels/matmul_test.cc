@@ -337,11 +337,11 @@ TEST_P(MatMulTest, DequantizeAndGatherMatchReferenceExactly) {
   }
 }
 
-// The bf16 weight tiles of the oneDNN path: every dtype's row to bf16 must equal the
-// reference dequantization rounded to nearest even (tensor/half.h), bit for bit.
+// The bf16 weight tiles of the oneDNN path and the vision tower's bf16 copy: every dtype's
+// row to bf16 must equal the reference dequantization rounded to nearest even
+// (tensor/half.h), bit for bit.
 TEST_P(MatMulTest, DequantizeToBf16MatchesReferenceRounding) {
   testing::PathContext pc(GetParam());
-  const cpu::CpuKernels& kern = cpu::KernelsFor(pc.ctx.isa());
   std::mt19937 rng(5);
   for (DType dt : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
                    DType::kQ4_K}) {
@@ -353,7 +353,7 @@ TEST_P(MatMulTest, DequantizeToBf16MatchesReferenceRounding) {
       ocular::ref::DequantizeRow(dt, tw.w.Row(1), f.data(), k);
       std::vector<uint16_t> want(k), got(k + 1, 0xdead);  // [k] bf16 bits (+ 1 guard)
       for (int64_t i = 0; i < k; ++i) want[i] = F32ToBf16(f[i]);
-      kern.dequantize_row_bf16(dt, tw.w.Row(1), got.data(), k);
+      DequantizeRowToBf16(pc.ctx, dt, tw.w.Row(1), got.data(), k);
       for (int64_t i = 0; i < k; ++i) {
         ASSERT_EQ(got[i], want[i]) << DTypeName(dt) << " k " << k << " i " << i;
       }

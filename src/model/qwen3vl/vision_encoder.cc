@@ -72,10 +72,8 @@ VisionEncoder::VisionEncoder(const ModelConfig& config, const RuntimeWeights& we
     const kernels::WeightMatrix& w = *todo[i];
     uint16_t* dst = bf16_store_.get() + start[i];
     ctx_.pool().ParallelRange(w.rows, 16, [&](int64_t r0, int64_t r1, int) {
-      std::vector<float> row(static_cast<size_t>(w.cols));  // [cols] f32
       for (int64_t r = r0; r < r1; ++r) {
-        kernels::DequantizeRow(ctx_, w.dtype, w.Row(r), row.data(), w.cols);
-        kernels::ConvertF32ToBf16(ctx_, row.data(), dst + r * w.cols, w.cols);
+        kernels::DequantizeRowToBf16(ctx_, w.dtype, w.Row(r), dst + r * w.cols, w.cols);
       }
     });
     bf16_.emplace(w.data, kernels::WeightMatrix{DType::kBF16, w.rows, w.cols, dst, 0});
