@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "model/qwen3vl/workspace.h"
+
 namespace ocular::qwen3vl {
 
 TextDecoder::TextDecoder(const ModelConfig& config, const RuntimeWeights& weights,
@@ -129,20 +131,16 @@ Status TextDecoder::Forward(const DecoderBatch& b, KvViews kv, float* logits, De
   if (t == 0) return OkStatus();
 
   const int64_t qd = tc_.num_heads * hd, kd = tc_.num_kv_heads * hd;
-  auto fit = [](std::vector<float>& buf, int64_t n) {
-    if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
-    return buf.data();
-  };
-  float* x = fit(ws_.x, t * h);  // [T, h] residual stream
-  fit(ws_.a, t * h);
-  fit(ws_.q, t * qd);
-  fit(ws_.o, t * qd);
-  fit(ws_.k, t * kd);
-  fit(ws_.v, t * kd);
-  fit(ws_.gate, t * tc_.intermediate_size);
-  fit(ws_.up, t * tc_.intermediate_size);
-  float* cos = fit(ws_.cos, t * hd / 2);  // [T, hd/2]
-  float* sin = fit(ws_.sin, t * hd / 2);  // [T, hd/2]
+  float* x = Grow(ws_.x, t * h);  // [T, h] residual stream
+  Grow(ws_.a, t * h);
+  Grow(ws_.q, t * qd);
+  Grow(ws_.o, t * qd);
+  Grow(ws_.k, t * kd);
+  Grow(ws_.v, t * kd);
+  Grow(ws_.gate, t * tc_.intermediate_size);
+  Grow(ws_.up, t * tc_.intermediate_size);
+  float* cos = Grow(ws_.cos, t * hd / 2);  // [T, hd/2]
+  float* sin = Grow(ws_.sin, t * hd / 2);  // [T, hd/2]
   kernels::GatherRows(ctx_, w_.token_embd, b.token_ids, t, x);
   for (const EmbeddingSplice& sp : b.splices) {
     std::copy(sp.main, sp.main + sp.num_rows * h, x + sp.row * h);

@@ -8,6 +8,7 @@
 
 #include "base/checked_math.h"
 #include "base/clock.h"
+#include "model/qwen3vl/workspace.h"
 
 namespace ocular::qwen3vl {
 namespace {
@@ -17,12 +18,6 @@ namespace {
 double Linspace(double end, int64_t n, int64_t i) {
   if (n <= 1) return 0.0;
   return end * static_cast<double>(i) / static_cast<double>(n - 1);
-}
-
-// The first n floats of v, growing it if needed (contents unspecified).
-float* Grow(std::vector<float>& v, int64_t n) {
-  if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
-  return v.data();
 }
 
 // (row, col) of token r of a temporal group in merge-window order (spec 3.1).
