@@ -8,6 +8,7 @@
 #include "base/check.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/full_attention.h"
+#include "kernels/cpu/paged_attention.h"
 #include "kernels/kernels.h"
 
 namespace ocular::kernels {
@@ -216,6 +217,16 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
   const int hd = c.head_dim;
   const int64_t elem = c.dtype == DType::kF32 ? 4 : 2;
   const int64_t slot_elems = static_cast<int64_t>(c.num_kv_heads) * hd;
+  // On AVX-512, sequences with several query tokens (prefill chunks) run on the register
+  // tiles (cpu/paged_attention.h), each row with the arithmetic of the transposed method
+  // below; single-token rows (decode steps) stay here. So a row's method depends only on
+  // whether its sequence has one query token in the call.
+  std::vector<int> tiled;
+  for (int s = 0; s < a.num_seqs; ++s) {
+    CHECK(a.q_counts[s] >= 0 && a.q_counts[s] <= a.kv_lens[s]);
+    if (ctx.isa() == Isa::kAvx512 && a.q_counts[s] >= 2) tiled.push_back(s);
+  }
+  if (!tiled.empty()) cpu::PagedAttentionTilesAvx512(ctx, c, a, tiled);
   // Tasks: (sequence, kv head, block of query rows); a row is one (query token, q head of the
   // group), so the group's heads share each pass over the kv head's keys.
   struct Task {
@@ -224,7 +235,7 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
   };
   std::vector<Task> tasks;
   for (int s = 0; s < a.num_seqs; ++s) {
-    CHECK(a.q_counts[s] >= 0 && a.q_counts[s] <= a.kv_lens[s]);
+    if (ctx.isa() == Isa::kAvx512 && a.q_counts[s] >= 2) continue;  // done above
     const int64_t rows = static_cast<int64_t>(a.q_counts[s]) * group;
     for (int h = 0; h < c.num_kv_heads; ++h) {
       for (int64_t r0 = 0; r0 < rows; r0 += kQueryBlock) {
@@ -232,6 +243,7 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
       }
     }
   }
+  if (tasks.empty()) return;
   std::vector<Scratch> scratch(static_cast<size_t>(ctx.num_threads()));
   for (Scratch& s : scratch) s.Reserve(hd);
   ctx.pool().ParallelFor(static_cast<int64_t>(tasks.size()), [&](int64_t ti, int thread) {

@@ -209,6 +209,10 @@ void WriteKv(const ComputeContext& ctx, const PagedKvView& cache, const float* k
 // (positions 0 .. kv_lens[s]-1, already written with WriteKv, including the new tokens') and
 // q_counts[s] new query tokens at positions kv_lens[s] - q_counts[s] ... kv_lens[s] - 1;
 // query at position p attends to keys 0..p. Its query rows are q[q_starts[s] + i].
+// f32 products and softmax. A row's result depends only on its query, its keys and values and
+// whether its sequence has one query token in the call (decode steps: dot products) or
+// several (prefill chunks: the register tiles on AVX-512), never on how a prompt's other
+// tokens are chunked or batched.
 struct PagedAttentionArgs {
   const float* q = nullptr;  // [total_q, num_heads, head_dim] f32, q_stride floats per token
   float* out = nullptr;      // [total_q, num_heads, head_dim] f32, out_stride; no alias with q

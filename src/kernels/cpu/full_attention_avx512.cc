@@ -1,18 +1,9 @@
 // FullAttentionAvx512 (full_attention.h). Compiled with the AVX-512 flags plus AVX512-BF16;
 // the BF16 instructions run only under AttentionMath::kBf16Dot, which the caller selects
-// when the CPU has them.
-//
-// Why this shape: a row-at-a-time kernel loads every key and value vector once per query row
-// and issues one FMA per load, so it runs at the load ports' speed (~20% of the FMA peak).
-// Here each loaded key vector feeds 4 query rows and each broadcast query value 4 key
-// vectors (16 accumulators in registers), and the same for P V over 64 output dims, so the
-// loop is bound by the FMA (or vdpbf16ps) units. Keys and values are repacked once per call
-// so that every tile load is one contiguous 64-byte vector:
-//   K (f32):  [n_pad / 64][head_dim][64 keys]          f32
-//   K (bf16): [n_pad / 64][head_dim / 2][64 keys]      pairs of bf16 (dims 2p, 2p+1) per u32
-//   V (f32):  [n_pad][hd16]                            f32, dims padded with zeros to 16
-//   V (bf16): [n_pad / 2][hd16]                        pairs of bf16 (keys 2q, 2q+1) per u32
-// Padded keys are zeros; their scores are excluded from the softmax and their weights are 0.
+// when the CPU has them. The register tiles and the packed K / V layouts are shared with the
+// causal paged attention (attention_tiles_avx512.h); here the online softmax works in log2
+// units per 256-key block with its own exp2. Padded keys' scores are excluded from the
+// softmax and their weights are 0.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -23,24 +14,22 @@
 #include <vector>
 
 #include "base/check.h"
+#include "kernels/cpu/attention_tiles_avx512.h"
 #include "kernels/cpu/full_attention.h"
 #include "kernels/cpu/vec_avx512.h"
 
 namespace ocular::kernels::cpu {
 namespace {
 
-constexpr int kRows = 4;         // query rows per register tile
-constexpr int kKeyTile = 64;     // keys per Q K^T register tile (4 vectors)
+using tiles::FirstLanes;
+using tiles::kKeyTile;
+using tiles::kRows;
+using tiles::Layout;
+using tiles::RoundUp;
+
 constexpr int kKeyBlock = 256;   // keys per online-softmax step (multiple of kKeyTile)
 constexpr int kQueryBlock = 32;  // query rows per task (multiple of kRows)
-constexpr int kDimTile = 64;     // output dims per P V register tile (4 vectors)
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-int64_t RoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
-
-inline __mmask16 FirstLanes(int64_t n) {
-  return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
-}
 
 // 2^x for x <= 0 (a score in log2 units minus its row's running maximum): 2^r for
 // r = x - round(x) in [-1/2, 1/2] by its Taylor polynomial of degree kDegree (truncation
@@ -62,158 +51,6 @@ inline __m512 Exp2(__m512 x) {
 #pragma GCC unroll 8
   for (int k = kDegree - 1; k >= 0; --k) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC[k]));
   return _mm512_scalef_ps(p, n);
-}
-
-// Rounds each lane to the nearest bf16 (ties to even) and back to f32.
-inline __m512 RoundBf16(__m512 v) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(avx512::ToBf16Bits(v)), 16));
-}
-
-// Lanes [d0, d0 + 16) of an n-value row (zeros past n, or everywhere when row is null).
-inline __m512 RowLanes(const float* row, int n, int d0) {
-  if (row == nullptr || d0 >= n) return _mm512_setzero_ps();
-  return _mm512_maskz_loadu_ps(FirstLanes(n - d0), row + d0);
-}
-
-// How the inputs are stored for the tiles (see the file comment).
-struct Layout {
-  bool words;  // bf16 pairs in u32 words (kBf16Dot) rather than f32
-  bool round;  // round the f32 inputs to bf16 (kBf16Rounded)
-  int hd;      // head_dim
-  int hdp;     // head_dim / 2 rounded up: bf16 pairs per query / key row
-  int hd16;    // head_dim rounded up to 16
-  int64_t KTileWords() const { return int64_t{words ? hdp : hd} * kKeyTile; }
-  int64_t KWords(int64_t n_pad) const { return n_pad / kKeyTile * KTileWords(); }
-  int64_t VWords(int64_t n_pad) const { return words ? n_pad / 2 * hd16 : n_pad * hd16; }
-};
-
-// One query or key row as bf16 pair words: dst[p] = bf16(row[2p]) | bf16(row[2p+1]) << 16
-// for p < hdp (row null: zeros).
-inline void RowToWords(const float* row, const Layout& l, uint32_t* dst) {
-  for (int d0 = 0; d0 < l.hd; d0 += 32) {
-    const __m256i lo = avx512::ToBf16Bits(RowLanes(row, l.hd, d0));
-    const __m256i hi = avx512::ToBf16Bits(RowLanes(row, l.hd, d0 + 16));
-    const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-    _mm512_mask_storeu_epi32(dst + d0 / 2, FirstLanes(l.hdp - d0 / 2), both);
-  }
-}
-
-// One row as f32 (rounded to bf16 when l.round): dst[d] for d < width (zeros past hd).
-inline void RowToFloats(const float* row, const Layout& l, int width, float* dst) {
-  for (int d0 = 0; d0 < width; d0 += 16) {
-    __m512 v = RowLanes(row, l.hd, d0);
-    if (l.round) v = RoundBf16(v);
-    _mm512_mask_storeu_ps(dst + d0, FirstLanes(width - d0), v);
-  }
-}
-
-// Packs keys [i0, i1) (whole key tiles) of one (segment, kv head) into its regions kdst
-// and vdst: rows key(i), value(i) for i < n (null for the padding up to n_pad).
-template <typename KeyFn, typename ValueFn>
-void PackKv(const Layout& l, int64_t n, int64_t i0, int64_t i1, KeyFn key, ValueFn value,
-            void* kdst, void* vdst) {
-  const int kdims = l.words ? l.hdp : l.hd;
-  // One tile of keys as rows, [kKeyTile, kdims] words, then transposed into [kdims, kKeyTile]
-  // with one 16-lane gather per output vector.
-  std::vector<uint32_t> rows(size_t{kKeyTile} * kdims + 16);
-  const __m512i lane_offsets =
-      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                         _mm512_set1_epi32(kdims));
-  for (int64_t t0 = i0; t0 < i1; t0 += kKeyTile) {
-    for (int j = 0; j < kKeyTile; ++j) {
-      const float* row = t0 + j < n ? key(t0 + j) : nullptr;
-      uint32_t* dst = rows.data() + int64_t{j} * kdims;
-      if (l.words) {
-        RowToWords(row, l, dst);
-      } else {
-        RowToFloats(row, l, l.hd, reinterpret_cast<float*>(dst));
-      }
-    }
-    uint32_t* tile = static_cast<uint32_t*>(kdst) + t0 / kKeyTile * l.KTileWords();
-    for (int d = 0; d < kdims; ++d) {
-      for (int c = 0; c < kKeyTile / 16; ++c) {
-        const __m512i g =
-            _mm512_i32gather_epi32(lane_offsets, rows.data() + int64_t{c} * 16 * kdims + d, 4);
-        _mm512_storeu_si512(tile + int64_t{d} * kKeyTile + c * 16, g);
-      }
-    }
-  }
-  if (l.words) {
-    uint32_t* v = static_cast<uint32_t*>(vdst);
-    for (int64_t q = i0 / 2; q < i1 / 2; ++q) {
-      const float* r0 = 2 * q < n ? value(2 * q) : nullptr;
-      const float* r1 = 2 * q + 1 < n ? value(2 * q + 1) : nullptr;
-      for (int d0 = 0; d0 < l.hd16; d0 += 16) {
-        const __m512i a = _mm512_cvtepu16_epi32(avx512::ToBf16Bits(RowLanes(r0, l.hd, d0)));
-        const __m512i b = _mm512_cvtepu16_epi32(avx512::ToBf16Bits(RowLanes(r1, l.hd, d0)));
-        _mm512_storeu_si512(v + q * l.hd16 + d0, _mm512_or_si512(a, _mm512_slli_epi32(b, 16)));
-      }
-    }
-  } else {
-    float* v = static_cast<float*>(vdst);
-    for (int64_t i = i0; i < i1; ++i) {
-      RowToFloats(i < n ? value(i) : nullptr, l, l.hd16, v + i * l.hd16);
-    }
-  }
-}
-
-// ---- register tiles ----------------------------------------------------------------------------
-// s[r * kKeyBlock + j] = scale * q_r . k_j for kRows rows and the 64 keys of one K tile.
-
-inline void QkTileF32(const float* q, int qld, const float* kt, int hd, float scale, float* s) {
-  __m512 acc[kRows][4];
-  for (auto& row : acc) {
-    for (__m512& x : row) x = _mm512_setzero_ps();
-  }
-  for (int d = 0; d < hd; ++d) {
-    const float* kd = kt + int64_t{d} * kKeyTile;
-    const __m512 k0 = _mm512_loadu_ps(kd), k1 = _mm512_loadu_ps(kd + 16);
-    const __m512 k2 = _mm512_loadu_ps(kd + 32), k3 = _mm512_loadu_ps(kd + 48);
-#pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r) {
-      const __m512 qb = _mm512_set1_ps(q[r * qld + d]);
-      acc[r][0] = _mm512_fmadd_ps(qb, k0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(qb, k1, acc[r][1]);
-      acc[r][2] = _mm512_fmadd_ps(qb, k2, acc[r][2]);
-      acc[r][3] = _mm512_fmadd_ps(qb, k3, acc[r][3]);
-    }
-  }
-  const __m512 sv = _mm512_set1_ps(scale);
-  for (int r = 0; r < kRows; ++r) {
-    for (int c = 0; c < 4; ++c)
-      _mm512_storeu_ps(s + r * kKeyBlock + 16 * c, _mm512_mul_ps(acc[r][c], sv));
-  }
-}
-
-inline __m512bh AsBh(__m512i v) {
-  // Same 512 bits, viewed as 32 bf16 (a vector conversion between same-size vector types).
-  return (__m512bh)v;
-}
-
-inline void QkTileBf16(const uint32_t* q, int qld, const uint32_t* kt, int hdp, float scale,
-                       float* s) {
-  __m512 acc[kRows][4];
-  for (auto& row : acc) {
-    for (__m512& x : row) x = _mm512_setzero_ps();
-  }
-  for (int p = 0; p < hdp; ++p) {
-    const uint32_t* kp = kt + int64_t{p} * kKeyTile;
-    const __m512bh k0 = AsBh(_mm512_loadu_si512(kp)), k1 = AsBh(_mm512_loadu_si512(kp + 16));
-    const __m512bh k2 = AsBh(_mm512_loadu_si512(kp + 32)), k3 = AsBh(_mm512_loadu_si512(kp + 48));
-#pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r) {
-      const __m512bh qb = AsBh(_mm512_set1_epi32(static_cast<int>(q[r * qld + p])));
-      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], qb, k0);
-      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], qb, k1);
-      acc[r][2] = _mm512_dpbf16_ps(acc[r][2], qb, k2);
-      acc[r][3] = _mm512_dpbf16_ps(acc[r][3], qb, k3);
-    }
-  }
-  const __m512 sv = _mm512_set1_ps(scale);
-  for (int r = 0; r < kRows; ++r) {
-    for (int c = 0; c < 4; ++c)
-      _mm512_storeu_ps(s + r * kKeyBlock + 16 * c, _mm512_mul_ps(acc[r][c], sv));
-  }
 }
 
 // Maximum of the scores s[0, count).
@@ -255,57 +92,6 @@ inline void ExpRow(const float* s, int count, float m, float corr, float* l, voi
   _mm512_storeu_ps(l, sum);
 }
 
-// o[r][x] = o[r][x] * corr[r] + sum_j p[r][j] v[j][x] for kRows rows and NV 16-dim vectors.
-template <int NV>
-void PvTileF32(const float* p, int count, const float* v, int vld, const float* corr, float* o,
-               int old) {
-  __m512 acc[kRows][NV];
-  for (int r = 0; r < kRows; ++r) {
-    const __m512 c = _mm512_set1_ps(corr[r]);
-    for (int x = 0; x < NV; ++x)
-      acc[r][x] = _mm512_mul_ps(_mm512_loadu_ps(o + r * old + 16 * x), c);
-  }
-  for (int j = 0; j < count; ++j) {
-    const float* vj = v + int64_t{j} * vld;
-    __m512 vv[NV];
-    for (int x = 0; x < NV; ++x) vv[x] = _mm512_loadu_ps(vj + 16 * x);
-#pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r) {
-      const __m512 pb = _mm512_set1_ps(p[r * kKeyBlock + j]);
-      for (int x = 0; x < NV; ++x) acc[r][x] = _mm512_fmadd_ps(pb, vv[x], acc[r][x]);
-    }
-  }
-  for (int r = 0; r < kRows; ++r) {
-    for (int x = 0; x < NV; ++x) _mm512_storeu_ps(o + r * old + 16 * x, acc[r][x]);
-  }
-}
-
-// As PvTileF32 with bf16 weights and values: p as [kRows][kKeyBlock / 2] pair words, v as
-// [pairs][vld] pair words.
-template <int NV>
-void PvTileBf16(const uint32_t* p, int pairs, const uint32_t* v, int vld, const float* corr,
-                float* o, int old) {
-  __m512 acc[kRows][NV];
-  for (int r = 0; r < kRows; ++r) {
-    const __m512 c = _mm512_set1_ps(corr[r]);
-    for (int x = 0; x < NV; ++x)
-      acc[r][x] = _mm512_mul_ps(_mm512_loadu_ps(o + r * old + 16 * x), c);
-  }
-  for (int q = 0; q < pairs; ++q) {
-    const uint32_t* vq = v + int64_t{q} * vld;
-    __m512bh vv[NV];
-    for (int x = 0; x < NV; ++x) vv[x] = AsBh(_mm512_loadu_si512(vq + 16 * x));
-#pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r) {
-      const __m512bh pb = AsBh(_mm512_set1_epi32(static_cast<int>(p[r * (kKeyBlock / 2) + q])));
-      for (int x = 0; x < NV; ++x) acc[r][x] = _mm512_dpbf16_ps(acc[r][x], pb, vv[x]);
-    }
-  }
-  for (int r = 0; r < kRows; ++r) {
-    for (int x = 0; x < NV; ++x) _mm512_storeu_ps(o + r * old + 16 * x, acc[r][x]);
-  }
-}
-
 // ---- one task: kQueryBlock query rows of one head against all keys of the segment ----------
 
 struct TaskScratch {
@@ -342,9 +128,9 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
   };
   for (int r = 0; r < rows_pad; ++r) {
     if constexpr (kBf16) {
-      RowToWords(qrow(r), lay, reinterpret_cast<uint32_t*>(ts.q.data()) + r * qld);
+      tiles::RowToWords(qrow(r), lay, reinterpret_cast<uint32_t*>(ts.q.data()) + r * qld);
     } else {
-      RowToFloats(qrow(r), lay, hd, ts.q.data() + r * qld);
+      tiles::RowToFloats(qrow(r), lay, hd, ts.q.data() + r * qld);
     }
   }
   std::fill_n(ts.o.begin(), size_t(rows_pad) * hd16, 0.0f);
@@ -355,17 +141,17 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
   float corr[kRows];
   for (int64_t kb = 0; kb < seg_len; kb += kKeyBlock) {
     const int count = static_cast<int>(std::min<int64_t>(kKeyBlock, seg_len - kb));
-    const int tiles = (count + kKeyTile - 1) / kKeyTile;
+    const int num_tiles = (count + kKeyTile - 1) / kKeyTile;
     for (int rg = 0; rg < rows_pad; rg += kRows) {
-      for (int tile = 0; tile < tiles; ++tile) {
+      for (int tile = 0; tile < num_tiles; ++tile) {
         const int64_t kt = (kb / kKeyTile + tile) * lay.KTileWords();
         float* s = ts.s.data() + tile * kKeyTile;
         if constexpr (kBf16) {
-          QkTileBf16(reinterpret_cast<const uint32_t*>(ts.q.data()) + rg * qld, qld,
-                     static_cast<const uint32_t*>(kpack) + kt, lay.hdp, scale, s);
+          tiles::QkTileBf16(reinterpret_cast<const uint32_t*>(ts.q.data()) + rg * qld, qld,
+                            static_cast<const uint32_t*>(kpack) + kt, lay.hdp, scale, s, kKeyBlock);
         } else {
-          QkTileF32(ts.q.data() + rg * qld, qld, static_cast<const float*>(kpack) + kt, hd, scale,
-                    s);
+          tiles::QkTileF32(ts.q.data() + rg * qld, qld, static_cast<const float*>(kpack) + kt, hd,
+                           scale, s, kKeyBlock);
         }
       }
       // New running maxima of the kRows rows, and their corrections in one vector exp2
@@ -389,44 +175,14 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
                       &ts.l[size_t(rg + r) * 16], p);
         ts.m[rg + r] = m_new[r];
       }
-      for (int d0 = 0; d0 < hd16; d0 += kDimTile) {
-        const int nv = std::min(kDimTile, hd16 - d0) / 16;
-        float* o = ts.o.data() + int64_t{rg} * hd16 + d0;
-        if constexpr (kBf16) {
-          const uint32_t* pw = reinterpret_cast<const uint32_t*>(ts.p.data());
-          const int pairs = (count + 1) / 2;
-          const uint32_t* v = static_cast<const uint32_t*>(vpack) + kb / 2 * hd16 + d0;
-          switch (nv) {
-            case 1:
-              PvTileBf16<1>(pw, pairs, v, hd16, corr, o, hd16);
-              break;
-            case 2:
-              PvTileBf16<2>(pw, pairs, v, hd16, corr, o, hd16);
-              break;
-            case 3:
-              PvTileBf16<3>(pw, pairs, v, hd16, corr, o, hd16);
-              break;
-            default:
-              PvTileBf16<4>(pw, pairs, v, hd16, corr, o, hd16);
-              break;
-          }
-        } else {
-          const float* v = static_cast<const float*>(vpack) + kb * hd16 + d0;
-          switch (nv) {
-            case 1:
-              PvTileF32<1>(ts.p.data(), count, v, hd16, corr, o, hd16);
-              break;
-            case 2:
-              PvTileF32<2>(ts.p.data(), count, v, hd16, corr, o, hd16);
-              break;
-            case 3:
-              PvTileF32<3>(ts.p.data(), count, v, hd16, corr, o, hd16);
-              break;
-            default:
-              PvTileF32<4>(ts.p.data(), count, v, hd16, corr, o, hd16);
-              break;
-          }
-        }
+      float* o = ts.o.data() + int64_t{rg} * hd16;
+      if constexpr (kBf16) {
+        tiles::PvTilesBf16(reinterpret_cast<const uint32_t*>(ts.p.data()), kKeyBlock / 2,
+                           (count + 1) / 2, static_cast<const uint32_t*>(vpack) + kb / 2 * hd16,
+                           hd16, corr, o, hd16, hd16);
+      } else {
+        tiles::PvTilesF32(ts.p.data(), kKeyBlock, count,
+                          static_cast<const float*>(vpack) + kb * hd16, hd16, corr, o, hd16, hd16);
       }
     }
   }
@@ -490,7 +246,7 @@ void FullAttentionAvx512(ComputeContext& ctx, const FullAttentionArgs& a, Attent
     for (int h = 0; h < a.num_kv_heads; ++h) {
       uint32_t* k = pack + offset[size_t(s) * a.num_kv_heads + h];
       const int64_t hoff = int64_t{h} * a.head_dim;
-      PackKv(
+      tiles::PackKv(
           lay, n, t0, t0 + kKeyTile, [&](int64_t j) { return a.k + (b + j) * a.k_stride + hoff; },
           [&](int64_t j) { return a.v + (b + j) * a.v_stride + hoff; }, k, k + lay.KWords(n_pad));
     }
