@@ -220,7 +220,7 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
   // On AVX-512, sequences with several query tokens (prefill chunks) run on the register
   // tiles (cpu/paged_attention.h), each row with the arithmetic of the transposed method
   // below; single-token rows (decode steps) stay here. So a row's method depends only on
-  // whether its sequence has one query token in the call.
+  // whether its sequence has one query token in the call, not on the chunking.
   std::vector<int> tiled;
   for (int s = 0; s < a.num_seqs; ++s) {
     CHECK(a.q_counts[s] >= 0 && a.q_counts[s] <= a.kv_lens[s]);
@@ -260,7 +260,10 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
                    a.out + qrow * a.out_stride + static_cast<int64_t>(head) * hd,
                    kv_len - nq + i + 1};
     }
-    AttendRows(kern, rows, n, hd, a.scale, /*transposed=*/n >= 4, scratch[thread],
+    // Rows of a sequence with several query tokens always take the transposed method (the
+    // tiles' arithmetic too), however its tokens fall into tasks; a decode row takes dot
+    // products unless its group alone fills 4 rows.
+    AttendRows(kern, rows, n, hd, a.scale, /*transposed=*/nq >= 2 || n >= 4, scratch[thread],
                [&](int64_t j0, int count, const float** kp, const float** vp, Scratch& sc) {
                  for (int j = 0; j < count; ++j) {
                    const int64_t pos = j0 + j;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/full_attention.h"
@@ -368,6 +369,145 @@ TEST_P(AttentionTest, PagedCausalGqaMatchesReference) {
         }
       }
     }
+  }
+}
+
+// A paged cache filled through the reference WriteKv with random keys and values, and the
+// block tables of sequences of the given lengths (block ids in a scattered order).
+struct TestCache {
+  PagedKvView view;
+  std::vector<uint8_t> k, v;                 // [num_blocks, block_size, kv_heads, head_dim]
+  std::vector<std::vector<int32_t>> tables;  // [seq] -> [ceil(kv_len / block_size)]
+  std::vector<const int32_t*> table_ptrs;    // [seq]
+  TestCache(std::mt19937& rng, DType dtype, int block_size, int kv_heads, int head_dim,
+            const std::vector<int32_t>& kv_lens) {
+    view.dtype = dtype, view.block_size = block_size;
+    view.num_kv_heads = kv_heads, view.head_dim = head_dim;
+    for (int32_t n : kv_lens) view.num_blocks += (n + block_size - 1) / block_size;
+    const int64_t slot_elems = int64_t{kv_heads} * head_dim;
+    const int64_t slots = view.num_blocks * block_size;
+    k.assign(slots * slot_elems * (dtype == DType::kF32 ? 4 : 2), 0);
+    v.assign(k.size(), 0);
+    view.k = k.data(), view.v = v.data();
+    std::vector<int32_t> ids(view.num_blocks);
+    std::iota(ids.begin(), ids.end(), 0);
+    std::shuffle(ids.begin(), ids.end(), rng);
+    size_t next = 0;
+    for (int32_t n : kv_lens) {
+      tables.emplace_back();
+      for (int b = 0; b < (n + block_size - 1) / block_size; ++b)
+        tables.back().push_back(ids[next++]);
+    }
+    for (const auto& t : tables) table_ptrs.push_back(t.data());
+    std::vector<float> kf = testing::RandomFloats(rng, slots * slot_elems, -2, 2);
+    std::vector<float> vf = testing::RandomFloats(rng, slots * slot_elems);
+    std::vector<int64_t> all(slots);
+    std::iota(all.begin(), all.end(), 0);
+    ref::WriteKv(view, kf.data(), slot_elems, vf.data(), slot_elems, all.data(), slots);
+  }
+  // Key or value (`values`) of sequence s at position p, kv head h, as f32: [head_dim].
+  std::vector<float> Row(bool values, int s, int p, int h) const {
+    const int64_t slot =
+        int64_t{tables[s][p / view.block_size]} * view.block_size + p % view.block_size;
+    const int64_t elem = view.dtype == DType::kF32 ? 4 : 2;
+    const int64_t off = (slot * view.num_kv_heads + h) * view.head_dim * elem;
+    std::vector<float> out(view.head_dim);
+    ocular::ref::DequantizeRow(view.dtype, (values ? v : k).data() + off, out.data(),
+                               view.head_dim);
+    return out;
+  }
+};
+
+// Prefill-chunk shapes on every path: q_count 1, 5, 63, 130 and 300 with kv_len == q_count
+// (a whole prompt) and kv_len > q_count (a cached prefix), plus a decode row, all in one call;
+// f32 and bf16 caches, block sizes 16 and 7, head_dim 72 (a 16-dim rest after the 64-dim P V
+// tile). Each output against the reference within the bound of Tolerance() over the row's
+// visible keys (as stored).
+TEST_P(AttentionTest, PagedCausalPrefillShapesMatchReference) {
+  const std::vector<int32_t> q_counts = {1, 5, 63, 130, 300, 1, 5, 63, 130, 300};
+  const std::vector<int32_t> kv_lens = {1, 5, 63, 130, 300, 50, 77, 200, 131, 333};
+  const int heads = 4, kv_heads = 2, head_dim = 72, group = heads / kv_heads;
+  for (DType dtype : {DType::kF32, DType::kBF16}) {
+    for (int block_size : {16, 7}) {
+      TestCache cache(rng_, dtype, block_size, kv_heads, head_dim, kv_lens);
+      std::vector<int64_t> q_starts;
+      int64_t total_q = 0;
+      for (int32_t n : q_counts) q_starts.push_back(std::exchange(total_q, total_q + n));
+      const int64_t qs = heads * head_dim + 3, os = heads * head_dim + 1;
+      std::vector<float> q = testing::RandomFloats(rng_, total_q * qs, -2, 2);
+      std::vector<float> out(total_q * os, -9.0f), want(out.size(), -9.0f);
+      PagedAttentionArgs a;
+      a.q = q.data(), a.q_stride = qs, a.out_stride = os;
+      a.num_heads = heads, a.scale = 1.0f / std::sqrt(float(head_dim));
+      a.num_seqs = static_cast<int>(q_counts.size());
+      a.q_starts = q_starts.data(), a.q_counts = q_counts.data(), a.kv_lens = kv_lens.data();
+      a.block_tables = cache.table_ptrs.data();
+      a.out = out.data();
+      PagedAttention(pc_.ctx, cache.view, a);
+      a.out = want.data();
+      ref::PagedAttention(cache.view, a);
+      for (int s = 0; s < a.num_seqs; ++s) {
+        for (int h = 0; h < kv_heads; ++h) {
+          std::vector<std::vector<float>> keys, values;  // [kv_len][head_dim] f32 as stored
+          for (int p = 0; p < kv_lens[s]; ++p) {
+            keys.push_back(cache.Row(false, s, p, h));
+            values.push_back(cache.Row(true, s, p, h));
+          }
+          std::vector<const float*> kp, vp;
+          for (int i = 0; i < q_counts[s]; ++i) {
+            const int pos = kv_lens[s] - q_counts[s] + i;
+            while (static_cast<int>(kp.size()) <= pos) {
+              kp.push_back(keys[kp.size()].data());
+              vp.push_back(values[vp.size()].data());
+            }
+            for (int head = h * group; head < (h + 1) * group; ++head) {
+              const int64_t row = q_starts[s] + i;
+              const double tol =
+                  Tolerance(q.data() + row * qs + head * head_dim, kp, vp, head_dim, a.scale);
+              for (int d = 0; d < head_dim; ++d) {
+                const int64_t e = row * os + head * head_dim + d;
+                ASSERT_NEAR(out[e], want[e], tol) << DTypeName(dtype) << " block " << block_size
+                                                  << " seq " << s << " q " << i << " head " << head;
+              }
+              ASSERT_EQ(out[row * os + heads * head_dim], -9.0f);  // padding untouched
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Chunked prefill: a prompt's rows come out bit for bit the same whether it is attended in one
+// call or in chunks of other sizes (17 and 2 tokens included: a chunk's tail rows), each chunk
+// batched with another sequence's chunk and a decode row, on every path and cache dtype.
+TEST_P(AttentionTest, PagedPrefillChunksEqualOneCall) {
+  const int heads = 4, kv_heads = 2, head_dim = 128, n = 300;
+  for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+    // Sequence 0: the prompt; 1: another prompt (40 tokens); 2: a decode stream (90 cached).
+    TestCache cache(rng_, dtype, 16, kv_heads, head_dim, {n, 40, 90});
+    const int64_t w = heads * head_dim;
+    std::vector<float> q = testing::RandomFloats(rng_, (n + 40 + 1) * w, -2, 2);  // [341, 4, 128]
+    // One call: the whole prompt (rows 0..299), then the others.
+    auto attend = [&](int32_t p0, int32_t p1, std::vector<float>& out) {
+      const std::vector<int32_t> q_counts = {p1 - p0, 40, 1}, kv_lens = {p1, 40, 90};
+      const std::vector<int64_t> q_starts = {p0, n, n + 40};
+      std::vector<float> o((n + 41) * w, -9.0f);
+      PagedAttentionArgs a;
+      a.q = q.data(), a.out = o.data(), a.q_stride = a.out_stride = w;
+      a.num_heads = heads, a.scale = 1.0f / std::sqrt(float(head_dim));
+      a.num_seqs = 3, a.q_starts = q_starts.data(), a.q_counts = q_counts.data();
+      a.kv_lens = kv_lens.data(), a.block_tables = cache.table_ptrs.data();
+      PagedAttention(pc_.ctx, cache.view, a);
+      std::copy(o.begin() + p0 * w, o.begin() + p1 * w, out.begin() + p0 * w);
+    };
+    std::vector<float> whole(n * w, -7.0f), chunked(n * w, -5.0f);
+    attend(0, n, whole);
+    for (const auto& [p0, p1] : std::vector<std::pair<int32_t, int32_t>>{
+             {0, 17}, {17, 19}, {19, 150}, {150, 213}, {213, n}}) {
+      attend(p0, p1, chunked);
+    }
+    EXPECT_EQ(chunked, whole) << DTypeName(dtype);
   }
 }
 
