@@ -49,6 +49,7 @@ struct ServeOptions {
   int64_t max_waiting = 256;
   int block_size = 16;
   bool no_prefix_cache = false;
+  bool mmap_weights = false;  // text weights used in place from the file mapping
   int64_t max_model_len = 32768;
   int64_t default_max_tokens = 2048;
   uint64_t feature_cache_bytes = 256ull << 20;
@@ -119,7 +120,9 @@ int Run(const ServeOptions& o) {
 
   ThreadPool pool(o.threads);
   kernels::ComputeContext ctx(pool);
-  auto model = qwen3vl::Qwen3VLModel::Load(model_path, mmproj_path, ctx, precision);
+  auto model = qwen3vl::Qwen3VLModel::Load(
+      model_path, mmproj_path, ctx, precision,
+      o.mmap_weights ? qwen3vl::WeightPlacement::kMapped : qwen3vl::WeightPlacement::kCopied);
   if (!model.ok()) return Fail("serve", model.status());
   auto tok = tokenizer::LoadTokenizer(model_path);
   if (!tok.ok()) return Fail("serve", tok.status());
@@ -267,6 +270,8 @@ void RegisterServe(CLI::App& root, int& exit_code) {
   cmd->add_option("--max-waiting", o->max_waiting, "admission queue length (beyond: 429)")->capture_default_str();
   cmd->add_option("--block-size", o->block_size, "tokens per KV block")->capture_default_str();
   cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "disable prefix caching");
+  cmd->add_flag("--mmap", o->mmap_weights,
+                "use the text weights in place from the file mapping (shared page cache, faster load; decode ~25% slower)");
   cmd->add_option("--max-model-len", o->max_model_len, "prompt + generated tokens per request")->capture_default_str();
   cmd->add_option("--default-max-tokens", o->default_max_tokens, "max_tokens when a request gives none")->capture_default_str();
   cmd->add_option("--feature-cache-bytes", o->feature_cache_bytes, "vision feature cache budget (0 = off)")->capture_default_str();

@@ -1,6 +1,8 @@
 // AlignedBuffer: an owning, 64-byte aligned, uninitialised byte buffer (RAII; move-only).
 #pragma once
 
+#include <sys/mman.h>
+
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +32,22 @@ class AlignedBuffer {
   }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+
+  // A buffer for large, long-lived arrays streamed from memory (weights): 2 MiB aligned and
+  // sized, and advised into transparent huge pages. Streaming through 4 KiB pages costs a
+  // TLB miss per page and stops the hardware prefetchers at every page boundary; the advice
+  // failing only costs that speed.
+  static AlignedBuffer InHugePages(size_t size_bytes) {
+    constexpr size_t kHuge = size_t{2} << 20;
+    AlignedBuffer b;
+    if (size_bytes == 0) return b;
+    const size_t rounded = (size_bytes + kHuge - 1) / kHuge * kHuge;
+    b.data_ = std::aligned_alloc(kHuge, rounded);
+    if (b.data_ == nullptr) throw std::bad_alloc();
+    b.size_ = size_bytes;
+    madvise(b.data_, rounded, MADV_HUGEPAGE);
+    return b;
+  }
 
   // Explicit deep copy (STYLE.md rule 11: expensive copies are explicit).
   AlignedBuffer Clone() const {

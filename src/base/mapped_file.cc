@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
+
+#include "base/check.h"
 
 namespace ocular {
 
@@ -58,6 +61,31 @@ MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
 
 void MappedFile::AdviseWillNeed() const {
   if (data_ != nullptr) ::madvise(const_cast<uint8_t*>(data_), size_, MADV_WILLNEED);
+}
+
+bool MappedFile::Contains(const void* p, size_t n) const {
+  const auto* b = static_cast<const uint8_t*>(p);
+  return data_ != nullptr && b >= data_ && n <= size_ &&
+         b - data_ <= static_cast<ptrdiff_t>(size_ - n);
+}
+
+Status MappedFile::CopyOut(const void* p, size_t n, void* dst) const {
+  CHECK(Contains(p, n)) << "CopyOut: range outside the mapping";
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Unavailable(path_ + ": cannot reopen (" + std::strerror(errno) + ")");
+  auto* out = static_cast<uint8_t*>(dst);
+  off_t at = static_cast<const uint8_t*>(p) - data_;
+  while (n > 0) {
+    const ssize_t got = ::pread(fd, out, n, at);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      ::close(fd);
+      return Unavailable(path_ + ": short read (the file changed since it was mapped?)");
+    }
+    out += got, at += got, n -= static_cast<size_t>(got);
+  }
+  ::close(fd);
+  return OkStatus();
 }
 
 }  // namespace ocular

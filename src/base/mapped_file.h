@@ -31,6 +31,13 @@ class MappedFile {
   // Hint that the whole file will be read soon (starts read-ahead).
   void AdviseWillNeed() const;
 
+  // Whether [p, p + n) lies inside the mapping.
+  bool Contains(const void* p, size_t n) const;
+  // Copies the file bytes behind [p, p + n) (inside the mapping) to `dst` with read(2) on
+  // the file, so the mapping's pages are neither faulted in nor counted in the resident set
+  // (a fault costs several microseconds per 4 KiB page under some hypervisors). Thread-safe.
+  Status CopyOut(const void* p, size_t n, void* dst) const;
+
  private:
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;

@@ -73,6 +73,8 @@ class GgufFile {
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   // nullptr when absent.
   const TensorInfo* FindTensor(std::string_view name) const;
+  // The file mapping the tensors point into (nullptr for a parsed span).
+  const MappedFile* mapping() const { return mapping_.get(); }
 
  private:
   friend Result<GgufFile> ParseGguf(std::span<const uint8_t> file);

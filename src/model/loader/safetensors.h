@@ -65,6 +65,8 @@ class SafetensorsModel {
   // "__metadata__" of the first shard.
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   size_t num_shards() const { return files_.size(); }
+  // The shards' file mappings the tensors point into.
+  std::span<const MappedFile> mappings() const { return files_; }
   // Sum of shard file sizes.
   uint64_t total_file_bytes() const;
   // Starts read-ahead on every shard.

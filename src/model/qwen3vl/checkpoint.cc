@@ -8,7 +8,8 @@ namespace {
 namespace fs = std::filesystem;
 
 bool HasSuffix(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 Status OpenHf(const fs::path& path, Checkpoint* c) {
@@ -53,8 +54,8 @@ Status OpenGgufPair(const fs::path& path, const fs::path& mmproj, Checkpoint* c)
   }
   c->config = std::move(*config);
   static const std::vector<loader::TensorInfo> kNone;
-  Result<ModelWeights> w = MapGgufWeights(
-      c->config, c->text_gguf->tensors(), c->mmproj_gguf ? c->mmproj_gguf->tensors() : kNone);
+  Result<ModelWeights> w = MapGgufWeights(c->config, c->text_gguf->tensors(),
+                                          c->mmproj_gguf ? c->mmproj_gguf->tensors() : kNone);
   c->weights_status = w.ok() ? OkStatus() : w.status();
   if (w.ok()) c->weights = std::move(*w);
   return OkStatus();
@@ -76,8 +77,8 @@ Result<std::optional<fs::path>> FindMmproj(const fs::path& text_gguf) {
   }
   if (found.empty()) return std::optional<fs::path>();
   if (found.size() > 1) {
-    return InvalidArgument(dir.string() +
-                           ": several mmproj GGUF files beside the model; choose one with --mmproj");
+    return InvalidArgument(
+        dir.string() + ": several mmproj GGUF files beside the model; choose one with --mmproj");
   }
   return std::optional<fs::path>(found[0]);
 }
@@ -101,6 +102,17 @@ Result<std::unique_ptr<Checkpoint>> OpenCheckpoint(const fs::path& path, const f
                            ": not a model (expected a folder, a .safetensors or a .gguf file)");
   }
   return c;
+}
+
+std::vector<const MappedFile*> Mappings(const Checkpoint& c) {
+  std::vector<const MappedFile*> out;
+  if (c.safetensors) {
+    for (const MappedFile& f : c.safetensors->mappings()) out.push_back(&f);
+  }
+  for (const auto* g : {&c.text_gguf, &c.mmproj_gguf}) {
+    if (g->has_value() && (*g)->mapping() != nullptr) out.push_back((*g)->mapping());
+  }
+  return out;
 }
 
 }  // namespace ocular::qwen3vl

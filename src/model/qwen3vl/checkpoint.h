@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "model/loader/gguf.h"
@@ -36,6 +37,9 @@ struct Checkpoint {
 // config), and callers that run the model must check it.
 Result<std::unique_ptr<Checkpoint>> OpenCheckpoint(const std::filesystem::path& path,
                                                    const std::filesystem::path& mmproj = {});
+
+// The file mappings the checkpoint's tensors point into.
+std::vector<const MappedFile*> Mappings(const Checkpoint& checkpoint);
 
 // The sibling mmproj of a text GGUF: the single *.gguf beside it whose name contains "mmproj".
 // nullopt when there is none; an error when there are several.

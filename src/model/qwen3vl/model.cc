@@ -5,14 +5,19 @@ namespace ocular::qwen3vl {
 Result<std::unique_ptr<Qwen3VLModel>> Qwen3VLModel::Load(const std::filesystem::path& path,
                                                          const std::filesystem::path& mmproj,
                                                          kernels::ComputeContext& ctx,
-                                                         kernels::Precision precision) {
+                                                         kernels::Precision precision,
+                                                         WeightPlacement placement) {
   std::unique_ptr<Qwen3VLModel> m(new Qwen3VLModel(ctx));
   ASSIGN_OR_RETURN(m->checkpoint_, OpenCheckpoint(path, mmproj));
   RETURN_IF_ERROR(m->checkpoint_->weights_status);
   ASSIGN_OR_RETURN(m->weights_,
                    BuildRuntimeWeights(m->checkpoint_->config, m->checkpoint_->weights));
+  if (placement == WeightPlacement::kCopied) {
+    m->text_store_ = CopyTextMatrices(ctx, Mappings(*m->checkpoint_), &m->weights_.text);
+  }
   if (m->weights_.has_vision) {
-    m->vision_ = std::make_unique<VisionEncoder>(m->checkpoint_->config, m->weights_, ctx, precision);
+    m->vision_ =
+        std::make_unique<VisionEncoder>(m->checkpoint_->config, m->weights_, ctx, precision);
   }
   m->text_ = std::make_unique<TextDecoder>(m->checkpoint_->config, m->weights_, ctx, precision);
   return m;

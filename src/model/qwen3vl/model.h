@@ -5,9 +5,11 @@
 #include <filesystem>
 #include <memory>
 
+#include "base/aligned_buffer.h"
 #include "base/status.h"
 #include "kernels/kernels.h"
 #include "model/qwen3vl/checkpoint.h"
+#include "model/qwen3vl/resident_weights.h"
 #include "model/qwen3vl/runtime_weights.h"
 #include "model/qwen3vl/text_decoder.h"
 #include "model/qwen3vl/vision_encoder.h"
@@ -17,10 +19,11 @@ namespace ocular::qwen3vl {
 class Qwen3VLModel {
  public:
   // Opens `path` (see OpenCheckpoint) and prepares it for `ctx` (which must outlive it).
-  static Result<std::unique_ptr<Qwen3VLModel>> Load(const std::filesystem::path& path,
-                                                    const std::filesystem::path& mmproj,
-                                                    kernels::ComputeContext& ctx,
-                                                    kernels::Precision precision);
+  // `placement`: see resident_weights.h (copied: faster decode; mapped: shared, faster load).
+  static Result<std::unique_ptr<Qwen3VLModel>> Load(
+      const std::filesystem::path& path, const std::filesystem::path& mmproj,
+      kernels::ComputeContext& ctx, kernels::Precision precision,
+      WeightPlacement placement = WeightPlacement::kCopied);
 
   const ModelConfig& config() const { return checkpoint_->config; }
   const Checkpoint& checkpoint() const { return *checkpoint_; }
@@ -37,6 +40,7 @@ class Qwen3VLModel {
   kernels::ComputeContext& ctx_;
   std::unique_ptr<Checkpoint> checkpoint_;
   RuntimeWeights weights_;
+  AlignedBuffer text_store_;  // the text matrices under WeightPlacement::kCopied
   std::unique_ptr<VisionEncoder> vision_;
   std::unique_ptr<TextDecoder> text_;
 };

@@ -4,8 +4,6 @@
 #include <cmath>
 #include <string>
 
-#include <sys/mman.h>
-
 #include "base/checked_math.h"
 #include "base/clock.h"
 #include "model/qwen3vl/workspace.h"
@@ -58,14 +56,10 @@ VisionEncoder::VisionEncoder(const ModelConfig& config, const RuntimeWeights& we
     start[i + 1] = start[i] + (elems + 31) / 32 * 32;
   }
   if (start.back() == 0) return;
-  constexpr size_t kHuge = size_t{2} << 20;
-  const size_t bytes = (start.back() * 2 + kHuge - 1) / kHuge * kHuge;
-  bf16_store_.reset(static_cast<uint16_t*>(std::aligned_alloc(kHuge, bytes)));
-  CHECK(bf16_store_ != nullptr) << "out of memory for the bf16 vision weights";
-  madvise(bf16_store_.get(), bytes, MADV_HUGEPAGE);  // advisory: failure only costs speed
+  bf16_store_ = AlignedBuffer::InHugePages(start.back() * 2);
   for (size_t i = 0; i < todo.size(); ++i) {
     const kernels::WeightMatrix& w = *todo[i];
-    uint16_t* dst = bf16_store_.get() + start[i];
+    uint16_t* dst = bf16_store_.as<uint16_t>() + start[i];
     ctx_.pool().ParallelRange(w.rows, 16, [&](int64_t r0, int64_t r1, int) {
       for (int64_t r = r0; r < r1; ++r) {
         kernels::DequantizeRowToBf16(ctx_, w.dtype, w.Row(r), dst + r * w.cols, w.cols);

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/aligned_buffer.h"
 #include "base/status.h"
 #include "kernels/kernels.h"
 #include "model/qwen3vl/config.h"
@@ -159,10 +160,7 @@ class VisionEncoder {
   // converted to bf16 once here: oneDNN multiplies bf16 weights in place, while any other
   // dtype is converted again on every call (the whole tower per encode). Costs one bf16 copy
   // of the tower (~0.8 GB for the 2B model's f16 mmproj).
-  struct FreeDeleter {
-    void operator()(void* p) const { std::free(p); }
-  };
-  std::unique_ptr<uint16_t[], FreeDeleter> bf16_store_;           // all copies, bf16
+  AlignedBuffer bf16_store_;                                      // all copies, bf16
   std::unordered_map<const void*, kernels::WeightMatrix> bf16_;  // source data -> bf16 view
   // The large per-encode arrays of finished encodes (residual stream, q/k/v, temporaries),
   // reused by the next Begin: first touch of fresh memory cost ~20 us per 4 KiB page on the
