@@ -132,57 +132,46 @@ inline void PackKv(const Layout& l, int64_t n, int64_t i0, int64_t i1, KeyFn key
 }
 
 // ---- register tiles ----------------------------------------------------------------------------
-// s[r * sld + j] = scale * q_r . k_j for kRows rows (q_r at q + r * qld) and the 64 keys of one
-// K tile, each score a chain of FMAs over the dims in order, then one product by scale.
+// The tiles' arithmetic: f32 FMA on f32 words, or vdpbf16ps on u32 words of two bf16 (a pair
+// of dims for Q K^T, a pair of keys for P V), both accumulating in f32.
+struct F32Fma {
+  using Word = float;
+  using Vec = __m512;
+  static Vec Load(const Word* x) { return _mm512_loadu_ps(x); }
+  static Vec Bcast(Word w) { return _mm512_set1_ps(w); }
+  static __m512 Madd(__m512 acc, Vec a, Vec b) { return _mm512_fmadd_ps(a, b, acc); }
+};
 
-inline void QkTileF32(const float* q, int qld, const float* kt, int hd, float scale, float* s,
-                      int sld) {
-  __m512 acc[kRows][4];
-  for (auto& row : acc) {
-    for (__m512& x : row) x = _mm512_setzero_ps();
-  }
-  for (int d = 0; d < hd; ++d) {
-    const float* kd = kt + int64_t{d} * kKeyTile;
-    const __m512 k0 = _mm512_loadu_ps(kd), k1 = _mm512_loadu_ps(kd + 16);
-    const __m512 k2 = _mm512_loadu_ps(kd + 32), k3 = _mm512_loadu_ps(kd + 48);
-#pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r) {
-      const __m512 qb = _mm512_set1_ps(q[r * qld + d]);
-      acc[r][0] = _mm512_fmadd_ps(qb, k0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(qb, k1, acc[r][1]);
-      acc[r][2] = _mm512_fmadd_ps(qb, k2, acc[r][2]);
-      acc[r][3] = _mm512_fmadd_ps(qb, k3, acc[r][3]);
-    }
-  }
-  const __m512 sv = _mm512_set1_ps(scale);
-  for (int r = 0; r < kRows; ++r) {
-    for (int c = 0; c < 4; ++c)
-      _mm512_storeu_ps(s + r * sld + 16 * c, _mm512_mul_ps(acc[r][c], sv));
-  }
-}
-
-inline __m512bh AsBh(__m512i v) {
+struct Bf16Dot {
+  using Word = uint32_t;
+  using Vec = __m512bh;
   // Same 512 bits, viewed as 32 bf16 (a vector conversion between same-size vector types).
-  return (__m512bh)v;
-}
+  static Vec Load(const Word* x) { return (__m512bh)_mm512_loadu_si512(x); }
+  static Vec Bcast(Word w) { return (__m512bh)_mm512_set1_epi32(static_cast<int>(w)); }
+  static __m512 Madd(__m512 acc, Vec a, Vec b) { return _mm512_dpbf16_ps(acc, a, b); }
+};
 
-inline void QkTileBf16(const uint32_t* q, int qld, const uint32_t* kt, int hdp, float scale,
-                       float* s, int sld) {
+// s[r * sld + j] = scale * q_r . k_j for kRows rows (q_r at q + r * qld, `steps` words) and
+// the 64 keys of one K tile (kt: [steps][64] words). f32: each score a chain of FMAs over the
+// dims in order, then one product by scale.
+template <typename M>
+inline void QkTile(const typename M::Word* q, int qld, const typename M::Word* kt, int steps,
+                   float scale, float* s, int sld) {
   __m512 acc[kRows][4];
   for (auto& row : acc) {
     for (__m512& x : row) x = _mm512_setzero_ps();
   }
-  for (int p = 0; p < hdp; ++p) {
-    const uint32_t* kp = kt + int64_t{p} * kKeyTile;
-    const __m512bh k0 = AsBh(_mm512_loadu_si512(kp)), k1 = AsBh(_mm512_loadu_si512(kp + 16));
-    const __m512bh k2 = AsBh(_mm512_loadu_si512(kp + 32)), k3 = AsBh(_mm512_loadu_si512(kp + 48));
+  for (int d = 0; d < steps; ++d) {
+    const typename M::Word* kd = kt + int64_t{d} * kKeyTile;
+    const typename M::Vec k0 = M::Load(kd), k1 = M::Load(kd + 16);
+    const typename M::Vec k2 = M::Load(kd + 32), k3 = M::Load(kd + 48);
 #pragma GCC unroll 4
     for (int r = 0; r < kRows; ++r) {
-      const __m512bh qb = AsBh(_mm512_set1_epi32(static_cast<int>(q[r * qld + p])));
-      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], qb, k0);
-      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], qb, k1);
-      acc[r][2] = _mm512_dpbf16_ps(acc[r][2], qb, k2);
-      acc[r][3] = _mm512_dpbf16_ps(acc[r][3], qb, k3);
+      const typename M::Vec qb = M::Bcast(q[r * qld + d]);
+      acc[r][0] = M::Madd(acc[r][0], qb, k0);
+      acc[r][1] = M::Madd(acc[r][1], qb, k1);
+      acc[r][2] = M::Madd(acc[r][2], qb, k2);
+      acc[r][3] = M::Madd(acc[r][3], qb, k3);
     }
   }
   const __m512 sv = _mm512_set1_ps(scale);
@@ -192,61 +181,31 @@ inline void QkTileBf16(const uint32_t* q, int qld, const uint32_t* kt, int hdp, 
   }
 }
 
-// acc[r][x] = o[r][x] * corr[r]: a P V tile's accumulators from the running outputs.
-template <int NV>
-inline void LoadScaled(const float* o, int old, const float* corr, __m512 (&acc)[kRows][NV]) {
+// o[r][x] = o[r][x] * corr[r] + sum_j p[r][j] v[j][x] for kRows rows and NV 16-dim vectors:
+// p[r] at p + r * pld, `steps` words (f32: keys; bf16: key pairs), v: [steps][vld] words.
+// f32, per lane: the product by corr, then one FMA per key in order.
+template <typename M, int NV>
+inline void PvTile(const typename M::Word* p, int pld, int steps, const typename M::Word* v,
+                   int vld, const float* corr, float* o, int old) {
+  __m512 acc[kRows][NV];
   for (int r = 0; r < kRows; ++r) {
     const __m512 c = _mm512_set1_ps(corr[r]);
     for (int x = 0; x < NV; ++x)
       acc[r][x] = _mm512_mul_ps(_mm512_loadu_ps(o + r * old + 16 * x), c);
   }
-}
-
-template <int NV>
-inline void StoreRows(const __m512 (&acc)[kRows][NV], float* o, int old) {
+  for (int j = 0; j < steps; ++j) {
+    const typename M::Word* vj = v + int64_t{j} * vld;
+    typename M::Vec vv[NV];
+    for (int x = 0; x < NV; ++x) vv[x] = M::Load(vj + 16 * x);
+#pragma GCC unroll 4
+    for (int r = 0; r < kRows; ++r) {
+      const typename M::Vec pb = M::Bcast(p[r * pld + j]);
+      for (int x = 0; x < NV; ++x) acc[r][x] = M::Madd(acc[r][x], pb, vv[x]);
+    }
+  }
   for (int r = 0; r < kRows; ++r) {
     for (int x = 0; x < NV; ++x) _mm512_storeu_ps(o + r * old + 16 * x, acc[r][x]);
   }
-}
-
-// o[r][x] = o[r][x] * corr[r] + sum_j p[r][j] v[j][x] for kRows rows and NV 16-dim vectors
-// (p[r] at p + r * pld; per lane: the product by corr, then one FMA per key in order).
-template <int NV>
-inline void PvTileF32(const float* p, int pld, int count, const float* v, int vld,
-                      const float* corr, float* o, int old) {
-  __m512 acc[kRows][NV];
-  LoadScaled<NV>(o, old, corr, acc);
-  for (int j = 0; j < count; ++j) {
-    const float* vj = v + int64_t{j} * vld;
-    __m512 vv[NV];
-    for (int x = 0; x < NV; ++x) vv[x] = _mm512_loadu_ps(vj + 16 * x);
-#pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r) {
-      const __m512 pb = _mm512_set1_ps(p[r * pld + j]);
-      for (int x = 0; x < NV; ++x) acc[r][x] = _mm512_fmadd_ps(pb, vv[x], acc[r][x]);
-    }
-  }
-  StoreRows<NV>(acc, o, old);
-}
-
-// As PvTileF32 with bf16 weights and values: p as [kRows][pld] pair words, v as [pairs][vld]
-// pair words.
-template <int NV>
-inline void PvTileBf16(const uint32_t* p, int pld, int pairs, const uint32_t* v, int vld,
-                       const float* corr, float* o, int old) {
-  __m512 acc[kRows][NV];
-  LoadScaled<NV>(o, old, corr, acc);
-  for (int q = 0; q < pairs; ++q) {
-    const uint32_t* vq = v + int64_t{q} * vld;
-    __m512bh vv[NV];
-    for (int x = 0; x < NV; ++x) vv[x] = AsBh(_mm512_loadu_si512(vq + 16 * x));
-#pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r) {
-      const __m512bh pb = AsBh(_mm512_set1_epi32(static_cast<int>(p[r * pld + q])));
-      for (int x = 0; x < NV; ++x) acc[r][x] = _mm512_dpbf16_ps(acc[r][x], pb, vv[x]);
-    }
-  }
-  StoreRows<NV>(acc, o, old);
 }
 
 // Calls tile(std::integral_constant<int, NV>, d0) for the P V tiles over all hd16 output
@@ -271,19 +230,12 @@ inline void ForDimTiles(int hd16, Tile&& tile) {
   }
 }
 
-// P V over all hd16 output dims, f32 weights.
-inline void PvTilesF32(const float* p, int pld, int count, const float* v, int vld,
-                       const float* corr, float* o, int old, int hd16) {
+// P V over all hd16 output dims (o: [kRows][old] f32, v: [steps][vld] words).
+template <typename M>
+inline void PvTiles(const typename M::Word* p, int pld, int steps, const typename M::Word* v,
+                    int vld, const float* corr, float* o, int old, int hd16) {
   ForDimTiles(hd16, [&](auto nv, int d0) {
-    PvTileF32<nv()>(p, pld, count, v + d0, vld, corr, o + d0, old);
-  });
-}
-
-// The same with bf16 pair words (pairs = key pairs).
-inline void PvTilesBf16(const uint32_t* p, int pld, int pairs, const uint32_t* v, int vld,
-                        const float* corr, float* o, int old, int hd16) {
-  ForDimTiles(hd16, [&](auto nv, int d0) {
-    PvTileBf16<nv()>(p, pld, pairs, v + d0, vld, corr, o + d0, old);
+    PvTile<M, nv()>(p, pld, steps, v + d0, vld, corr, o + d0, old);
   });
 }
 

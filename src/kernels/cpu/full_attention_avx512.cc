@@ -147,11 +147,13 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
         const int64_t kt = (kb / kKeyTile + tile) * lay.KTileWords();
         float* s = ts.s.data() + tile * kKeyTile;
         if constexpr (kBf16) {
-          tiles::QkTileBf16(reinterpret_cast<const uint32_t*>(ts.q.data()) + rg * qld, qld,
-                            static_cast<const uint32_t*>(kpack) + kt, lay.hdp, scale, s, kKeyBlock);
+          tiles::QkTile<tiles::Bf16Dot>(reinterpret_cast<const uint32_t*>(ts.q.data()) + rg * qld,
+                                        qld, static_cast<const uint32_t*>(kpack) + kt, lay.hdp,
+                                        scale, s, kKeyBlock);
         } else {
-          tiles::QkTileF32(ts.q.data() + rg * qld, qld, static_cast<const float*>(kpack) + kt, hd,
-                           scale, s, kKeyBlock);
+          tiles::QkTile<tiles::F32Fma>(ts.q.data() + rg * qld, qld,
+                                       static_cast<const float*>(kpack) + kt, hd, scale, s,
+                                       kKeyBlock);
         }
       }
       // New running maxima of the kRows rows, and their corrections in one vector exp2
@@ -177,12 +179,13 @@ void RunTask(const FullAttentionArgs& a, const Layout& lay, const Task& t, const
       }
       float* o = ts.o.data() + int64_t{rg} * hd16;
       if constexpr (kBf16) {
-        tiles::PvTilesBf16(reinterpret_cast<const uint32_t*>(ts.p.data()), kKeyBlock / 2,
-                           (count + 1) / 2, static_cast<const uint32_t*>(vpack) + kb / 2 * hd16,
-                           hd16, corr, o, hd16, hd16);
+        tiles::PvTiles<tiles::Bf16Dot>(
+            reinterpret_cast<const uint32_t*>(ts.p.data()), kKeyBlock / 2, (count + 1) / 2,
+            static_cast<const uint32_t*>(vpack) + kb / 2 * hd16, hd16, corr, o, hd16, hd16);
       } else {
-        tiles::PvTilesF32(ts.p.data(), kKeyBlock, count,
-                          static_cast<const float*>(vpack) + kb * hd16, hd16, corr, o, hd16, hd16);
+        tiles::PvTiles<tiles::F32Fma>(ts.p.data(), kKeyBlock, count,
+                                      static_cast<const float*>(vpack) + kb * hd16, hd16, corr, o,
+                                      hd16, hd16);
       }
     }
   }

@@ -91,8 +91,8 @@ void RunTask(const CpuKernels& kern, const PagedAttentionArgs& a, const tiles::L
         count = std::max(count, valid[r]);
       }
       if (count == 0) continue;  // the block lies wholly above these rows' diagonal
-      tiles::QkTileF32(ts.q.data() + int64_t{rg} * hd, hd, kt, hd, a.scale, ts.s.data(),
-                       tiles::kKeyTile);
+      tiles::QkTile<tiles::F32Fma>(ts.q.data() + int64_t{rg} * hd, hd, kt, hd, a.scale, ts.s.data(),
+                                   tiles::kKeyTile);
       for (int r = 0; r < tiles::kRows; ++r) {
         float* s = ts.s.data() + r * tiles::kKeyTile;
         corr[r] = 1.0f;
@@ -111,8 +111,8 @@ void RunTask(const CpuKernels& kern, const PagedAttentionArgs& a, const tiles::L
         // Masked keys weigh 0: acc + 0 * v == acc, so the tile's P V adds nothing for them.
         std::fill(s + valid[r], s + count, 0.0f);
       }
-      tiles::PvTilesF32(ts.s.data(), tiles::kKeyTile, count, pk.v + j0 * hd16, hd16, corr,
-                        ts.o.data() + int64_t{rg} * hd16, hd16, hd16);
+      tiles::PvTiles<tiles::F32Fma>(ts.s.data(), tiles::kKeyTile, count, pk.v + j0 * hd16, hd16,
+                                    corr, ts.o.data() + int64_t{rg} * hd16, hd16, hd16);
     }
   }
   for (int r = 0; r < rows; ++r) {
