@@ -118,7 +118,7 @@ WeightSet MakeWeights(DType dtype, int64_t rows, int64_t cols, int count) {
   std::uniform_real_distribution<float> d(-1.0f, 1.0f);
   std::vector<float> f(cols);
   for (int i = 0; i < count; ++i) {
-    AlignedBuffer b(set.bytes_each);
+    AlignedBuffer b = AlignedBuffer::InHugePages(set.bytes_each);  // as the model holds them
     uint8_t* p = b.as<uint8_t>();
     for (int64_t r = 0; r < rows; ++r) {
       if (r < 16 || i == 0) {
@@ -166,7 +166,7 @@ int Main(int argc, char** argv) {
   std::printf("context: %s\n", ctx.Describe().c_str());
 
   const int64_t buf_floats = (int64_t{1} << 30) / 4;
-  AlignedBuffer big(buf_floats * 4);
+  AlignedBuffer big = AlignedBuffer::InHugePages(buf_floats * 4);
   std::memset(big.data(), 0, buf_floats * 4);
   ReadBandwidthGbs(ctx, big.as<float>(), buf_floats);  // warm-up (page faults)
   const Stats bw = Measure(reps, [&] { return ReadBandwidthGbs(ctx, big.as<float>(), buf_floats); });
