@@ -12,12 +12,13 @@ Result<std::unique_ptr<Qwen3VLModel>> Qwen3VLModel::Load(const std::filesystem::
   RETURN_IF_ERROR(m->checkpoint_->weights_status);
   ASSIGN_OR_RETURN(m->weights_,
                    BuildRuntimeWeights(m->checkpoint_->config, m->checkpoint_->weights));
+  const std::vector<const MappedFile*> mappings = Mappings(*m->checkpoint_);
   if (placement == WeightPlacement::kCopied) {
-    m->text_store_ = CopyTextMatrices(ctx, Mappings(*m->checkpoint_), &m->weights_.text);
+    m->text_store_ = CopyTextMatrices(ctx, mappings, &m->weights_.text);
   }
   if (m->weights_.has_vision) {
-    m->vision_ =
-        std::make_unique<VisionEncoder>(m->checkpoint_->config, m->weights_, ctx, precision);
+    m->vision_ = std::make_unique<VisionEncoder>(m->checkpoint_->config, m->weights_, ctx,
+                                                 precision, mappings);
   }
   m->text_ = std::make_unique<TextDecoder>(m->checkpoint_->config, m->weights_, ctx, precision);
   return m;

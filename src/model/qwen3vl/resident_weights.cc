@@ -7,6 +7,26 @@
 
 namespace ocular::qwen3vl {
 
+void CopyMatrixBytes(kernels::ComputeContext& ctx, const std::vector<const MappedFile*>& mappings,
+                     const kernels::WeightMatrix& w, uint8_t* dst) {
+  const auto* src = static_cast<const uint8_t*>(w.data);
+  const size_t bytes = static_cast<size_t>(w.rows * w.Stride());
+  const MappedFile* home = nullptr;
+  for (const MappedFile* m : mappings) {
+    if (m->Contains(src, bytes)) home = m;
+  }
+  // Pieces copied in parallel: read(2) from the file where the matrix is mapped, memcpy
+  // otherwise or if the file cannot be read back.
+  constexpr size_t kPiece = size_t{8} << 20;
+  const int64_t pieces = static_cast<int64_t>((bytes + kPiece - 1) / kPiece);
+  ctx.pool().ParallelFor(pieces, [&](int64_t p, int) {
+    const size_t b = static_cast<size_t>(p) * kPiece, n = std::min(bytes - b, kPiece);
+    if (home == nullptr || !home->CopyOut(src + b, n, dst + b).ok()) {
+      std::memcpy(dst + b, src + b, n);
+    }
+  });
+}
+
 AlignedBuffer CopyTextMatrices(kernels::ComputeContext& ctx,
                                const std::vector<const MappedFile*>& mappings, TextRt* text) {
   std::vector<kernels::WeightMatrix*> views;
@@ -32,24 +52,8 @@ AlignedBuffer CopyTextMatrices(kernels::ComputeContext& ctx,
   AlignedBuffer block = AlignedBuffer::InHugePages(total);
   if (total == 0) return block;
 
-  // Pieces copied in parallel: read(2) from the file where the matrix is mapped (its pages
-  // never fault into this process), memcpy otherwise or if the file cannot be read back.
-  constexpr size_t kPiece = size_t{8} << 20;
   for (const kernels::WeightMatrix* w : sources) {
-    const auto* src = static_cast<const uint8_t*>(w->data);
-    uint8_t* dst = block.as<uint8_t>() + offset.at(w->data);
-    const size_t bytes = static_cast<size_t>(w->rows * w->Stride());
-    const MappedFile* home = nullptr;
-    for (const MappedFile* m : mappings) {
-      if (m->Contains(src, bytes)) home = m;
-    }
-    const int64_t pieces = static_cast<int64_t>((bytes + kPiece - 1) / kPiece);
-    ctx.pool().ParallelFor(pieces, [&](int64_t p, int) {
-      const size_t b = static_cast<size_t>(p) * kPiece, n = std::min(bytes - b, kPiece);
-      if (home == nullptr || !home->CopyOut(src + b, n, dst + b).ok()) {
-        std::memcpy(dst + b, src + b, n);
-      }
-    });
+    CopyMatrixBytes(ctx, mappings, *w, block.as<uint8_t>() + offset.at(w->data));
   }
   for (kernels::WeightMatrix* w : views) {
     if (w->data == nullptr || w->rows == 0) continue;

@@ -20,10 +20,15 @@ enum class WeightPlacement {
   kMapped,  // used in place from the file mapping: shared page cache, faster load
 };
 
+// Copies the bytes of `w` (rows * Stride()) to `dst`: read from the file when `w` lies in one
+// of `mappings` (its mapped pages never fault in nor count in the resident set; a fault costs
+// several microseconds per 4 KiB page under some hypervisors), else copied from memory.
+void CopyMatrixBytes(kernels::ComputeContext& ctx, const std::vector<const MappedFile*>& mappings,
+                     const kernels::WeightMatrix& w, uint8_t* dst);
+
 // Copies every text matrix (attention and MLP projections, the LM head and the token
 // embedding it may be tied to; each distinct tensor once) into one huge-page block and
-// retargets the views in `text` to it. Matrices inside one of `mappings` are read from the
-// file, so the mapped pages never enter the resident set. Same bytes, same results; returns
+// retargets the views in `text` to it (CopyMatrixBytes). Same bytes, same results; returns
 // the block, which must outlive `text`'s use.
 AlignedBuffer CopyTextMatrices(kernels::ComputeContext& ctx,
                                const std::vector<const MappedFile*>& mappings, TextRt* text);

@@ -6,6 +6,7 @@
 
 #include "base/checked_math.h"
 #include "base/clock.h"
+#include "model/qwen3vl/resident_weights.h"
 #include "model/qwen3vl/workspace.h"
 
 namespace ocular::qwen3vl {
@@ -29,7 +30,8 @@ void PatchRowCol(int64_t r, int64_t gw, int64_t m, int64_t* row, int64_t* col) {
 }  // namespace
 
 VisionEncoder::VisionEncoder(const ModelConfig& config, const RuntimeWeights& weights,
-                             kernels::ComputeContext& ctx, kernels::Precision precision)
+                             kernels::ComputeContext& ctx, kernels::Precision precision,
+                             const std::vector<const MappedFile*>& mappings)
     : config_(config), vc_(config.vision), w_(weights.vision), ctx_(ctx), precision_(precision) {
   CHECK(weights.has_vision);
   if (precision_ == kernels::Precision::kF32) return;
@@ -57,12 +59,23 @@ VisionEncoder::VisionEncoder(const ModelConfig& config, const RuntimeWeights& we
   }
   if (start.back() == 0) return;
   bf16_store_ = AlignedBuffer::InHugePages(start.back() * 2);
+  // Each source is first read from its file into one reused staging buffer: converting
+  // straight from the mapping would fault its pages in (slow under some hypervisors) and
+  // keep them in the resident set beside the copy (+0.8 GB for the 2B f16 mmproj).
+  size_t staging_bytes = 0;
+  for (const kernels::WeightMatrix* w : todo) {
+    staging_bytes = std::max(staging_bytes, static_cast<size_t>(w->rows * w->Stride()));
+  }
+  AlignedBuffer staging(staging_bytes);
   for (size_t i = 0; i < todo.size(); ++i) {
     const kernels::WeightMatrix& w = *todo[i];
+    CopyMatrixBytes(ctx_, mappings, w, staging.as<uint8_t>());
+    kernels::WeightMatrix src = w;
+    src.data = staging.data();
     uint16_t* dst = bf16_store_.as<uint16_t>() + start[i];
     ctx_.pool().ParallelRange(w.rows, 16, [&](int64_t r0, int64_t r1, int) {
       for (int64_t r = r0; r < r1; ++r) {
-        kernels::DequantizeRowToBf16(ctx_, w.dtype, w.Row(r), dst + r * w.cols, w.cols);
+        kernels::DequantizeRowToBf16(ctx_, w.dtype, src.Row(r), dst + r * w.cols, w.cols);
       }
     });
     bf16_.emplace(w.data, kernels::WeightMatrix{DType::kBF16, w.rows, w.cols, dst, 0});

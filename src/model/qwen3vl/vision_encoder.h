@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/aligned_buffer.h"
+#include "base/mapped_file.h"
 #include "base/status.h"
 #include "kernels/kernels.h"
 #include "model/qwen3vl/config.h"
@@ -105,8 +106,10 @@ class VisionEncodeState {
 class VisionEncoder {
  public:
   // `weights` and `ctx` must outlive the encoder. Thread-compatible: one Encode at a time.
+  // `mappings`: the checkpoint's file mappings, which the bf16 copies are read from.
   VisionEncoder(const ModelConfig& config, const RuntimeWeights& weights,
-                kernels::ComputeContext& ctx, kernels::Precision precision);
+                kernels::ComputeContext& ctx, kernels::Precision precision,
+                const std::vector<const MappedFile*>& mappings = {});
 
   // Validates every item's grid against its size and the config, then encodes them all.
   // One shot: Begin with whole-phase chunks, Advance to the end, Finish.
