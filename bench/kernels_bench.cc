@@ -1,9 +1,11 @@
-// bench_kernels [--threads N] [--reps R] [--only gemv|matmul|attention] [--dtypes q8_0,q4_0]:
+// bench_kernels [--threads N] [--reps R] [--only gemv|matmul|attention] [--dtypes q8_0,q4_0]
+//               [--gemv-rows 1,4]:
 // kernel figures against this machine's limits.
 //  - memory read bandwidth: both threads stream a 1 GiB buffer;
-//  - decode GEMV (m = 1) for each weight dtype over a set of [6144, 2048] matrices totalling
-//    >= 768 MiB, so every call reads from DRAM as in a real decode step: GB/s of weights read
-//    and the fraction of the measured bandwidth;
+//  - decode GEMV (m = 1 and 4 rows, or --gemv-rows) for each weight dtype over a set of
+//    [6144, 2048] matrices totalling >= 768 MiB, so every call reads from DRAM as in a real
+//    decode step: GB/s of weights read and the fraction of the measured bandwidth; and the
+//    same product on 2048 rows held in cache (the kernel's compute limit);
 //  - large matmul [512 x 2048] x [2048 x 6144] (prefill-like) in f32 and bf16 compute with
 //    bf16 and q8_0 weights: GFLOP/s against the measured f32 FMA peak (x2 for bf16 dot
 //    products where the CPU has AVX512_BF16; AMX, where present, reports oneDNN's ISA);
@@ -150,11 +152,25 @@ int Main(int argc, char** argv) {
   int threads = 2, reps = 5;
   std::string only;    // "gemv", "matmul" or "attention": run just that part (after the limits)
   std::string dtypes;  // GEMV weight dtypes to run, e.g. "q8_0,q4_0" (empty: all)
+  std::vector<int64_t> gemv_rows = {1, 4};  // activation rows per GEMV (1..8)
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--reps") == 0) reps = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
     if (std::strcmp(argv[i], "--dtypes") == 0) dtypes = argv[i + 1];
+    if (std::strcmp(argv[i], "--gemv-rows") == 0) {
+      gemv_rows.clear();
+      for (const char* p = argv[i + 1]; *p != '\0';) {
+        char* end = nullptr;
+        const long v = std::strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 8) {
+          std::fprintf(stderr, "bench_kernels: --gemv-rows takes numbers 1..8, e.g. 1,2,4,8\n");
+          return 2;
+        }
+        gemv_rows.push_back(v);
+        p = *end == ',' ? end + 1 : end;
+      }
+    }
   }
   ThreadPool pool(threads);
   Result<ComputeOptions> opts = ComputeOptions::FromEnvironment();
@@ -189,7 +205,7 @@ int Main(int argc, char** argv) {
     const bool int8 = dt == DType::kQ8_0 || dt == DType::kQ4_0;
     for (Precision p : {Precision::kF32, Precision::kInt8}) {
       if (p == Precision::kInt8 && !int8) continue;
-      for (int64_t m : {1, 4}) {
+      for (int64_t m : gemv_rows) {
         auto run = [&] {
           const int64_t t0 = NowNs();
           for (const WeightMatrix& w : ws.mats) MatMul(ctx, x.data(), m, w, nullptr, y.data(), p);
@@ -197,11 +213,22 @@ int Main(int argc, char** argv) {
         };
         run();
         const Stats s = Measure(reps, run);
-        std::printf("gemv %-5s %s m=%lld [%lld x %lld]  %7.1f GB/s (%.1f-%.1f) = %5.1f%% of read bw\n",
+        // The same product on 2048 rows (~4 MB at q8_0) that stay in cache (L3), repeated:
+        // the kernel's compute limit.
+        WeightMatrix small = ws.mats[0];
+        small.rows = 2048;
+        auto run_cached = [&] {
+          const int64_t t0 = NowNs();
+          for (int i = 0; i < 400; ++i) MatMul(ctx, x.data(), m, small, nullptr, y.data(), p);
+          return static_cast<double>(small.rows * small.Stride()) * 400 / Seconds(NowNs() - t0) / 1e9;
+        };
+        run_cached();
+        const Stats c = Measure(reps, run_cached);
+        std::printf("gemv %-5s %s m=%lld [%lld x %lld]  %7.1f GB/s (%.1f-%.1f) = %5.1f%% of read bw; in cache %6.1f GB/s\n",
                     std::string(DTypeName(dt)).c_str(), p == Precision::kInt8 ? "int8" : "f32 ",
                     static_cast<long long>(m), static_cast<long long>(rows),
                     static_cast<long long>(cols), s.median, s.min, s.max,
-                    100.0 * s.median / bw.median);
+                    100.0 * s.median / bw.median, c.median);
       }
     }
   }

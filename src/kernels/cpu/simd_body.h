@@ -352,22 +352,27 @@ void GemvQ8M(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w, int6
 // 4-byte group, so the unsigned nibbles can go straight into vpdpbusd and the -8 offset is
 // one integer subtraction. Products and sums are exact integers per block, as in GemvQ8M.
 struct Q8Activations {
-  std::vector<int8_t> qs;      // [m, nb_even * 32] int8
-  std::vector<float> d;        // [m, nb] f32 block scales
-  std::vector<int32_t> corr;   // [m, nb_even * 8] int32 (q4_0 only)
+  std::vector<int8_t> qs;     // [pairs, m, 64] int8: pair p of every row, side by side
+  std::vector<float> sx;      // [pairs, m, 16] f32: each lane's block scale (A or B)
+  std::vector<int32_t> corr;  // [pairs, m, 16] int32 (q4_0 only)
 };
 
 void PrepareQ8Activations(const BlockQ8_0* xq, int64_t xq_stride, int64_t m, int64_t nb,
                           bool q4, Q8Activations* a) {
   const int64_t pairs = nb / 2;
-  a->qs.resize(static_cast<size_t>(m * pairs * 64));
-  a->d.resize(static_cast<size_t>(m * nb));
-  if (q4) a->corr.resize(static_cast<size_t>(m * pairs * 16));
-  for (int64_t i = 0; i < m; ++i) {
-    const BlockQ8_0* x = xq + i * xq_stride;
-    for (int64_t b = 0; b < nb; ++b) a->d[i * nb + b] = Half(x[b].d);
-    for (int64_t p = 0; p < pairs; ++p) {
-      int8_t* dst = a->qs.data() + (i * pairs + p) * 64;
+  a->qs.resize(static_cast<size_t>(pairs * m * 64));
+  a->sx.resize(static_cast<size_t>(pairs * m * 16));
+  if (q4) a->corr.resize(static_cast<size_t>(pairs * m * 16));
+  for (int64_t p = 0; p < pairs; ++p) {
+    for (int64_t i = 0; i < m; ++i) {
+      const BlockQ8_0* x = xq + i * xq_stride;
+      const int64_t slot = p * m + i;
+      int8_t* dst = a->qs.data() + slot * 64;
+      float* sx = a->sx.data() + slot * 16;
+      const float da = Half(x[2 * p].d), db = Half(x[2 * p + 1].d);
+      // Lane l (int32 group of 4 bytes) holds block B's values from lane 8 on (q8_0), or in
+      // lanes 4-7 and 12-15 (q4_0's nibble order), as the weights' lanes do.
+      for (int l = 0; l < 16; ++l) sx[l] = (q4 ? l % 8 >= 4 : l >= 8) ? db : da;
       const int8_t* xa = x[2 * p].qs;
       const int8_t* xb = x[2 * p + 1].qs;
       if (!q4) {
@@ -381,7 +386,7 @@ void PrepareQ8Activations(const BlockQ8_0* xq, int64_t xq_stride, int64_t m, int
       std::memcpy(dst + 16, xb, 16);
       std::memcpy(dst + 32, xa + 16, 16);
       std::memcpy(dst + 48, xb + 16, 16);
-      int32_t* c = a->corr.data() + (i * pairs + p) * 16;
+      int32_t* c = a->corr.data() + slot * 16;
       for (int l = 0; l < 16; ++l) {
         c[l] = 8 * (int32_t{dst[4 * l]} + dst[4 * l + 1] + dst[4 * l + 2] + dst[4 * l + 3]);
       }
@@ -389,26 +394,32 @@ void PrepareQ8Activations(const BlockQ8_0* xq, int64_t xq_stride, int64_t m, int
   }
 }
 
-template <int M>
-void GemvQ8M512(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w,
-                int64_t row_begin, int64_t row_end, const float* bias, float* y,
-                int64_t y_stride) {
+// One template per weight type so the inner loop carries no type test; the activations are
+// laid out once per call in a per-thread buffer (no allocation once it has grown).
+template <int M, bool kQ4>
+void GemvQ8M512T(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w,
+                 int64_t row_begin, int64_t row_end, const float* bias, float* y,
+                 int64_t y_stride) {
   const int64_t nb = w.cols / 32, pairs = nb / 2;
-  const bool q4 = w.dtype == DType::kQ4_0;
-  Q8Activations a;
-  PrepareQ8Activations(xq, xq_stride, M, nb, q4, &a);
+  thread_local Q8Activations a;
+  PrepareQ8Activations(xq, xq_stride, M, nb, kQ4, &a);
   // Lanes (int32 groups of 4 bytes) belonging to block B of a pair.
-  const __mmask16 lanes_b = q4 ? 0xF0F0 : 0xFF00;
+  constexpr __mmask16 kLanesB = kQ4 ? 0xF0F0 : 0xFF00;
   const __m256i nibble = _mm256_set1_epi8(0x0f);
   const __m512i zero = _mm512_setzero_si512();
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t stride = w.Stride();
   for (int64_t j = row_begin; j < row_end; ++j) {
-    const void* row = w.Row(j);
+    const void* row = base + j * stride;
     __m512 acc[M];
     for (int i = 0; i < M; ++i) acc[i] = _mm512_setzero_ps();
+    const int8_t* xs = a.qs.data();
+    const float* sxs = a.sx.data();
+    const int32_t* cs = kQ4 ? a.corr.data() : nullptr;
     for (int64_t p = 0; p < pairs; ++p) {
       __m512i wv;
       float da, db;
-      if (q4) {
+      if constexpr (kQ4) {
         const BlockQ4_0* blk = static_cast<const BlockQ4_0*>(row) + 2 * p;
         da = Half(blk[0].d);
         db = Half(blk[1].d);
@@ -427,18 +438,20 @@ void GemvQ8M512(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w,
       }
       // vpdpbusd takes unsigned x signed bytes: q4_0 nibbles are already unsigned; for q8_0
       // the weights' signs move onto the activations.
-      const __mmask64 neg = q4 ? 0 : _mm512_movepi8_mask(wv);
-      const __m512i wu = q4 ? wv : _mm512_abs_epi8(wv);
-      const __m512 sw = _mm512_mask_blend_ps(lanes_b, _mm512_set1_ps(da), _mm512_set1_ps(db));
+      const __mmask64 neg = kQ4 ? 0 : _mm512_movepi8_mask(wv);
+      const __m512i wu = kQ4 ? wv : _mm512_abs_epi8(wv);
+      const __m512 sw = _mm512_mask_blend_ps(kLanesB, _mm512_set1_ps(da), _mm512_set1_ps(db));
       for (int i = 0; i < M; ++i) {
-        __m512i xv = _mm512_loadu_si512(a.qs.data() + (i * pairs + p) * 64);
-        if (!q4) xv = _mm512_mask_sub_epi8(xv, neg, zero, xv);
+        __m512i xv = _mm512_loadu_si512(xs + i * 64);
+        if constexpr (!kQ4) xv = _mm512_mask_sub_epi8(xv, neg, zero, xv);
         __m512i dot = _mm512_dpbusd_epi32(zero, wu, xv);
-        if (q4) dot = _mm512_sub_epi32(dot, _mm512_loadu_si512(a.corr.data() + (i * pairs + p) * 16));
-        const float* xd = a.d.data() + i * nb + 2 * p;
-        const __m512 sx = _mm512_mask_blend_ps(lanes_b, _mm512_set1_ps(xd[0]), _mm512_set1_ps(xd[1]));
+        if constexpr (kQ4) dot = _mm512_sub_epi32(dot, _mm512_loadu_si512(cs + i * 16));
+        const __m512 sx = _mm512_loadu_ps(sxs + i * 16);
         acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(sw, sx), acc[i]);
       }
+      xs += M * 64;
+      sxs += M * 16;
+      if constexpr (kQ4) cs += M * 16;
     }
     for (int i = 0; i < M; ++i) {
       float s = _mm512_reduce_add_ps(acc[i]);
@@ -456,6 +469,17 @@ void GemvQ8M512(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w,
       }
       y[i * y_stride + j] = s + (bias ? bias[j] : 0.0f);
     }
+  }
+}
+
+template <int M>
+void GemvQ8M512(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w,
+                int64_t row_begin, int64_t row_end, const float* bias, float* y,
+                int64_t y_stride) {
+  if (w.dtype == DType::kQ4_0) {
+    GemvQ8M512T<M, true>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
+  } else {
+    GemvQ8M512T<M, false>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
   }
 }
 #define OCULAR_GEMVQ8M GemvQ8M512
