@@ -78,7 +78,7 @@ void RunGemvQ8(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
   // [m, nb] q8_0 blocks
   BlockQ8_0* xq = static_cast<BlockQ8_0*>(ctx.Scratch(
       ComputeContext::kScratchActivations, static_cast<size_t>(m * nb) * sizeof(BlockQ8_0)));
-  for (int64_t i = 0; i < m; ++i) ocular::ref::QuantizeRowQ8_0(x + i * x_stride, xq + i * nb, w.cols);
+  for (int64_t i = 0; i < m; ++i) kern.quantize_row_q8_0(x + i * x_stride, xq + i * nb, w.cols);
 
   const int64_t n = w.rows;
   const int threads = ctx.num_threads();
@@ -220,7 +220,7 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
   if (any_int8) {
     xq = static_cast<BlockQ8_0*>(ctx.Scratch(ComputeContext::kScratchActivations,
                                              static_cast<size_t>(m * nb) * sizeof(BlockQ8_0)));
-    for (int64_t i = 0; i < m; ++i) ocular::ref::QuantizeRowQ8_0(x + i * k, xq + i * nb, k);
+    for (int64_t i = 0; i < m; ++i) kern.quantize_row_q8_0(x + i * k, xq + i * nb, k);
   }
   ctx.pool().ParallelFor(total_tasks, [&](int64_t t, int) {
     size_t p = parts.size() - 1;

@@ -337,6 +337,38 @@ TEST_P(MatMulTest, DequantizeAndGatherMatchReferenceExactly) {
   }
 }
 
+// The int8 GEMV's activation quantizer on every path: bit for bit the reference
+// (tensor/quant.cc: d = amax / 127 in f16, lround(x / d)), on random rows of several
+// magnitudes, an all-zero block, and a block whose scaled values are exact halves (amax 127
+// gives d = 1: lround must take every .5 away from zero).
+TEST_P(MatMulTest, QuantizeRowQ8MatchesReferenceBits) {
+  testing::PathContext pc(GetParam());
+  const cpu::CpuKernels& kern = cpu::KernelsFor(pc.ctx.isa());
+  std::mt19937 rng(9);
+  std::vector<std::vector<float>> rows;
+  for (float mag : {1e-6f, 1e-2f, 1.0f, 3e4f}) rows.push_back(testing::RandomFloats(rng, 4096, -mag, mag));
+  std::vector<float> ties(96, 0.0f);  // block 0: zeros; block 1: halves; block 2: mixed
+  for (int j = 0; j < 32; ++j) ties[32 + j] = (j % 2 ? -1.0f : 1.0f) * (0.5f + static_cast<float>(j * 4 % 127));
+  ties[32 + 31] = 127.0f;
+  for (int j = 0; j < 32; ++j) ties[64 + j] = static_cast<float>(j) * 0.25f - 4.0f;
+  rows.push_back(ties);
+  for (const std::vector<float>& x : rows) {
+    const int64_t n = static_cast<int64_t>(x.size());
+    std::vector<BlockQ8_0> got(n / 32), want(n / 32);
+    kern.quantize_row_q8_0(x.data(), got.data(), n);
+    ocular::ref::QuantizeRowQ8_0(x.data(), want.data(), n);
+    for (int64_t b = 0; b < n / 32; ++b) {
+      ASSERT_EQ(got[b].d, want[b].d) << "row of " << n << ", block " << b;
+      ASSERT_EQ(0, std::memcmp(got[b].qs, want[b].qs, 32)) << "row of " << n << ", block " << b;
+    }
+  }
+  // The tie block really holds ties: the reference rounds 0.5 to 1 and -1.5 to -2.
+  std::vector<BlockQ8_0> t(3);
+  ocular::ref::QuantizeRowQ8_0(ties.data(), t.data(), 96);
+  EXPECT_EQ(t[1].qs[0], 1);
+  EXPECT_EQ(t[1].qs[1], -5);
+}
+
 // The bf16 weight tiles of the oneDNN path and the vision tower's bf16 copy: every dtype's
 // row to bf16 must equal the reference dequantization rounded to nearest even
 // (tensor/half.h), bit for bit.

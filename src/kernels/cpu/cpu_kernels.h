@@ -22,6 +22,8 @@ struct CpuKernels {
   void (*gemv_q8)(const BlockQ8_0* xq, int64_t xq_stride, int64_t m, const WeightMatrix& w,
                   int64_t row_begin, int64_t row_end, const float* bias, float* y,
                   int64_t y_stride);
+  // x: [n] f32 -> n / 32 q8_0 blocks; bit for bit ocular::ref::QuantizeRowQ8_0 (finite x).
+  void (*quantize_row_q8_0)(const float* x, BlockQ8_0* y, int64_t n);
   void (*dequantize_row)(DType dtype, const void* src, float* dst, int64_t n);
   // dst: n values of bf16 (the compute dtype of oneDNN bf16 tiles).
   void (*dequantize_row_bf16)(DType dtype, const void* src, uint16_t* dst, int64_t n);

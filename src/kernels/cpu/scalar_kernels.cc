@@ -112,6 +112,7 @@ const CpuKernels& ScalarKernels() {
   static const CpuKernels k = {
       .gemv = Gemv,
       .gemv_q8 = GemvQ8,
+      .quantize_row_q8_0 = ocular::ref::QuantizeRowQ8_0,
       .dequantize_row = ref::DequantizeRow,
       .dequantize_row_bf16 = DequantizeRowBf16,
       .convert_f32_to_bf16 = ref::ConvertF32ToBf16,
