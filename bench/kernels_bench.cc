@@ -333,6 +333,54 @@ int Main(int argc, char** argv) {
       std::printf("causal paged attention n=%d f32 %7.1f GFLOP/s (%.1f-%.1f) = %5.1f%% of f32 FMA peak %.0f\n",
                   n, s.median, s.min, s.max, 100.0 * s.median / peak.median, peak.median);
     }
+    // Decode steps: 4 sequences of one query token over 1024 cached tokens each (f32 cache,
+    // 16 / 8 heads of 128, scattered 16-slot blocks), with the cache in 4 KiB pages and in
+    // 2 MiB pages (as KvStorage holds it): GB/s of K and V read. One kv head's keys are a
+    // token row (4 KiB) apart, so 4 KiB pages cost about a TLB miss per key.
+    {
+      const int32_t kv_len = 1024, seqs = 4, heads = 16, kv_heads = 8, hd = 128, block = 16;
+      const int64_t slot_floats = int64_t{kv_heads} * hd;
+      const int64_t blocks = int64_t{seqs} * kv_len / block;
+      const size_t bytes = static_cast<size_t>(blocks * block * slot_floats * 4);
+      std::mt19937 rng(11);
+      std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+      std::vector<int32_t> order(static_cast<size_t>(blocks));
+      for (int64_t b = 0; b < blocks; ++b) order[b] = static_cast<int32_t>(b);
+      std::shuffle(order.begin(), order.end(), rng);
+      std::vector<const int32_t*> tables(seqs);
+      for (int s = 0; s < seqs; ++s) tables[s] = order.data() + int64_t{s} * kv_len / block;
+      std::vector<float> q(int64_t{seqs} * heads * hd), o(q.size());  // [4, 16, 128] f32
+      for (float& f : q) f = d(rng);
+      std::vector<int64_t> q_starts = {0, 1, 2, 3};
+      std::vector<int32_t> q_counts(seqs, 1), kv_lens(seqs, kv_len);
+      PagedAttentionArgs a;
+      a.q = q.data(), a.out = o.data();
+      a.q_stride = a.out_stride = int64_t{heads} * hd;
+      a.num_heads = heads, a.scale = 1.0f / std::sqrt(float(hd));
+      a.num_seqs = seqs, a.q_starts = q_starts.data(), a.q_counts = q_counts.data();
+      a.kv_lens = kv_lens.data(), a.block_tables = tables.data();
+      AlignedBuffer small_pages[2] = {AlignedBuffer(bytes), AlignedBuffer(bytes)};
+      AlignedBuffer huge_pages[2] = {AlignedBuffer::InHugePages(bytes),
+                                     AlignedBuffer::InHugePages(bytes)};
+      for (AlignedBuffer* b : {&small_pages[0], &small_pages[1], &huge_pages[0], &huge_pages[1]}) {
+        for (size_t i = 0; i < bytes / 4; ++i) b->as<float>()[i] = d(rng);
+      }
+      const double kv_bytes = 2.0 * seqs * kv_len * hd * kv_heads * 4;
+      for (AlignedBuffer* kv : {small_pages, huge_pages}) {
+        PagedKvView cache;
+        cache.block_size = block, cache.num_kv_heads = kv_heads, cache.head_dim = hd;
+        cache.num_blocks = blocks, cache.k = kv[0].data(), cache.v = kv[1].data();
+        auto run = [&] {
+          const int64_t t0 = NowNs();
+          for (int i = 0; i < 20; ++i) PagedAttention(ctx, cache, a);
+          return 20 * kv_bytes / Seconds(NowNs() - t0) / 1e9;
+        };
+        run();
+        const Stats s = Measure(reps, run);
+        std::printf("decode paged attention 4 x 1 token, kv 1024, %s pages  %6.1f GB/s (%.1f-%.1f) of K+V\n",
+                    kv == small_pages ? "4 KiB" : "2 MiB", s.median, s.min, s.max);
+      }
+    }
   }
   return 0;
 }

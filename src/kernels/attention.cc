@@ -76,7 +76,8 @@ void AttendRows(const cpu::CpuKernels& kern, const QueryRow* rows, int num_rows,
       if (transposed) {
         kern.qk_scores(rows[r].q, sc.kt.data(), kKeyBlock, head_dim, valid, scale, s);
       } else {
-        for (int j = 0; j < valid; ++j) s[j] = kern.dot(rows[r].q, sc.key_ptrs[j], head_dim) * scale;
+        kern.dot_keys(rows[r].q, sc.key_ptrs.data(), valid, head_dim, s);
+        for (int j = 0; j < valid; ++j) s[j] *= scale;
       }
       float block_max = -std::numeric_limits<float>::infinity();
       for (int j = 0; j < valid; ++j) block_max = std::max(block_max, s[j]);
@@ -265,14 +266,15 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
     // products unless its group alone fills 4 rows.
     AttendRows(kern, rows, n, hd, a.scale, /*transposed=*/nq >= 2 || n >= 4, scratch[thread],
                [&](int64_t j0, int count, const float** kp, const float** vp, Scratch& sc) {
+                 // Block and offset of each key, stepped (no division per key).
+                 int64_t bi = j0 / c.block_size, off = j0 % c.block_size;
                  for (int j = 0; j < count; ++j) {
-                   const int64_t pos = j0 + j;
-                   const int32_t block = table[pos / c.block_size];
+                   const int32_t block = table[bi];
                    CHECK(block >= 0 && block < c.num_blocks) << "block id out of range";
                    const int64_t index =
-                       (static_cast<int64_t>(block) * c.block_size + pos % c.block_size) *
-                           slot_elems +
+                       (static_cast<int64_t>(block) * c.block_size + off) * slot_elems +
                        static_cast<int64_t>(t.kv_head) * hd;
+                   if (++off == c.block_size) off = 0, ++bi;
                    const uint8_t* kb = static_cast<const uint8_t*>(c.k) + index * elem;
                    const uint8_t* vb = static_cast<const uint8_t*>(c.v) + index * elem;
                    if (c.dtype == DType::kF32) {

@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref.h"
@@ -26,6 +27,32 @@ class ElementwiseTest : public ::testing::TestWithParam<Isa> {
   testing::PathContext pc_{GetParam()};
   std::mt19937 rng_{7};
 };
+
+// The attention's several-keys dot product: each output bit for bit the single dot product
+// of the same path, for key counts around its group of four and odd lengths; and within the
+// f32 rounding of a double-precision sum.
+TEST_P(ElementwiseTest, DotKeysEqualsDotBitForBit) {
+  const cpu::CpuKernels& kern = cpu::KernelsFor(pc_.ctx.isa());
+  for (int64_t n : {1, 16, 37, 128, 130}) {
+    const std::vector<float> q = testing::RandomFloats(rng_, n);
+    std::vector<std::vector<float>> keys;
+    std::vector<const float*> ptrs;
+    for (int j = 0; j < 13; ++j) keys.push_back(testing::RandomFloats(rng_, n));
+    for (const auto& k : keys) ptrs.push_back(k.data());
+    for (int count : {0, 1, 3, 4, 5, 8, 13}) {
+      std::vector<float> got(14, -7.0f);
+      kern.dot_keys(q.data(), ptrs.data(), count, n, got.data());
+      for (int j = 0; j < count; ++j) {
+        const float want = kern.dot(q.data(), ptrs[j], n);
+        ASSERT_EQ(0, std::memcmp(&got[j], &want, 4)) << "n " << n << " count " << count << " key " << j;
+        double exact = 0;
+        for (int64_t d = 0; d < n; ++d) exact += double(q[d]) * double(keys[j][d]);
+        EXPECT_NEAR(got[j], exact, 2.0 * n * kU32 * n) << "n " << n;
+      }
+      EXPECT_EQ(got[count], -7.0f) << "wrote past count";
+    }
+  }
+}
 
 TEST_P(ElementwiseTest, ConversionsAreBitExact) {
   for (int64_t n : kLengths) {

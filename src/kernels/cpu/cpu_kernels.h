@@ -46,6 +46,8 @@ struct CpuKernels {
                     const float* cos, const float* sin, int rot_dim);
   // Attention building blocks on head_dim-long vectors.
   float (*dot)(const float* a, const float* b, int64_t n);
+  // out[j] = dot(q, keys[j], n) for j < count, bit for bit (several keys in flight).
+  void (*dot_keys)(const float* q, const float* const* keys, int count, int64_t n, float* out);
   void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a * x
   // scores[j] = scale * sum_d q[d] * kt[d * ld + j] for j < count: one query against a block
   // of keys stored transposed (kt: [head_dim, ld] f32, count <= ld).

@@ -69,6 +69,10 @@ float Dot(const float* a, const float* b, int64_t n) {
   return static_cast<float>(s);
 }
 
+void DotKeys(const float* q, const float* const* keys, int count, int64_t n, float* out) {
+  for (int j = 0; j < count; ++j) out[j] = Dot(q, keys[j], n);
+}
+
 void Axpy(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
@@ -129,6 +133,7 @@ const CpuKernels& ScalarKernels() {
       .scale = ref::Scale,
       .rope_neox = ref::RopeNeox,
       .dot = Dot,
+      .dot_keys = DotKeys,
       .axpy = Axpy,
       .qk_scores = QkScores,
       .pv_accumulate = PvAccumulate,
