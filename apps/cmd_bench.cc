@@ -120,8 +120,7 @@ int RunBenchModel(const BenchModelOptions& o) {
     model.reset();
     Stopwatch sw;
     auto m = qwen3vl::Qwen3VLModel::Load(
-        o.model, o.mmproj, ctx, precision,
-        o.mmap_weights ? qwen3vl::WeightPlacement::kMapped : qwen3vl::WeightPlacement::kCopied);
+        o.model, o.mmproj, ctx, precision, Placement(o.mmap_weights));
     if (!m.ok()) return Fail("bench", m.status());
     load_s.push_back(sw.ElapsedS());
     model = std::move(*m);
@@ -261,8 +260,7 @@ void RegisterBench(CLI::App& root, int& exit_code) {
   model->add_option("--precision", o->precision, "f32 (exact) or bf16 (AMX)")->capture_default_str();
   model->add_option("--image-size", o->image_sizes, "Images to encode, WxH")->capture_default_str();
   model->add_flag("--skip-vision", o->skip_vision, "Do not benchmark the vision encoder");
-  model->add_flag("--mmap", o->mmap_weights,
-                  "use the text weights in place from the file mapping (shared page cache, faster load; decode ~25% slower)");
+  AddMmapFlag(model, &o->mmap_weights);
   model->add_flag("--json", o->json, "Print one JSON object");
   model->callback([o, &exit_code] { exit_code = RunBenchModel(*o); });
 }

@@ -157,8 +157,7 @@ int RunCommand(const RunOptions& o) {
   kernels::ComputeContext ctx(pool);
   const Stopwatch load;
   auto model = qwen3vl::Qwen3VLModel::Load(
-      o.model, o.mmproj, ctx, precision,
-      o.mmap_weights ? qwen3vl::WeightPlacement::kMapped : qwen3vl::WeightPlacement::kCopied);
+      o.model, o.mmproj, ctx, precision, Placement(o.mmap_weights));
   if (!model.ok()) return Fail("run", model.status());
   auto tok = tokenizer::LoadTokenizer(o.model);
   if (!tok.ok()) return Fail("run", tok.status());
@@ -322,8 +321,7 @@ void RegisterRun(CLI::App& root, int& exit_code) {
                 "Write intermediate states (pixels, per-layer vision and text states, logits) in the "
                 "golden formats to this folder (see dump.json there)");
   c->add_flag("--ignore-eos", o->ignore_eos, "Generate exactly --max-tokens tokens");
-  c->add_flag("--mmap", o->mmap_weights,
-              "use the text weights in place from the file mapping (shared page cache, faster load; decode ~25% slower)");
+  AddMmapFlag(c, &o->mmap_weights);
   c->add_option("--window-seconds", o->window_seconds, "Analyse --video in windows of this many seconds");
   c->add_option("--window-frames", o->window_frames, "Analyse --video in windows of this many sampled frames");
   c->add_option("--stride", o->stride_seconds, "Seconds between window starts (default: the window)");

@@ -121,8 +121,7 @@ int Run(const ServeOptions& o) {
   ThreadPool pool(o.threads);
   kernels::ComputeContext ctx(pool);
   auto model = qwen3vl::Qwen3VLModel::Load(
-      model_path, mmproj_path, ctx, precision,
-      o.mmap_weights ? qwen3vl::WeightPlacement::kMapped : qwen3vl::WeightPlacement::kCopied);
+      model_path, mmproj_path, ctx, precision, Placement(o.mmap_weights));
   if (!model.ok()) return Fail("serve", model.status());
   auto tok = tokenizer::LoadTokenizer(model_path);
   if (!tok.ok()) return Fail("serve", tok.status());
@@ -270,8 +269,7 @@ void RegisterServe(CLI::App& root, int& exit_code) {
   cmd->add_option("--max-waiting", o->max_waiting, "admission queue length (beyond: 429)")->capture_default_str();
   cmd->add_option("--block-size", o->block_size, "tokens per KV block")->capture_default_str();
   cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "disable prefix caching");
-  cmd->add_flag("--mmap", o->mmap_weights,
-                "use the text weights in place from the file mapping (shared page cache, faster load; decode ~25% slower)");
+  AddMmapFlag(cmd, &o->mmap_weights);
   cmd->add_option("--max-model-len", o->max_model_len, "prompt + generated tokens per request")->capture_default_str();
   cmd->add_option("--default-max-tokens", o->default_max_tokens, "max_tokens when a request gives none")->capture_default_str();
   cmd->add_option("--feature-cache-bytes", o->feature_cache_bytes, "vision feature cache budget (0 = off)")->capture_default_str();
