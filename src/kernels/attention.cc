@@ -222,10 +222,11 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
   // tiles (cpu/paged_attention.h), each row with the arithmetic of the transposed method
   // below; single-token rows (decode steps) stay here. So a row's method depends only on
   // whether its sequence has one query token in the call, not on the chunking.
+  const auto on_tiles = [&](int s) { return ctx.isa() == Isa::kAvx512 && a.q_counts[s] >= 2; };
   std::vector<int> tiled;
   for (int s = 0; s < a.num_seqs; ++s) {
     CHECK(a.q_counts[s] >= 0 && a.q_counts[s] <= a.kv_lens[s]);
-    if (ctx.isa() == Isa::kAvx512 && a.q_counts[s] >= 2) tiled.push_back(s);
+    if (on_tiles(s)) tiled.push_back(s);
   }
   if (!tiled.empty()) cpu::PagedAttentionTilesAvx512(ctx, c, a, tiled);
   // Tasks: (sequence, kv head, block of query rows); a row is one (query token, q head of the
@@ -236,7 +237,7 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
   };
   std::vector<Task> tasks;
   for (int s = 0; s < a.num_seqs; ++s) {
-    if (ctx.isa() == Isa::kAvx512 && a.q_counts[s] >= 2) continue;  // done above
+    if (on_tiles(s)) continue;  // done above
     const int64_t rows = static_cast<int64_t>(a.q_counts[s]) * group;
     for (int h = 0; h < c.num_kv_heads; ++h) {
       for (int64_t r0 = 0; r0 < rows; r0 += kQueryBlock) {
