@@ -24,20 +24,23 @@ void ForRanges(const ComputeContext& ctx, int64_t n, int64_t item_elems, Fn&& fn
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, item_elems));
   ctx.pool().ParallelRange(n, grain, [&](int64_t b, int64_t e, int) { fn(b, e); });
 }
+
+// A row of n values of `dtype`: a supported dtype and whole blocks.
+void CheckRow(DType dtype, int64_t n) {
+  const DTypeInfo& info = GetDTypeInfo(dtype);
+  CHECK(info.supported) << "unsupported dtype " << DTypeName(dtype);
+  CHECK(n >= 0 && n % info.block_elems == 0);
+}
 }  // namespace
 
 void DequantizeRow(const ComputeContext& ctx, DType dtype, const void* src, float* dst,
                    int64_t n) {
-  const DTypeInfo& info = GetDTypeInfo(dtype);
-  CHECK(info.supported) << "unsupported dtype " << DTypeName(dtype);
-  CHECK(n >= 0 && n % info.block_elems == 0);
+  CheckRow(dtype, n);
   K(ctx).dequantize_row(dtype, src, dst, n);
 }
 void DequantizeRowToBf16(const ComputeContext& ctx, DType dtype, const void* src, uint16_t* dst,
                          int64_t n) {
-  const DTypeInfo& info = GetDTypeInfo(dtype);
-  CHECK(info.supported) << "unsupported dtype " << DTypeName(dtype);
-  CHECK(n >= 0 && n % info.block_elems == 0);
+  CheckRow(dtype, n);
   K(ctx).dequantize_row_bf16(dtype, src, dst, n);
 }
 void ConvertF32ToBf16(const ComputeContext& ctx, const float* src, uint16_t* dst, int64_t n) {
