@@ -63,6 +63,7 @@ struct EngineStats {
   int64_t finished = 0;
   int64_t encoding = 0;             // media items being encoded (resumable encodes in flight)
   int64_t encoder_state_bytes = 0;  // memory held by partial encodes
+  int64_t encode_waiters = 0;       // requests' media items waiting on an in-flight encode
   int64_t encodes_started = 0;      // cumulative vision encode jobs begun (one per media
                                     // item in flight, shared by every request that needs it)
   int64_t encodes_finished = 0;     // cumulative encode jobs completed

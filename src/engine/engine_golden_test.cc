@@ -384,7 +384,12 @@ TEST_F(EngineGolden, CancelMidEncodeFreesThePartialEncodeAndSharersStillFinish) 
   auto a = engine->Submit(big->request);
   auto b = engine->Submit(big->request);
   ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_TRUE(wait_for([&] { return engine->Stats().encoder_state_bytes > 0; }));
+  // Both must have joined the job before one is cancelled: a request still in the submit
+  // queue when its only sharer leaves finds no job and (rightly) starts its own encode.
+  ASSERT_TRUE(wait_for([&] {
+    const EngineStats s = engine->Stats();
+    return s.encoder_state_bytes > 0 && s.encode_waiters == 2;
+  }));
   EXPECT_EQ(engine->Stats().encoding, 1);  // one job for the same media
   auto t = engine->Submit(text->request);
   ASSERT_TRUE(t.ok());

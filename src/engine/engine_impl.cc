@@ -256,8 +256,10 @@ void Engine::Impl::PublishStats() {
   stats_.decode_steps = decode_steps_;
   stats_.slow_decode_steps = slow_decode_steps_;
   stats_.encoder_state_bytes = 0;
+  stats_.encode_waiters = 0;
   for (const auto& job : encode_jobs_) {
     if (job->state) stats_.encoder_state_bytes += static_cast<int64_t>(job->state->bytes());
+    stats_.encode_waiters += static_cast<int64_t>(job->waiters.size());
   }
 }
 

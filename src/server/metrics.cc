@@ -96,6 +96,10 @@ std::string ServerMetrics::Render(const engine::EngineStats& st) const {
         double(st.encoding));
   gauge("ocular_vision_encoder_state_bytes", "Memory held by partial vision encodes.",
         double(st.encoder_state_bytes));
+  gauge("ocular_vision_encode_waiters",
+        "Media items of requests waiting on an in-flight vision encode (shared encodes count "
+        "each waiter).",
+        double(st.encode_waiters));
   counter("ocular_vision_encodes_started_total",
           "Vision encode jobs begun (one per media item, shared by every request that needs it).",
           double(st.encodes_started));

@@ -294,7 +294,7 @@ TEST_F(HttpServerTest, MetricsExposeTheDocumentedNames) {
         "ocular_feature_cache_hits_total{kind=\"exact\"}", "ocular_feature_cache_misses_total ",
         "ocular_preemptions_total ", "# TYPE ocular_time_to_first_token_seconds histogram",
         "ocular_engine_slow_decode_steps_total ", "ocular_vision_encodes_in_flight ",
-        "ocular_vision_encoder_state_bytes ", "ocular_vision_encodes_started_total ",
+        "ocular_vision_encoder_state_bytes ", "ocular_vision_encode_waiters ", "ocular_vision_encodes_started_total ",
         "ocular_vision_encodes_finished_total "}) {
     EXPECT_NE(r->body.find(name), std::string::npos) << name;
   }
