@@ -12,6 +12,10 @@
 int main(int argc, char** argv) {
   ocular::cli::EnsurePassiveOpenMpWaiting(argc, argv);
   ocular::LogToStderr();
+  if (!ocular::SetLogLevelFromEnv()) {
+    std::fprintf(stderr, "ocular: error: OCULAR_LOG_LEVEL must be debug, info, warn, error or off\n");
+    return ocular::cli::kExitError;
+  }
   CLI::App app{"Ocular: a fast Qwen3-VL inference server and toolkit"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ocular 0.1.0");

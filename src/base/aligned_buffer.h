@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "base/check.h"
+#include "base/huge_page_allocator.h"
 
 namespace ocular {
 
@@ -19,14 +20,17 @@ class AlignedBuffer {
 
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t size_bytes) { Allocate(size_bytes); }
-  ~AlignedBuffer() { std::free(data_); }
+  ~AlignedBuffer() { Free(); }
   AlignedBuffer(AlignedBuffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+      : data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)),
+        large_(std::exchange(o.large_, false)) {}
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     if (this != &o) {
-      std::free(data_);
+      Free();
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
+      large_ = std::exchange(o.large_, false);
     }
     return *this;
   }
@@ -46,6 +50,17 @@ class AlignedBuffer {
     if (b.data_ == nullptr) throw std::bad_alloc();
     b.size_ = size_bytes;
     madvise(b.data_, rounded, MADV_HUGEPAGE);
+    return b;
+  }
+
+  // A buffer for large working or cached arrays: huge pages over its whole 2 MiB pages when
+  // it spans any, without rounding the size up (see AllocateLarge).
+  static AlignedBuffer Large(size_t size_bytes) {
+    AlignedBuffer b;
+    if (size_bytes == 0) return b;
+    b.data_ = AllocateLarge(size_bytes);
+    b.size_ = size_bytes;
+    b.large_ = true;
     return b;
   }
 
@@ -76,8 +91,16 @@ class AlignedBuffer {
     if (data_ == nullptr) throw std::bad_alloc();
     size_ = size_bytes;
   }
+  void Free() noexcept {
+    if (large_) {
+      FreeLarge(data_, size_);
+    } else {
+      std::free(data_);
+    }
+  }
   void* data_ = nullptr;
   size_t size_ = 0;
+  bool large_ = false;  // from AllocateLarge
 };
 
 }  // namespace ocular

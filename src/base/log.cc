@@ -2,6 +2,9 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <cstdlib>
+#include <string_view>
+
 namespace ocular {
 
 void LogToStderr() {
@@ -19,6 +22,26 @@ void SetLogLevel(LogLevel level) {
     case LogLevel::kError: spdlog::set_level(spdlog::level::err); break;
     case LogLevel::kOff: spdlog::set_level(spdlog::level::off); break;
   }
+}
+
+bool SetLogLevelFromEnv() {
+  const char* v = std::getenv("OCULAR_LOG_LEVEL");
+  if (v == nullptr) return true;
+  const std::string_view s(v);
+  if (s == "debug") {
+    SetLogLevel(LogLevel::kDebug);
+  } else if (s == "info") {
+    SetLogLevel(LogLevel::kInfo);
+  } else if (s == "warn") {
+    SetLogLevel(LogLevel::kWarn);
+  } else if (s == "error") {
+    SetLogLevel(LogLevel::kError);
+  } else if (s == "off") {
+    SetLogLevel(LogLevel::kOff);
+  } else {
+    return false;
+  }
+  return true;
 }
 
 }  // namespace ocular

@@ -11,6 +11,9 @@ void SetLogLevel(LogLevel level);
 // Points the default logger at stderr (spdlog's own default writes to stdout, which would mix
 // log lines into `ocular run --json` and other machine-read output). Called first in main().
 void LogToStderr();
+// Sets the level from OCULAR_LOG_LEVEL (debug, info, warn, error, off) when it is set.
+// Returns false (and changes nothing) for any other value.
+bool SetLogLevelFromEnv();
 
 }  // namespace ocular
 

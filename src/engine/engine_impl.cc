@@ -265,10 +265,14 @@ void Engine::Impl::PublishStats() {
 
 void Engine::Impl::ObserveStep(int64_t decode_tokens, int64_t prefill_tokens, int64_t plan_ns,
                                int64_t forward_ns, int64_t encoder_ns, int64_t encoder_chunks) {
+  const int64_t total = plan_ns + forward_ns + encoder_ns;
+  LOG_DEBUG("engine: step {:.1f} ms: {} decode + {} prefill tokens, planning {:.1f} ms, forward "
+            "{:.1f} ms, vision encoder {:.1f} ms in {} slots",
+            double(total) * 1e-6, decode_tokens, prefill_tokens, double(plan_ns) * 1e-6,
+            double(forward_ns) * 1e-6, double(encoder_ns) * 1e-6, encoder_chunks);
   if (decode_tokens == 0) return;  // nobody waits for a token in this step
   ++decode_steps_;
   const double base = costs_.decode_step_ns;
-  const int64_t total = plan_ns + forward_ns + encoder_ns;
   if (base <= 0 || double(total) <= 1.5 * base) return;
   ++slow_decode_steps_;
   // What stalled the streams, at most once a second (a loaded host can make many steps slow).

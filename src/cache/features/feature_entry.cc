@@ -15,7 +15,7 @@ FeatureArray FeatureArray::Zeros(int64_t rows, int64_t cols) {
   FeatureArray a;
   a.rows = rows;
   a.cols = cols;
-  a.data = AlignedBuffer(static_cast<size_t>(bytes));
+  a.data = AlignedBuffer::Large(static_cast<size_t>(bytes));
   a.data.Zero();
   return a;
 }

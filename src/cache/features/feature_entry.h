@@ -25,6 +25,7 @@ struct FeatureArray {
   int64_t cols = 0;
   AlignedBuffer data;
 
+  // In huge pages when large (AlignedBuffer::Large).
   static FeatureArray Zeros(int64_t rows, int64_t cols);
   float* floats() { return data.as<float>(); }
   const float* floats() const { return data.as<float>(); }

@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "base/huge_page_allocator.h"
 #include "base/status.h"
 #include "kernels/kernels.h"
 #include "model/qwen3vl/config.h"
@@ -78,12 +79,12 @@ class TextDecoder {
   // a page fault per fresh page (the 512-token prefill touched ~1 GB of new pages, about a
   // fifth of its time). Sized for the largest batch seen; contents do not persist.
   struct Workspace {
-    std::vector<float> x;         // [T, h] residual stream
-    std::vector<float> a;         // [T, h] normed input / product output
-    std::vector<float> q, o;      // [T, H*hd]
-    std::vector<float> k, v;      // [T, K*hd]
-    std::vector<float> gate, up;  // [T, f]
-    std::vector<float> cos, sin;  // [T, hd/2]
+    LargeVector<float> x;         // [T, h] residual stream
+    LargeVector<float> a;         // [T, h] normed input / product output
+    LargeVector<float> q, o;      // [T, H*hd]
+    LargeVector<float> k, v;      // [T, K*hd]
+    LargeVector<float> gate, up;  // [T, f]
+    LargeVector<float> cos, sin;  // [T, hd/2]
   };
   Workspace ws_;
 };

@@ -82,7 +82,7 @@ VisionEncoder::VisionEncoder(const ModelConfig& config, const RuntimeWeights& we
   }
 }
 
-std::vector<float> VisionEncoder::TakeSpare(int64_t n) {
+LargeVector<float> VisionEncoder::TakeSpare(int64_t n) {
   size_t best = spare_.size();
   for (size_t i = 0; i < spare_.size(); ++i) {
     if (spare_[i].capacity() >= static_cast<size_t>(n) &&
@@ -90,7 +90,7 @@ std::vector<float> VisionEncoder::TakeSpare(int64_t n) {
       best = i;
     }
   }
-  std::vector<float> v;
+  LargeVector<float> v;
   if (best < spare_.size()) {
     v = std::move(spare_[best]);
     spare_.erase(spare_.begin() + static_cast<std::ptrdiff_t>(best));
@@ -99,11 +99,11 @@ std::vector<float> VisionEncoder::TakeSpare(int64_t n) {
   return v;
 }
 
-void VisionEncoder::GiveSpare(std::vector<float>&& v) {
+void VisionEncoder::GiveSpare(LargeVector<float>&& v) {
   size_t held = 0;
   for (const auto& x : spare_) held += x.capacity() * sizeof(float);
   if (v.capacity() == 0 || held + v.capacity() * sizeof(float) > kMaxSpareBytes) {
-    std::vector<float>().swap(v);
+    LargeVector<float>().swap(v);
     return;
   }
   spare_.push_back(std::move(v));
@@ -235,10 +235,10 @@ void VisionEncoder::MlpRows(const VisionBlockRt& b, VisionEncodeState& s, int64_
   for (size_t j = 0; j < ds_idx.size(); ++j) {
     if (ds_idx[j] != static_cast<int64_t>(s.layer_)) continue;
     Merge(w_.deepstack[j], /*norm_before_shuffle=*/false, x, rows,
-          s.deepstack_[j].data() + r0 / mm * o, s);
+          s.deepstack_[j].as<float>() + r0 / mm * o, s);
   }
   if (s.layer_ + 1 == w_.blocks.size()) {
-    Merge(w_.merger, /*norm_before_shuffle=*/true, x, rows, s.main_.data() + r0 / mm * o, s);
+    Merge(w_.merger, /*norm_before_shuffle=*/true, x, rows, s.main_.as<float>() + r0 / mm * o, s);
   }
 }
 
@@ -265,10 +265,22 @@ void VisionEncoder::Merge(const MergerRt& m, bool norm_before_shuffle, const flo
 
 size_t VisionEncodeState::bytes() const {
   size_t b = (x_.capacity() + cos_.capacity() + sin_.capacity() + qkv_.capacity() +
-              attn_.capacity() + h_.capacity() + mid_.capacity() + main_.capacity()) *
-             sizeof(float);
-  for (const auto& l : deepstack_) b += l.capacity() * sizeof(float);
+              attn_.capacity() + h_.capacity() + mid_.capacity()) *
+                 sizeof(float) +
+             main_.size();
+  for (const auto& l : deepstack_) b += l.size();
   return b;
+}
+
+std::string VisionEncodeState::cursor() const {
+  switch (phase_) {
+    case Phase::kEmbed: return "embed";
+    case Phase::kQkv: return "qkv " + std::to_string(layer_);
+    case Phase::kAttention: return "attention " + std::to_string(layer_);
+    case Phase::kMlp: return "mlp " + std::to_string(layer_);
+    case Phase::kDone: break;
+  }
+  return "done";
 }
 
 double VisionEncodeState::progress() const {
@@ -351,9 +363,10 @@ Result<std::unique_ptr<VisionEncodeState>> VisionEncoder::Begin(
   s->h_ = TakeSpare(chunk_max * d);
   s->cos_ = TakeSpare(n * hd / 2);
   s->sin_ = TakeSpare(n * hd / 2);
-  s->main_ = TakeSpare(n / mm * out_hidden);
+  const size_t out_bytes = static_cast<size_t>(n / mm * out_hidden) * sizeof(float);
+  s->main_ = AlignedBuffer::Large(out_bytes);
   s->deepstack_.resize(vc_.deepstack_visual_indexes.size());
-  for (auto& level : s->deepstack_) level = TakeSpare(n / mm * out_hidden);
+  for (auto& level : s->deepstack_) level = AlignedBuffer::Large(out_bytes);
   s->work_total_ =
       double(w_.blocks.size()) * (ChunkWork(*s, n) + AttentionWork(*s, 0, n) * double(heads));
   return s;
@@ -382,7 +395,7 @@ void VisionEncoder::RunChunk(VisionEncodeState& s) {
         s.pos_ = 0;
         if (++s.item_ == s.items_.size()) {
           s.phase_ = Phase::kQkv;
-          if (s.dump_) s.dump_->patch_embed = s.x_;
+          if (s.dump_) s.dump_->patch_embed.assign(s.x_.begin(), s.x_.end());
         }
       }
       return;
@@ -421,15 +434,15 @@ void VisionEncoder::RunChunk(VisionEncodeState& s) {
       s.work_done_ += ChunkWork(s, r1 - s.pos_) * 3 / 4;
       s.pos_ = r1;
       if (s.pos_ == n) {
-        if (s.dump_) s.dump_->block_out.push_back(s.x_);
+        if (s.dump_) s.dump_->block_out.emplace_back(s.x_.begin(), s.x_.end());
         s.pos_ = 0;
         s.phase_ = ++s.layer_ == w_.blocks.size() ? Phase::kDone : Phase::kQkv;
         if (s.phase_ == Phase::kDone) {
           // Intermediates are no longer needed; keep only the outputs.
-          for (std::vector<float>* v :
+          for (LargeVector<float>* v :
                {&s.mid_, &s.qkv_, &s.x_, &s.attn_, &s.h_, &s.cos_, &s.sin_}) {
             GiveSpare(std::move(*v));
-            *v = std::vector<float>();
+            *v = LargeVector<float>();
           }
         }
       }
@@ -450,6 +463,17 @@ bool VisionEncoder::Advance(VisionEncodeState& s, int64_t max_chunks, int64_t de
   return s.done();
 }
 
+VisionOutputBuffers VisionEncoder::TakeOutputs(VisionEncodeState& s) const {
+  CHECK(s.done());
+  CHECK_EQ(s.items_.size(), 1u) << "TakeOutputs hands over one item's outputs";
+  VisionOutputBuffers o;
+  o.num_tokens = s.n_ / (vc_.spatial_merge_size * vc_.spatial_merge_size);
+  o.main = std::move(s.main_);
+  o.deepstack = std::move(s.deepstack_);
+  s.deepstack_.clear();
+  return o;
+}
+
 std::vector<VisionOutput> VisionEncoder::Finish(VisionEncodeState& s) {
   CHECK(s.done());
   const int64_t mm = vc_.spatial_merge_size * vc_.spatial_merge_size;
@@ -458,18 +482,15 @@ std::vector<VisionOutput> VisionEncoder::Finish(VisionEncodeState& s) {
   for (size_t i = 0; i < s.items_.size(); ++i) {
     VisionOutput& o = outputs[i];
     const VisionInput& it = s.items_[i];
-    const int64_t begin = s.item_begin_[i] / mm;
     o.num_tokens = it.grid_t * it.grid_h * it.grid_w / mm;
-    o.main.assign(s.main_.begin() + begin * out_hidden,
-                  s.main_.begin() + (begin + o.num_tokens) * out_hidden);
-    for (auto& level : s.deepstack_) {
-      o.deepstack.emplace_back(level.begin() + begin * out_hidden,
-                               level.begin() + (begin + o.num_tokens) * out_hidden);
+    const int64_t begin = s.item_begin_[i] / mm * out_hidden;
+    const int64_t end = begin + o.num_tokens * out_hidden;
+    o.main.assign(s.main_.as<float>() + begin, s.main_.as<float>() + end);
+    for (const AlignedBuffer& level : s.deepstack_) {
+      o.deepstack.emplace_back(level.as<float>() + begin, level.as<float>() + end);
     }
   }
-  GiveSpare(std::move(s.main_));
-  s.main_ = std::vector<float>();
-  for (auto& level : s.deepstack_) GiveSpare(std::move(level));
+  s.main_ = AlignedBuffer();
   s.deepstack_.clear();
   return outputs;
 }

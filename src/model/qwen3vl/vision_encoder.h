@@ -18,10 +18,12 @@
 #include <cstdlib>
 #include <memory>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "base/aligned_buffer.h"
+#include "base/huge_page_allocator.h"
 #include "base/mapped_file.h"
 #include "base/status.h"
 #include "kernels/kernels.h"
@@ -40,6 +42,13 @@ struct VisionOutput {
   int64_t num_tokens = 0;                   // t*h*w / merge^2
   std::vector<float> main;                  // [num_tokens, out_hidden] f32
   std::vector<std::vector<float>> deepstack;  // [levels][num_tokens, out_hidden] f32
+};
+
+// One item's encoder outputs as owned buffers (VisionEncoder::TakeOutputs).
+struct VisionOutputBuffers {
+  int64_t num_tokens = 0;
+  AlignedBuffer main;                   // [num_tokens, out_hidden] f32
+  std::vector<AlignedBuffer> deepstack;  // [levels][num_tokens, out_hidden] f32
 };
 
 // Optional per-stage dumps (golden formats) for locating a mismatch.
@@ -70,6 +79,8 @@ class VisionEncodeState {
   size_t bytes() const;  // memory held by the partial encode
   // Fraction of the work done, in [0, 1] (by estimated FLOPs).
   double progress() const;
+  // Where the next chunk runs, for logs: "embed", "qkv 3", "attention 3", "mlp 3", "done".
+  std::string cursor() const;
 
  private:
   friend class VisionEncoder;
@@ -84,16 +95,17 @@ class VisionEncodeState {
   int64_t chunk_query_rows_ = 0;  // attention query rows per chunk (0: all)
   VisionDump* dump_ = nullptr;
 
-  std::vector<float> x_;                      // [N, D] f32 residual stream
-  std::vector<float> cos_, sin_;              // [N, head_dim/2] f32
-  std::vector<float> qkv_;                    // [N, 3D] f32 of the current layer: q | k | v
-  std::vector<float> attn_;                   // [N, D] f32 attention output of the layer
+  LargeVector<float> x_;                      // [N, D] f32 residual stream
+  LargeVector<float> cos_, sin_;              // [N, head_dim/2] f32
+  LargeVector<float> qkv_;                    // [N, 3D] f32 of the current layer: q | k | v
+  LargeVector<float> attn_;                   // [N, D] f32 attention output of the layer
   // Per-chunk temporaries kept across layers: a fresh multi-MB vector per call cost a page
   // fault and zeroing per 4 KiB page, which took more time than the products it fed.
-  std::vector<float> h_;                      // [chunk rows, D] f32
-  std::vector<float> mid_;                    // [chunk rows, F] f32
-  std::vector<std::vector<float>> deepstack_; // [levels][N/4, out_hidden] f32
-  std::vector<float> main_;                   // [N/4, out_hidden] f32
+  LargeVector<float> h_;                      // [chunk rows, D] f32
+  LargeVector<float> mid_;                    // [chunk rows, F] f32
+  // The outputs, in buffers of their own (Large: huge pages) that TakeOutputs hands over.
+  std::vector<AlignedBuffer> deepstack_;      // [levels][N/4, out_hidden] f32
+  AlignedBuffer main_;                        // [N/4, out_hidden] f32
 
   Phase phase_ = Phase::kEmbed;
   size_t layer_ = 0;
@@ -124,8 +136,11 @@ class VisionEncoder {
   // monotonic clock (base/clock.h NowNs) passed `deadline_ns` (0: none). At least one chunk
   // runs when work is left. Returns state.done().
   bool Advance(VisionEncodeState& state, int64_t max_chunks, int64_t deadline_ns = 0);
-  // The outputs of a finished encode (moves them out of the state).
+  // The outputs of a finished encode, copied out; the state's buffers go back for reuse.
   std::vector<VisionOutput> Finish(VisionEncodeState& state);
+  // The outputs of a finished encode of one item, handed over without a copy (a 1280x720
+  // image's are ~29 MB: a copy into fresh pages cost 100+ ms on a virtual machine).
+  VisionOutputBuffers TakeOutputs(VisionEncodeState& state) const;
 
  private:
   // Position embedding and rotary angles of rows [r0, r1) of one item (rows in merge order,
@@ -150,9 +165,9 @@ class VisionEncoder {
   const kernels::WeightMatrix& W(const kernels::WeightMatrix& w) const;
   // An array of n floats (contents unspecified) for a new encode: the best-fitting spare one
   // left by a finished encode, else a fresh one.
-  std::vector<float> TakeSpare(int64_t n);
+  LargeVector<float> TakeSpare(int64_t n);
   // Keeps a finished encode's array for the next one (up to kMaxSpareBytes in all).
-  void GiveSpare(std::vector<float>&& v);
+  void GiveSpare(LargeVector<float>&& v);
 
   const ModelConfig& config_;
   const VisionConfig& vc_;
@@ -169,7 +184,7 @@ class VisionEncoder {
   // reused by the next Begin: first touch of fresh memory cost ~20 us per 4 KiB page on the
   // benchmark host, ~0.8 s of a 1280x720 encode's ~170 MB. Held while idle, capped.
   static constexpr size_t kMaxSpareBytes = size_t{384} << 20;
-  std::vector<std::vector<float>> spare_;
+  std::vector<LargeVector<float>> spare_;
 };
 
 }  // namespace ocular::qwen3vl
