@@ -90,6 +90,7 @@ void ThreadPool::RunJob(int64_t num_tasks, TaskFn fn, void* ctx) {
   job_ctx_ = ctx;
   tasks_done_.store(0, std::memory_order_relaxed);
   const uint64_t seq = (SeqOf(state_.load(std::memory_order_relaxed)) + 1) & 0xffff;
+  park_.store(false, std::memory_order_relaxed);  // published with the job
   state_.store((seq << (2 * kIndexBits)) | (static_cast<uint64_t>(num_tasks) << kIndexBits),
                std::memory_order_seq_cst);
   if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) {
@@ -128,7 +129,7 @@ void ThreadPool::WorkerLoop(int thread_index) {
     for (int spin = 0; SeqOf(state_.load(std::memory_order_acquire)) == seen &&
                        !stop_.load(std::memory_order_acquire);
          ++spin) {
-      if (spin < kSpinIterations) {
+      if (spin < kSpinIterations && !park_.load(std::memory_order_relaxed)) {
         OCULAR_PAUSE();
         continue;
       }

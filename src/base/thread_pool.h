@@ -54,6 +54,12 @@ class ThreadPool {
     });
   }
 
+  // Idle workers stop spinning and sleep until the next job. For a caller about to hand the
+  // cores to another runtime (oneDNN's OpenMP threads): a worker spinning meanwhile takes a
+  // core from one of those threads, and a statically split product waits for its slowest.
+  // Cleared by the next job.
+  void Park() { park_.store(true, std::memory_order_relaxed); }
+
   static int DefaultThreadCount();
 
  private:
@@ -95,6 +101,7 @@ class ThreadPool {
   // Sleeping after the spin phase: std::atomic::wait in libstdc++ 12 can lose wake-ups for
   // 64-bit atomics, so waits use a mutex and condition variables. The counters let the
   // common case (everyone spinning) skip the mutex and the notify system calls.
+  std::atomic<bool> park_{false};  // set: idle workers sleep instead of spinning
   std::atomic<int> sleeping_workers_{0};
   std::atomic<bool> caller_sleeping_{false};
   std::mutex sleep_mutex_;

@@ -96,6 +96,32 @@ TEST(ThreadPoolTest, WakesSleepingWorkers) {
   }
 }
 
+// Park() sends idle workers to sleep at once; the next job wakes them and clears it (the
+// worker must run a task of each later job, which it could not if it stayed asleep).
+TEST(ThreadPoolTest, ParkedWorkersWakeForTheNextJob) {
+  ThreadPool pool(2);
+  for (int r = 0; r < 50; ++r) {
+    pool.ParallelFor(4, [](int64_t, int) {});
+    pool.Park();
+    if (r % 10 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::atomic<bool> worker_ran{false};
+    std::atomic<int> tasks{0};
+    pool.ParallelFor(2, [&](int64_t, int thread) {
+      tasks.fetch_add(1);
+      if (thread != 0) {
+        worker_ran.store(true);
+        return;
+      }
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!worker_ran.load() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+    });
+    EXPECT_TRUE(worker_ran.load()) << "round " << r;
+    EXPECT_EQ(tasks.load(), 2);
+  }
+}
+
 // Regression: a worker still draining the last job could claim the destructor's stop job
 // and then wait forever, hanging the destructor (seen under ThreadSanitizer's timing).
 TEST(ThreadPoolTest, DestroyRightAfterAJobNeverHangs) {

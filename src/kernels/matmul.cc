@@ -2,6 +2,7 @@
 // the compute dtype unless already in it), our GEMV in 8-row chunks as the fallback.
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -90,6 +91,14 @@ void RunGemvQ8(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
   });
 }
 
+// oneDNN runs on its own (OpenMP) threads: our idle workers sleep instead of spinning beside
+// them (a spin lasts ~0.36 ms on Zen 5, longer than many encoder products). OCULAR_NO_PARK=1
+// keeps them spinning, for comparisons.
+void ParkForOneDnn(ComputeContext& ctx) {
+  static const bool park = std::getenv("OCULAR_NO_PARK") == nullptr;
+  if (park) ctx.pool().Park();
+}
+
 bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
                int64_t x_stride, int64_t m, const WeightMatrix& w, const float* bias, float* y,
                int64_t y_stride, Precision precision) {
@@ -115,6 +124,7 @@ bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
   const DType compute = bf16 ? DType::kBF16 : DType::kF32;
   if (w.dtype == compute && w.Stride() % elem == 0) {
     OneDnnMatMulShape s{m, n, k, lds, w.Stride() / elem, y_stride, bf16, bias != nullptr};
+    ParkForOneDnn(ctx);
     return dnn->MatMul(s, src, w.data, bias, y);
   }
   int64_t tile = std::max<int64_t>(64, kTileBytes / std::max<int64_t>(1, k * elem));
@@ -133,6 +143,7 @@ bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
       }
     });
     OneDnnMatMulShape s{m, tn, k, lds, k, y_stride, bf16, bias != nullptr};
+    ParkForOneDnn(ctx);
     if (!dnn->MatMul(s, src, wt, bias ? bias + j0 : nullptr, y + j0)) return false;
   }
   return true;

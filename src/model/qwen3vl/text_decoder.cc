@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "base/clock.h"
+#include "base/log.h"
 #include "model/qwen3vl/workspace.h"
 
 namespace ocular::qwen3vl {
@@ -101,7 +103,9 @@ void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView
   pa.q_counts = b.q_counts;
   pa.kv_lens = b.kv_lens;
   pa.block_tables = b.block_tables;
+  const int64_t t_attn = NowNs();
   kernels::PagedAttention(ctx_, kv, pa);
+  attention_ns_ += NowNs() - t_attn;
   kernels::MatMul(ctx_, o, t, w.o, nullptr, a, For(w.o, precision_));
   kernels::AddInPlace(ctx_, x, a, t * h);
 
@@ -151,9 +155,17 @@ Status TextDecoder::Forward(const DecoderBatch& b, KvViews kv, float* logits, De
   kernels::MropeCosSin(b.pos_t, b.pos_h, b.pos_w, t, static_cast<float>(tc_.rope_theta),
                        static_cast<int>(hd), sections, cos, sin);
 
+  attention_ns_ = 0;
+  const int64_t t_layers = NowNs();
   for (int l = 0; l < static_cast<int>(tc_.num_layers); ++l) {
     Layer(l, b, kv[l], cos, sin, x);
     if (dump) dump->layer_out.emplace_back(x, x + t * h);
+  }
+  if (spdlog::should_log(spdlog::level::debug)) {
+    int64_t kv_tokens = 0;
+    for (int s = 0; s < b.num_seqs; ++s) kv_tokens += b.kv_lens[s];
+    LOG_DEBUG("decoder: {} tokens over {} cached: layers {:.1f} ms, attention {:.1f} ms", t,
+              kv_tokens, double(NowNs() - t_layers) * 1e-6, double(attention_ns_) * 1e-6);
   }
 
   const int64_t r = static_cast<int64_t>(b.logit_rows.size());

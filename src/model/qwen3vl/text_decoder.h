@@ -87,6 +87,7 @@ class TextDecoder {
     LargeVector<float> cos, sin;  // [T, hd/2]
   };
   Workspace ws_;
+  int64_t attention_ns_ = 0;  // this forward's attention time (debug log)
 };
 
 }  // namespace ocular::qwen3vl
