@@ -131,6 +131,40 @@ TEST_P(VisionResumable, DroppingAPartialEncodeIsSafeAndInvalidGridsAreRefused) {
             StatusCode::kInvalidArgument);
 }
 
+// The engine's hand-over: the outputs' own buffers, bit for bit the one-shot encode's, and a
+// second encode after it (reusing the first one's spare state) gives the same again.
+TEST_P(VisionResumable, TakeOutputsHandsOverTheOneShotOutputs) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  ThreadPool pool(2);
+  kernels::ComputeContext ctx(pool);
+  auto model = Qwen3VLModel::Load(golden / "models/tiny-a", {}, ctx, GetParam());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  VisionEncoder& enc = (*model)->vision();
+  auto px = testing::ReadF32(golden / "preprocess/img_224x224_shapes.pixel_values.f32");
+  const VisionInput in{px.data(), 1, 16, 16};
+  auto one_shot = enc.Encode(std::span<const VisionInput>(&in, 1));
+  ASSERT_TRUE(one_shot.ok());
+  const VisionOutput& ref = (*one_shot)[0];
+  for (int round = 0; round < 2; ++round) {
+    auto state = enc.Begin(std::span<const VisionInput>(&in, 1), {36, 1});
+    ASSERT_TRUE(state.ok());
+    while (!enc.Advance(**state, 4)) {
+    }
+    VisionOutputBuffers out = enc.TakeOutputs(**state);
+    ASSERT_EQ(out.num_tokens, ref.num_tokens);
+    ASSERT_EQ(out.main.size(), ref.main.size() * sizeof(float));
+    EXPECT_EQ(std::memcmp(out.main.data(), ref.main.data(), out.main.size()), 0) << round;
+    ASSERT_EQ(out.deepstack.size(), ref.deepstack.size());
+    for (size_t j = 0; j < ref.deepstack.size(); ++j) {
+      ASSERT_EQ(out.deepstack[j].size(), ref.deepstack[j].size() * sizeof(float));
+      EXPECT_EQ(std::memcmp(out.deepstack[j].data(), ref.deepstack[j].data(),
+                            out.deepstack[j].size()),
+                0)
+          << round << " level " << j;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Precisions, VisionResumable,
                          ::testing::Values(kernels::Precision::kF32, kernels::Precision::kBf16),
                          [](const auto& info) {
