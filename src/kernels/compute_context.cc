@@ -136,7 +136,7 @@ ComputeContext::~ComputeContext() = default;
 
 void* ComputeContext::Scratch(ScratchSlot slot, size_t bytes) {
   AlignedBuffer& b = scratch_[slot];
-  if (b.size() < bytes) b = AlignedBuffer(bytes);
+  if (b.size() < bytes) b = AlignedBuffer::Large(bytes);  // huge pages when large
   return b.data();
 }
 

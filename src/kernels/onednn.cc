@@ -98,7 +98,7 @@ bool OneDnnState::MatMul(const OneDnnMatMulShape& s, const void* src, const void
     }
     const size_t pad_bytes = entry.scratchpad_md.get_size();
     if (pad_bytes > 0) {
-      if (impl_->scratchpad.size() < pad_bytes) impl_->scratchpad = AlignedBuffer(pad_bytes);
+      if (impl_->scratchpad.size() < pad_bytes) impl_->scratchpad = AlignedBuffer::Large(pad_bytes);
       args.emplace(DNNL_ARG_SCRATCHPAD,
                    dnnl::memory(entry.scratchpad_md, impl_->engine, impl_->scratchpad.data()));
     }
