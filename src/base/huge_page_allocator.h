@@ -2,12 +2,12 @@
 // resize() leaves new elements default-initialised (unset for floats), like a buffer.
 //
 // Arrays of 2 MiB and more get a mapping of their own, 2 MiB aligned and advised into
-// transparent huge pages over their whole 2 MiB pages (the tail below the last boundary keeps 4 KiB pages, so nothing
-// is rounded up into the resident set). Where the first touch of fresh memory is costly
-// (a virtual machine: ~20 us per 4 KiB page on the development host), a 170 MB vision
-// encode state costs ~85 faults instead of ~43,000, and streaming through it misses the TLB
-// once per 2 MiB. Smaller arrays come from malloc as usual. The advice failing (THP off)
-// only costs that speed.
+// transparent huge pages over their whole 2 MiB pages (the tail past the last boundary keeps
+// 4 KiB pages, so nothing is rounded up into the resident set). Where the first touch of
+// fresh memory is costly (a virtual machine: ~20 us per 4 KiB page on the development host),
+// a 170 MB vision encode state costs ~85 faults instead of ~43,000, and streaming through it
+// misses the TLB once per 2 MiB. Smaller arrays come from malloc as usual. The advice
+// failing (THP off) only costs that speed.
 #pragma once
 
 #include <sys/mman.h>

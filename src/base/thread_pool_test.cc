@@ -77,22 +77,31 @@ TEST(ThreadPoolTest, ManyShortJobsRunEachTaskOnce) {
 
 // Workers that went to sleep (idle pool) still wake for the next job: of two tasks, the one
 // the caller runs waits for a worker to have run the other.
+// Runs a two-task job in which the caller's task waits (up to 20 s) for a worker to run the
+// other one; returns whether a worker did, and counts the tasks run.
+bool WorkerRunsATask(ThreadPool& pool, int* tasks_run = nullptr) {
+  std::atomic<bool> worker_ran{false};
+  std::atomic<int> tasks{0};
+  pool.ParallelFor(2, [&](int64_t, int thread) {
+    tasks.fetch_add(1);
+    if (thread != 0) {
+      worker_ran.store(true);
+      return;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!worker_ran.load() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+  });
+  if (tasks_run != nullptr) *tasks_run = tasks.load();
+  return worker_ran.load();
+}
+
 TEST(ThreadPoolTest, WakesSleepingWorkers) {
   ThreadPool pool(2);
   for (int r = 0; r < 3; ++r) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the spin phase
-    std::atomic<bool> worker_ran{false};
-    pool.ParallelFor(2, [&](int64_t, int thread) {
-      if (thread != 0) {
-        worker_ran.store(true);
-        return;
-      }
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-      while (!worker_ran.load() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::yield();
-      }
-    });
-    EXPECT_TRUE(worker_ran.load()) << "round " << r;
+    EXPECT_TRUE(WorkerRunsATask(pool)) << "round " << r;
   }
 }
 
@@ -104,21 +113,9 @@ TEST(ThreadPoolTest, ParkedWorkersWakeForTheNextJob) {
     pool.ParallelFor(4, [](int64_t, int) {});
     pool.Park();
     if (r % 10 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    std::atomic<bool> worker_ran{false};
-    std::atomic<int> tasks{0};
-    pool.ParallelFor(2, [&](int64_t, int thread) {
-      tasks.fetch_add(1);
-      if (thread != 0) {
-        worker_ran.store(true);
-        return;
-      }
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-      while (!worker_ran.load() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::yield();
-      }
-    });
-    EXPECT_TRUE(worker_ran.load()) << "round " << r;
-    EXPECT_EQ(tasks.load(), 2);
+    int tasks = 0;
+    EXPECT_TRUE(WorkerRunsATask(pool, &tasks)) << "round " << r;
+    EXPECT_EQ(tasks, 2);
   }
 }
 

@@ -37,18 +37,32 @@ void ExpectIdentical(const std::vector<VisionOutput>& a, const std::vector<Visio
   }
 }
 
-class VisionResumable : public ::testing::TestWithParam<kernels::Precision> {};
+// The tiny-a golden checkpoint, loaded in the test's precision, and golden pixels.
+class VisionResumable : public ::testing::TestWithParam<kernels::Precision> {
+ protected:
+  void SetUp() override {
+    OCULAR_REQUIRE_GOLDEN(golden);
+    golden_ = golden;
+    auto model = Qwen3VLModel::Load(golden / "models/tiny-a", {}, ctx_, GetParam());
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    model_ = std::move(*model);
+  }
+  VisionEncoder& enc() { return model_->vision(); }
+  std::vector<float> Pixels(const std::string& name) const {
+    return testing::ReadF32(golden_ / "preprocess" / (name + ".pixel_values.f32"));
+  }
+
+  ThreadPool pool_{2};
+  kernels::ComputeContext ctx_{pool_};
+  fs::path golden_;
+  std::unique_ptr<Qwen3VLModel> model_;
+};
 
 TEST_P(VisionResumable, ChunkedEncodeIsBitIdenticalToOneShot) {
-  OCULAR_REQUIRE_GOLDEN(golden);
-  ThreadPool pool(2);
-  kernels::ComputeContext ctx(pool);
-  auto model = Qwen3VLModel::Load(golden / "models/tiny-a", {}, ctx, GetParam());
-  ASSERT_TRUE(model.ok()) << model.status().ToString();
-  VisionEncoder& enc = (*model)->vision();
+  VisionEncoder& enc = this->enc();
 
   auto load = [&](const std::string& name, int64_t t, int64_t h, int64_t w) {
-    Item it{testing::ReadF32(golden / "preprocess" / (name + ".pixel_values.f32")), t, h, w};
+    Item it{Pixels(name), t, h, w};
     EXPECT_EQ(it.pixels.size(), size_t(t * h * w * 1536)) << name;
     return it;
   };
@@ -111,13 +125,8 @@ TEST_P(VisionResumable, ChunkedEncodeIsBitIdenticalToOneShot) {
 }
 
 TEST_P(VisionResumable, DroppingAPartialEncodeIsSafeAndInvalidGridsAreRefused) {
-  OCULAR_REQUIRE_GOLDEN(golden);
-  ThreadPool pool(2);
-  kernels::ComputeContext ctx(pool);
-  auto model = Qwen3VLModel::Load(golden / "models/tiny-a", {}, ctx, GetParam());
-  ASSERT_TRUE(model.ok()) << model.status().ToString();
-  VisionEncoder& enc = (*model)->vision();
-  auto px = testing::ReadF32(golden / "preprocess/img_224x224_shapes.pixel_values.f32");
+  VisionEncoder& enc = this->enc();
+  const std::vector<float> px = Pixels("img_224x224_shapes");
   VisionInput in{px.data(), 1, 16, 16};
   {
     auto s = enc.Begin(std::span<const VisionInput>(&in, 1), {36, 1});
@@ -134,13 +143,8 @@ TEST_P(VisionResumable, DroppingAPartialEncodeIsSafeAndInvalidGridsAreRefused) {
 // The engine's hand-over: the outputs' own buffers, bit for bit the one-shot encode's, and a
 // second encode after it (reusing the first one's spare state) gives the same again.
 TEST_P(VisionResumable, TakeOutputsHandsOverTheOneShotOutputs) {
-  OCULAR_REQUIRE_GOLDEN(golden);
-  ThreadPool pool(2);
-  kernels::ComputeContext ctx(pool);
-  auto model = Qwen3VLModel::Load(golden / "models/tiny-a", {}, ctx, GetParam());
-  ASSERT_TRUE(model.ok()) << model.status().ToString();
-  VisionEncoder& enc = (*model)->vision();
-  auto px = testing::ReadF32(golden / "preprocess/img_224x224_shapes.pixel_values.f32");
+  VisionEncoder& enc = this->enc();
+  const std::vector<float> px = Pixels("img_224x224_shapes");
   const VisionInput in{px.data(), 1, 16, 16};
   auto one_shot = enc.Encode(std::span<const VisionInput>(&in, 1));
   ASSERT_TRUE(one_shot.ok());
