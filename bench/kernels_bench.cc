@@ -5,7 +5,8 @@
 //  - decode GEMV (m = 1 and 4 rows, or --gemv-rows) for each weight dtype over a set of
 //    [6144, 2048] matrices totalling >= 768 MiB, so every call reads from DRAM as in a real
 //    decode step: GB/s of weights read and the fraction of the measured bandwidth; and the
-//    same product on 2048 rows held in cache (the kernel's compute limit);
+//    same product on 2048 rows held in cache (the kernel's compute limit); q8_0 / q4_0 also
+//    in the packed GEMV layout the model uses where it pays ("int8 packed");
 //  - large matmul [512 x 2048] x [2048 x 6144] (prefill-like) in f32 and bf16 compute with
 //    bf16 and q8_0 weights: GFLOP/s against the measured f32 FMA peak (x2 for bf16 dot
 //    products where the CPU has AVX512_BF16; AMX, where present, reports oneDNN's ISA);
@@ -203,19 +204,31 @@ int Main(int argc, char** argv) {
     const int count = static_cast<int>(std::max<uint64_t>(2, (768ull << 20) / each + 1));
     WeightSet ws = MakeWeights(dt, rows, cols, count);
     const bool int8 = dt == DType::kQ8_0 || dt == DType::kQ4_0;
-    for (Precision p : {Precision::kF32, Precision::kInt8}) {
+    // The same matrices in the packed GEMV layout (as the model holds them where it pays).
+    WeightSet packed;
+    if (int8 && GemvPackingPays(ctx)) {
+      for (const WeightMatrix& w : ws.mats) {
+        AlignedBuffer b = AlignedBuffer::InHugePages(GemvPackedBytes(dt, w.rows, w.cols));
+        packed.mats.push_back(PackForGemv(ctx, w, b.data()));
+        packed.bufs.push_back(std::move(b));
+      }
+    }
+    for (int mode = 0; mode < 3; ++mode) {  // f32, int8, int8 on packed weights
+      const Precision p = mode == 0 ? Precision::kF32 : Precision::kInt8;
       if (p == Precision::kInt8 && !int8) continue;
+      if (mode == 2 && packed.mats.empty()) continue;
+      const std::vector<WeightMatrix>& mats = mode == 2 ? packed.mats : ws.mats;
       for (int64_t m : gemv_rows) {
         auto run = [&] {
           const int64_t t0 = NowNs();
-          for (const WeightMatrix& w : ws.mats) MatMul(ctx, x.data(), m, w, nullptr, y.data(), p);
+          for (const WeightMatrix& w : mats) MatMul(ctx, x.data(), m, w, nullptr, y.data(), p);
           return static_cast<double>(ws.bytes_each) * count / Seconds(NowNs() - t0) / 1e9;
         };
         run();
         const Stats s = Measure(reps, run);
         // The same product on 2048 rows (~4 MB at q8_0) that stay in cache (L3), repeated:
         // the kernel's compute limit.
-        WeightMatrix small = ws.mats[0];
+        WeightMatrix small = mats[0];
         small.rows = 2048;
         auto run_cached = [&] {
           const int64_t t0 = NowNs();
@@ -225,7 +238,8 @@ int Main(int argc, char** argv) {
         run_cached();
         const Stats c = Measure(reps, run_cached);
         std::printf("gemv %-5s %s m=%lld [%lld x %lld]  %7.1f GB/s (%.1f-%.1f) = %5.1f%% of read bw; in cache %6.1f GB/s\n",
-                    std::string(DTypeName(dt)).c_str(), p == Precision::kInt8 ? "int8" : "f32 ",
+                    std::string(DTypeName(dt)).c_str(),
+                    mode == 2 ? "int8 packed" : p == Precision::kInt8 ? "int8       " : "f32        ",
                     static_cast<long long>(m), static_cast<long long>(rows),
                     static_cast<long long>(cols), s.median, s.min, s.max,
                     100.0 * s.median / bw.median, c.median);

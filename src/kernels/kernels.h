@@ -27,6 +27,13 @@ namespace ocular::kernels {
 // q4_0, q4_k, q6_k}. `data` may point into a file mapping and must outlive every use.
 // Alignment: rows of f32 / f16 / bf16 must be aligned to their element size (4 / 2 bytes);
 // block types may sit at any address (GGUF blocks are byte-packed).
+//
+// WeightLayout::kGemvPacked (q8_0 / q4_0 only; see PackGemvGroup) holds the same blocks
+// regrouped for the int8 GEMV: 16 rows side by side, so that one 512-bit load carries 4
+// values of 16 rows and each block's scale arithmetic is shared by 16 rows. Every kernel
+// accepts it (MatMul, MatMulMulti, GatherRows); Row() and row_stride_bytes do not apply.
+enum class WeightLayout : uint8_t { kRowMajor, kGemvPacked };
+
 struct WeightMatrix {
   DType dtype = DType::kF32;
   int64_t rows = 0;
@@ -34,13 +41,39 @@ struct WeightMatrix {
   const void* data = nullptr;
   // Bytes from one row to the next (0: packed rows, i.e. the dtype's row size).
   int64_t row_stride_bytes = 0;
+  WeightLayout layout = WeightLayout::kRowMajor;
 
   int64_t RowBytes() const;  // bytes of one row's values (without padding)
   int64_t Stride() const { return row_stride_bytes ? row_stride_bytes : RowBytes(); }
   const void* Row(int64_t r) const {
     return static_cast<const uint8_t*>(data) + r * Stride();
   }
+  bool packed() const { return layout == WeightLayout::kGemvPacked; }
 };
+
+// ---- WeightLayout::kGemvPacked -------------------------------------------------------------
+// Rows in groups of 16 (the last group padded with zero blocks), group g at
+// data + g * GemvGroupBytes(dtype, cols). A group of nb = cols / 32 blocks is one stream of
+// block pairs (the last one a single block when nb is odd), each
+//   scales [2][16] f16: row r's scale of the pair's first and second block (64 bytes);
+//   quants [2][W][16][4] bytes: W = 8 (q8_0) or 4 (q4_0) 4-byte words per row and block;
+//          word t of row r is bytes 4t..4t+3 of that row's block quants, q8_0 values stored
+//          as value + 128 (unsigned), q4_0 bytes as they are (two nibbles each).
+// data must be 64-byte aligned.
+int64_t GemvGroupBytes(DType dtype, int64_t cols);
+int64_t GemvPackedBytes(DType dtype, int64_t rows, int64_t cols);
+// True when this context's ISA has the packed int8 GEMV (elsewhere packed weights still work,
+// unpacked group by group, slower than row-major): whether packing at load pays.
+bool GemvPackingPays(const ComputeContext& ctx);
+// Packs `count` (1..16) consecutive row-major rows of q8_0 / q4_0 blocks (`src`, rows
+// `src_stride` bytes apart) into one group at `dst` (GemvGroupBytes bytes).
+void PackGemvGroup(DType dtype, int64_t cols, const void* src, int64_t src_stride, int count,
+                   void* dst);
+// Packs all of row-major `src` into `dst` (GemvPackedBytes bytes, 64-byte aligned) on the
+// pool; returns the packed view of dst.
+WeightMatrix PackForGemv(ComputeContext& ctx, const WeightMatrix& src, void* dst);
+// Rows [row_begin, row_end) of a packed matrix in row-major blocks: dst [count, RowBytes()].
+void UnpackGemvRows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, void* dst);
 
 enum class Precision {
   // Exact mode (the golden tolerances refer to it): weights widened to f32, products and

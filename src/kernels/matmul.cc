@@ -11,6 +11,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/kernels.h"
 #include "kernels/onednn.h"
+#include "tensor/half.h"
 #include "tensor/quant.h"
 
 namespace ocular::kernels {
@@ -28,6 +29,11 @@ void CheckWeight(const WeightMatrix& w) {
   CHECK(w.rows >= 0 && w.cols >= 0);
   CHECK_EQ(w.cols % info.block_elems, 0) << "weight row is not whole blocks";
   CHECK(w.data != nullptr || w.rows == 0 || w.cols == 0);
+  if (w.packed()) {
+    CHECK(w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0) << "packed weights are q8_0 / q4_0";
+    CHECK(reinterpret_cast<uintptr_t>(w.data) % 64 == 0) << "packed weights must be 64-byte aligned";
+    return;
+  }
   CHECK_GE(w.Stride(), w.RowBytes());
   if (!info.quantized) {
     CHECK(reinterpret_cast<uintptr_t>(w.data) % info.block_bytes == 0 &&
@@ -71,23 +77,81 @@ void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, i
   }
 }
 
+// The int8 GEMV's activations, quantized once per product: [m, nb] q8_0 blocks and, for
+// packed weights, each block's scale in f32 and the sum of its values ([m, nb] each).
+struct Q8Input {
+  const BlockQ8_0* xq = nullptr;
+  const float* xd = nullptr;
+  const int32_t* xsum = nullptr;
+  int64_t nb = 0;  // blocks per row (the row stride of all three)
+};
+
+Q8Input QuantizeForGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
+                        int64_t x_stride, int64_t m, int64_t k, bool packed) {
+  Q8Input in;
+  in.nb = k / kQK8_0;
+  const size_t blocks = static_cast<size_t>(m * in.nb);
+  const size_t q_bytes = (blocks * sizeof(BlockQ8_0) + 63) / 64 * 64;
+  auto* s = static_cast<uint8_t*>(ctx.Scratch(ComputeContext::kScratchActivations,
+                                              q_bytes + (packed ? blocks * 8 : 0)));
+  auto* xq = reinterpret_cast<BlockQ8_0*>(s);
+  for (int64_t i = 0; i < m; ++i) kern.quantize_row_q8_0(x + i * x_stride, xq + i * in.nb, k);
+  in.xq = xq;
+  if (packed) {
+    auto* xd = reinterpret_cast<float*>(s + q_bytes);
+    auto* xsum = reinterpret_cast<int32_t*>(xd + blocks);
+    for (size_t b = 0; b < blocks; ++b) {
+      xd[b] = F16ToF32(xq[b].d);
+      int32_t sum = 0;
+      for (int c = 0; c < kQK8_0; ++c) sum += xq[b].qs[c];
+      xsum[b] = sum;
+    }
+    in.xd = xd;
+    in.xsum = xsum;
+  }
+  return in;
+}
+
+// One task of the int8 GEMV: weight rows [b, e) (group-aligned for packed weights) for all m
+// activation rows, in passes of up to 8 rows.
+void GemvQ8Task(const cpu::CpuKernels& kern, const Q8Input& in, int64_t m, const WeightMatrix& w,
+                int64_t b, int64_t e, const float* bias, float* y, int64_t y_stride) {
+  for (int64_t i0 = 0; i0 < m; i0 += kGemvMaxRowsPerPass) {
+    const int64_t mm = std::min(kGemvMaxRowsPerPass, m - i0);
+    const int64_t off = i0 * in.nb;
+    float* yi = y + i0 * y_stride;
+    if (!w.packed()) {
+      kern.gemv_q8(in.xq + off, in.nb, mm, w, b, e, bias, yi, y_stride);
+    } else if (kern.gemv_q8_packed != nullptr) {
+      kern.gemv_q8_packed(in.xq + off, in.xd + off, in.xsum + off, in.nb, mm, w, b / 16,
+                          (e + 15) / 16, bias, yi, y_stride);
+    } else {
+      // No packed kernel on this ISA: the groups back to row-major blocks, 16 rows at a time.
+      thread_local std::vector<uint8_t> rows;
+      rows.resize(static_cast<size_t>(16 * w.RowBytes()));
+      for (int64_t j0 = b; j0 < e; j0 += 16) {
+        const int64_t count = std::min<int64_t>(16, e - j0);
+        UnpackGemvRows(w, j0, j0 + count, rows.data());
+        const WeightMatrix view{w.dtype, count, w.cols, rows.data(), 0};
+        kern.gemv_q8(in.xq + off, in.nb, mm, view, 0, count, bias ? bias + j0 : nullptr,
+                     yi + j0, y_stride);
+      }
+    }
+  }
+}
+
 // Precision::kInt8 GEMV: quantize the activations to q8_0 once, then integer block dots.
 void RunGemvQ8(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
                int64_t x_stride, int64_t m, const WeightMatrix& w, const float* bias, float* y,
                int64_t y_stride) {
-  const int64_t nb = w.cols / kQK8_0;
-  // [m, nb] q8_0 blocks
-  BlockQ8_0* xq = static_cast<BlockQ8_0*>(ctx.Scratch(
-      ComputeContext::kScratchActivations, static_cast<size_t>(m * nb) * sizeof(BlockQ8_0)));
-  for (int64_t i = 0; i < m; ++i) kern.quantize_row_q8_0(x + i * x_stride, xq + i * nb, w.cols);
-
+  const Q8Input in = QuantizeForGemv(ctx, kern, x, x_stride, m, w.cols, w.packed());
   const int64_t n = w.rows;
   const int threads = ctx.num_threads();
   const int64_t rows_per_task = GemvRowsPerTask(w, threads);
   const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
   ctx.pool().ParallelFor(tasks, [&](int64_t t, int) {
     const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
-    kern.gemv_q8(xq, nb, m, w, b, e, bias, y, y_stride);
+    GemvQ8Task(kern, in, m, w, b, e, bias, y, y_stride);
   });
 }
 
@@ -122,7 +186,7 @@ bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
   }
 
   const DType compute = bf16 ? DType::kBF16 : DType::kF32;
-  if (w.dtype == compute && w.Stride() % elem == 0) {
+  if (w.dtype == compute && !w.packed() && w.Stride() % elem == 0) {
     OneDnnMatMulShape s{m, n, k, lds, w.Stride() / elem, y_stride, bf16, bias != nullptr};
     ParkForOneDnn(ctx);
     return dnn->MatMul(s, src, w.data, bias, y);
@@ -133,12 +197,28 @@ bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
   void* wt = ctx.Scratch(ComputeContext::kScratchWeights, static_cast<size_t>(tile * k * elem));
   for (int64_t j0 = 0; j0 < n; j0 += tile) {
     const int64_t tn = std::min(tile, n - j0);
-    ctx.pool().ParallelRange(tn, 8, [&](int64_t b, int64_t e, int) {
-      for (int64_t r = b; r < e; ++r) {
-        if (bf16) {
-          kern.dequantize_row_bf16(w.dtype, w.Row(j0 + r), static_cast<uint16_t*>(wt) + r * k, k);
+    ctx.pool().ParallelRange(tn, 16, [&](int64_t b, int64_t e, int) {
+      // Packed weights: 16 rows at a time back to row-major blocks first.
+      thread_local std::vector<uint8_t> unpacked;
+      for (int64_t r0 = b; r0 < e; r0 += 16) {
+        const int64_t r1 = std::min(e, r0 + 16);
+        const void* rows = nullptr;
+        int64_t stride = w.Stride();
+        if (w.packed()) {
+          unpacked.resize(static_cast<size_t>(16 * w.RowBytes()));
+          UnpackGemvRows(w, j0 + r0, j0 + r1, unpacked.data());
+          rows = unpacked.data();
+          stride = w.RowBytes();
         } else {
-          kern.dequantize_row(w.dtype, w.Row(j0 + r), static_cast<float*>(wt) + r * k, k);
+          rows = w.Row(j0 + r0);
+        }
+        for (int64_t r = r0; r < r1; ++r) {
+          const void* row = static_cast<const uint8_t*>(rows) + (r - r0) * stride;
+          if (bf16) {
+            kern.dequantize_row_bf16(w.dtype, row, static_cast<uint16_t*>(wt) + r * k, k);
+          } else {
+            kern.dequantize_row(w.dtype, row, static_cast<float*>(wt) + r * k, k);
+          }
         }
       }
     });
@@ -176,8 +256,11 @@ void MatMulStrided(ComputeContext& ctx, const float* x, int64_t x_stride, int64_
       RunOneDnn(ctx, kern, x, x_stride, m, w, bias, y, y_stride, precision)) {
     return;
   }
-  if (precision == Precision::kInt8 && m <= kGemvMaxRowsPerPass &&
-      (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0)) {
+  // Packed weights have only the int8 GEMV (any m, 8 rows per pass) besides oneDNN.
+  CHECK(!w.packed() || precision == Precision::kInt8)
+      << "packed q8_0 / q4_0 weights take Precision::kInt8";
+  if (w.packed() || (precision == Precision::kInt8 && m <= kGemvMaxRowsPerPass &&
+                     (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0))) {
     RunGemvQ8(ctx, kern, x, x_stride, m, w, bias, y, y_stride);
     return;
   }
@@ -214,25 +297,22 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
   parts.reserve(ws.size());
   const int threads = ctx.num_threads();
   int64_t total_tasks = 0;
-  bool any_int8 = false;
+  bool any_int8 = false, any_packed = false;
   for (size_t i = 0; i < ws.size(); ++i) {
     const WeightMatrix& w = *ws[i];
     CheckWeight(w);
     const bool int8 = precision == Precision::kInt8 &&
                       (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0);
+    CHECK(!w.packed() || int8) << "packed q8_0 / q4_0 weights take Precision::kInt8";
     any_int8 = any_int8 || int8;
+    any_packed = any_packed || w.packed();
     const int64_t rpt = GemvRowsPerTask(w, threads);
     parts.push_back({&w, ys[i], int8, rpt, total_tasks});
     total_tasks += (w.rows + rpt - 1) / rpt;
   }
   const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
-  const int64_t nb = k / kQK8_0;
-  BlockQ8_0* xq = nullptr;  // [m, nb] q8_0 blocks, shared by every int8 part
-  if (any_int8) {
-    xq = static_cast<BlockQ8_0*>(ctx.Scratch(ComputeContext::kScratchActivations,
-                                             static_cast<size_t>(m * nb) * sizeof(BlockQ8_0)));
-    for (int64_t i = 0; i < m; ++i) kern.quantize_row_q8_0(x + i * k, xq + i * nb, k);
-  }
+  Q8Input in;  // shared by every int8 part
+  if (any_int8) in = QuantizeForGemv(ctx, kern, x, k, m, k, any_packed);
   ctx.pool().ParallelFor(total_tasks, [&](int64_t t, int) {
     size_t p = parts.size() - 1;
     while (parts[p].first_task > t) --p;
@@ -241,7 +321,7 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
     const int64_t b = (t - part.first_task) * part.rows_per_task;
     const int64_t e = std::min(n, b + part.rows_per_task);
     if (part.int8) {
-      kern.gemv_q8(xq, nb, m, *part.w, b, e, nullptr, part.y, n);
+      GemvQ8Task(kern, in, m, *part.w, b, e, nullptr, part.y, n);
     } else {
       kern.gemv(x, k, m, *part.w, b, e, nullptr, part.y, n);
     }
@@ -252,9 +332,12 @@ void GatherRows(ComputeContext& ctx, const WeightMatrix& w, const int32_t* ids, 
                 float* out) {
   CheckWeight(w);
   const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
+  std::vector<uint8_t> row(w.packed() ? static_cast<size_t>(w.RowBytes()) : 0);
   for (int64_t i = 0; i < n; ++i) {
     CHECK(ids[i] >= 0 && ids[i] < w.rows) << "row id out of range";
-    kern.dequantize_row(w.dtype, w.Row(ids[i]), out + i * w.cols, w.cols);
+    const void* src = w.packed() ? row.data() : w.Row(ids[i]);
+    if (w.packed()) UnpackGemvRows(w, ids[i], ids[i] + 1, row.data());
+    kern.dequantize_row(w.dtype, src, out + i * w.cols, w.cols);
   }
 }
 

@@ -4,10 +4,14 @@
 // reference's), plus 2 * u_bf16 * S_ij when activations and weights are rounded to bf16.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <vector>
 
+#include "base/aligned_buffer.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/kernels.h"
@@ -207,58 +211,128 @@ TEST_P(MatMulTest, Int8ActivationsForQ8AndQ4Weights) {
   }
 }
 
+// A TestWeight's matrix in WeightLayout::kGemvPacked (the buffer lives here).
+struct PackedWeight {
+  AlignedBuffer buf;
+  WeightMatrix w;
+};
+
+PackedWeight Pack(ComputeContext& ctx, const WeightMatrix& src) {
+  PackedWeight p;
+  p.buf = AlignedBuffer(static_cast<size_t>(GemvPackedBytes(src.dtype, src.rows, src.cols)));
+  p.w = PackForGemv(ctx, src, p.buf.data());
+  return p;
+}
+
 // The int8 path's own arithmetic, tight: activations quantized with the reference's q8_0
 // rounding, exact integer block dots, then f32 block terms dot_b * d_w * d_x summed in any
 // order; SIMD paths scale partial dots of 4-value groups, so the magnitude is taken per
 // product: |y - sum_b term_b| <= (nb + 8) u_f32 (sum_b d_b sum_c |w_c x_c| + |bias|), with
-// d_b = |d_w d_x| and integer w, x. Odd block counts (the
-// 512-bit path takes blocks in pairs and the last one alone) and every m up to 8.
+// d_b = |d_w d_x| and integer w, x. Row-major weights (`tw.w`) or their packed copy.
+void CheckInt8BlockArithmetic(ComputeContext& ctx, DType dt, const TestWeight& tw,
+                              const WeightMatrix& w, int64_t m, std::mt19937& rng) {
+  const int64_t n = w.rows, k = w.cols, nb = k / 32;
+  SCOPED_TRACE(::testing::Message() << DTypeName(dt) << " k=" << k << " m=" << m
+                                    << " packed=" << w.packed());
+  std::vector<float> x = testing::RandomFloats(rng, m * k, -3, 3);
+  std::vector<float> bias = testing::RandomFloats(rng, n);
+  std::vector<float> y(m * n);
+  MatMul(ctx, x.data(), m, w, bias.data(), y.data(), Precision::kInt8);
+  std::vector<BlockQ8_0> xq(static_cast<size_t>(m * nb));
+  for (int64_t i = 0; i < m; ++i) ocular::ref::QuantizeRowQ8_0(x.data() + i * k, xq.data() + i * nb, k);
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t i = 0; i < m; ++i) {
+      double want = bias[j], mag = std::fabs(bias[j]);
+      for (int64_t b = 0; b < nb; ++b) {
+        const BlockQ8_0& xb = xq[i * nb + b];
+        int64_t dot = 0, abs_dot = 0;
+        float dw;
+        if (dt == DType::kQ8_0) {
+          const BlockQ8_0& wb = static_cast<const BlockQ8_0*>(tw.w.Row(j))[b];
+          for (int c = 0; c < 32; ++c) {
+            dot += int64_t{wb.qs[c]} * xb.qs[c];
+            abs_dot += std::abs(int64_t{wb.qs[c]} * xb.qs[c]);
+          }
+          dw = F16ToF32(wb.d);
+        } else {
+          const BlockQ4_0& wb = static_cast<const BlockQ4_0*>(tw.w.Row(j))[b];
+          for (int c = 0; c < 16; ++c) {
+            const int64_t lo = ((wb.qs[c] & 0xF) - 8) * int64_t{xb.qs[c]};
+            const int64_t hi = ((wb.qs[c] >> 4) - 8) * int64_t{xb.qs[c + 16]};
+            dot += lo + hi;
+            abs_dot += std::abs(lo) + std::abs(hi);
+          }
+          dw = F16ToF32(wb.d);
+        }
+        const double scale = double(dw) * double(F16ToF32(xb.d));
+        want += double(dot) * scale;
+        mag += double(abs_dot) * std::fabs(scale);
+      }
+      ASSERT_NEAR(y[i * n + j], want, (nb + 8) * kU32 * mag + 1e-30) << "at " << i << "," << j;
+    }
+  }
+}
+
+// Odd block counts (the 512-bit row-major path takes blocks in pairs and the last one alone),
+// every m up to 8, and row counts that end in a partial group of 16 (packed).
 TEST_P(MatMulTest, Int8PathIsExactBlockArithmetic) {
   std::mt19937 rng(16);
   testing::PathContext pc(GetParam());
   for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
     for (int64_t k : {32, 64, 160, 2048}) {
       for (int64_t m = 1; m <= 8; ++m) {
-        const int64_t n = 37, nb = k / 32;
-        TestWeight tw = MakeWeight(dt, n, k, rng, 3);
-        std::vector<float> x = testing::RandomFloats(rng, m * k, -3, 3);
-        std::vector<float> bias = testing::RandomFloats(rng, n);
-        std::vector<float> y(m * n);
-        MatMul(pc.ctx, x.data(), m, tw.w, bias.data(), y.data(), Precision::kInt8);
-        std::vector<BlockQ8_0> xq(static_cast<size_t>(m * nb));
-        for (int64_t i = 0; i < m; ++i) ocular::ref::QuantizeRowQ8_0(x.data() + i * k, xq.data() + i * nb, k);
-        for (int64_t j = 0; j < n; ++j) {
-          for (int64_t i = 0; i < m; ++i) {
-            double want = bias[j], mag = std::fabs(bias[j]);
-            for (int64_t b = 0; b < nb; ++b) {
-              const BlockQ8_0& xb = xq[i * nb + b];
-              int64_t dot = 0, abs_dot = 0;
-              float dw;
-              if (dt == DType::kQ8_0) {
-                const BlockQ8_0& wb = static_cast<const BlockQ8_0*>(tw.w.Row(j))[b];
-                for (int c = 0; c < 32; ++c) {
-                  dot += int64_t{wb.qs[c]} * xb.qs[c];
-                  abs_dot += std::abs(int64_t{wb.qs[c]} * xb.qs[c]);
-                }
-                dw = F16ToF32(wb.d);
-              } else {
-                const BlockQ4_0& wb = static_cast<const BlockQ4_0*>(tw.w.Row(j))[b];
-                for (int c = 0; c < 16; ++c) {
-                  const int64_t lo = ((wb.qs[c] & 0xF) - 8) * int64_t{xb.qs[c]};
-                  const int64_t hi = ((wb.qs[c] >> 4) - 8) * int64_t{xb.qs[c + 16]};
-                  dot += lo + hi;
-                  abs_dot += std::abs(lo) + std::abs(hi);
-                }
-                dw = F16ToF32(wb.d);
-              }
-              const double scale = double(dw) * double(F16ToF32(xb.d));
-              want += double(dot) * scale;
-              mag += double(abs_dot) * std::fabs(scale);
-            }
-            ASSERT_NEAR(y[i * n + j], want, (nb + 8) * kU32 * mag + 1e-30)
-                << DTypeName(dt) << " k=" << k << " m=" << m << " at " << i << "," << j;
-          }
-        }
+        TestWeight tw = MakeWeight(dt, 37, k, rng, 3);
+        CheckInt8BlockArithmetic(pc.ctx, dt, tw, tw.w, m, rng);
+        PackedWeight pw = Pack(pc.ctx, tw.w);
+        CheckInt8BlockArithmetic(pc.ctx, dt, tw, pw.w, m, rng);
+      }
+    }
+  }
+}
+
+// Packed weights serve any m with the int8 GEMV when oneDNN is off (8 rows per pass), and a
+// row count that is a whole number of groups.
+TEST_P(MatMulTest, PackedInt8ServesManyRowsInPasses) {
+  std::mt19937 rng(17);
+  testing::PathContext pc(GetParam(), /*use_onednn=*/false);
+  for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
+    for (int64_t m : {9, 19}) {
+      TestWeight tw = MakeWeight(dt, 48, 96, rng, 1);
+      PackedWeight pw = Pack(pc.ctx, tw.w);
+      CheckInt8BlockArithmetic(pc.ctx, dt, tw, pw.w, m, rng);
+    }
+  }
+}
+
+// The packed layout holds the same blocks: unpacking gives the row-major bytes back, row
+// gathers and the oneDNN tiles (large m) read exactly the same values as from row-major.
+TEST_P(MatMulTest, PackedLayoutKeepsEveryBlock) {
+  std::mt19937 rng(18);
+  testing::PathContext pc(GetParam());
+  for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
+    for (int64_t rows : {1, 16, 37}) {
+      const int64_t k = 160;
+      TestWeight tw = MakeWeight(dt, rows, k, rng, 1);
+      PackedWeight pw = Pack(pc.ctx, tw.w);
+      std::vector<uint8_t> back(static_cast<size_t>(rows * tw.w.RowBytes()));
+      UnpackGemvRows(pw.w, 0, rows, back.data());
+      for (int64_t j = 0; j < rows; ++j) {
+        ASSERT_EQ(std::memcmp(back.data() + j * tw.w.RowBytes(), tw.w.Row(j), tw.w.RowBytes()), 0)
+            << DTypeName(dt) << " row " << j;
+      }
+      std::vector<int32_t> ids = {0, static_cast<int32_t>(rows - 1), static_cast<int32_t>(rows / 2)};
+      std::vector<float> want(ids.size() * k), got(ids.size() * k);
+      GatherRows(pc.ctx, tw.w, ids.data(), static_cast<int64_t>(ids.size()), want.data());
+      GatherRows(pc.ctx, pw.w, ids.data(), static_cast<int64_t>(ids.size()), got.data());
+      ASSERT_EQ(got, want) << DTypeName(dt);
+
+      const int64_t m = 21;  // above gemv_max_rows: oneDNN (or the int8 passes without it)
+      std::vector<float> x = testing::RandomFloats(rng, m * k, -2, 2);
+      std::vector<float> a(m * rows), b(m * rows);
+      MatMul(pc.ctx, x.data(), m, tw.w, nullptr, a.data(), Precision::kInt8);
+      MatMul(pc.ctx, x.data(), m, pw.w, nullptr, b.data(), Precision::kInt8);
+      if (pc.ctx.onednn() != nullptr) {
+        ASSERT_EQ(a, b) << DTypeName(dt) << " rows " << rows;
       }
     }
   }
@@ -277,9 +351,15 @@ TEST_P(MatMulTest, MultiEqualsSeparateProducts) {
   TestWeight c = MakeWeight(DType::kQ4_0, 0, k, rng, 0);
   TestWeight d = MakeWeight(DType::kQ4_0, 77, k, rng, 0);
   const WeightMatrix* ws[4] = {&a.w, &b.w, &c.w, &d.w};
-  for (Precision p : {Precision::kF32, Precision::kInt8}) {
+  // The same with the int8 weights packed (kInt8 only: packed weights take nothing else).
+  PackedWeight pa = Pack(pc.ctx, a.w), pd = Pack(pc.ctx, d.w);
+  const WeightMatrix* packed[4] = {&pa.w, &b.w, &c.w, &pd.w};
+  for (int round = 0; round < 3; ++round) {
+    const Precision p = round == 0 ? Precision::kF32 : Precision::kInt8;
+    if (round == 2) std::copy(std::begin(packed), std::end(packed), std::begin(ws));
     for (int64_t m : {1, 3, 8, 9}) {
-      SCOPED_TRACE(::testing::Message() << "m=" << m << " int8=" << (p == Precision::kInt8));
+      SCOPED_TRACE(::testing::Message() << "m=" << m << " int8=" << (p == Precision::kInt8)
+                                        << " packed=" << (round == 2));
       std::vector<float> x = testing::RandomFloats(rng, m * k, -2, 2);  // [m, k]
       std::vector<std::vector<float>> got(4), want(4);  // [4][m, rows]
       float* ys[4];

@@ -22,6 +22,14 @@ struct CpuKernels {
   void (*gemv_q8)(const BlockQ8_0* xq, int64_t xq_stride, int64_t m, const WeightMatrix& w,
                   int64_t row_begin, int64_t row_end, const float* bias, float* y,
                   int64_t y_stride);
+  // As gemv_q8 over WeightLayout::kGemvPacked weights, for the row groups [group_begin,
+  // group_end) (16 rows each); xd / xsum: [m, w.cols / 32] (xq_stride apart, as xq) each
+  // activation block's scale in f32 and the sum of its 32 values. Null where the ISA has no
+  // packed kernel (matmul.cc then unpacks the groups for gemv_q8).
+  void (*gemv_q8_packed)(const BlockQ8_0* xq, const float* xd, const int32_t* xsum,
+                         int64_t xq_stride, int64_t m, const WeightMatrix& w,
+                         int64_t group_begin, int64_t group_end, const float* bias, float* y,
+                         int64_t y_stride);
   // x: [n] f32 -> n / 32 q8_0 blocks; bit for bit ocular::ref::QuantizeRowQ8_0 (finite x).
   void (*quantize_row_q8_0)(const float* x, BlockQ8_0* y, int64_t n);
   void (*dequantize_row)(DType dtype, const void* src, float* dst, int64_t n);

@@ -1,5 +1,7 @@
 #include "model/qwen3vl/model.h"
 
+#include <cstdlib>
+
 namespace ocular::qwen3vl {
 
 Result<std::unique_ptr<Qwen3VLModel>> Qwen3VLModel::Load(const std::filesystem::path& path,
@@ -14,7 +16,12 @@ Result<std::unique_ptr<Qwen3VLModel>> Qwen3VLModel::Load(const std::filesystem::
                    BuildRuntimeWeights(m->checkpoint_->config, m->checkpoint_->weights));
   const std::vector<const MappedFile*> mappings = Mappings(*m->checkpoint_);
   if (placement == WeightPlacement::kCopied) {
-    m->text_store_ = CopyTextMatrices(ctx, mappings, &m->weights_.text);
+    // Under kBf16 the q8_0 / q4_0 text matrices take the int8 GEMV (text_decoder.cc), which
+    // reads the packed layout several times faster on CPUs that have its kernel.
+    // OCULAR_NO_PACK=1 keeps them row-major, for comparisons.
+    const bool pack = precision == kernels::Precision::kBf16 && kernels::GemvPackingPays(ctx) &&
+                      std::getenv("OCULAR_NO_PACK") == nullptr;
+    m->text_store_ = CopyTextMatrices(ctx, mappings, &m->weights_.text, pack);
   }
   if (m->weights_.has_vision) {
     m->vision_ = std::make_unique<VisionEncoder>(m->checkpoint_->config, m->weights_, ctx,
