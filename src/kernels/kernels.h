@@ -86,7 +86,8 @@ enum class Precision {
   // blocks (the GGML rounding) and integer block dot products (VNNI where present), as
   // llama.cpp does; a fraction of the f32 path's instructions per weight. Error per output is
   // bounded by sum over blocks of (amax_x / 254) * sum |w| in the block. Everything else
-  // (other dtypes, large m) behaves as kBf16.
+  // (other dtypes, large m on row-major weights) behaves as kBf16; packed weights take the
+  // int8 GEMV for every m.
   kInt8,
 };
 
@@ -94,7 +95,8 @@ enum class Precision {
 //   x: [m, k] f32 (k == w.cols), bias: [n] f32 or null (n == w.rows), y: [m, n] f32.
 // m <= ctx.options().gemv_max_rows: our GEMV (weights streamed once for all m rows, rows of W
 // split over the pool). Larger m: oneDNN when enabled (weights converted tile by tile to the
-// compute dtype), else our blocked kernel. y must not alias x.
+// compute dtype), else our blocked kernel. Packed weights (WeightLayout::kGemvPacked) take
+// Precision::kInt8 only and the int8 GEMV for every m, 8 rows per pass. y must not alias x.
 void MatMul(ComputeContext& ctx, const float* x, int64_t m, const WeightMatrix& w,
             const float* bias, float* y, Precision precision = Precision::kF32);
 

@@ -95,20 +95,29 @@ Q8Input QuantizeForGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const 
   auto* s = static_cast<uint8_t*>(ctx.Scratch(ComputeContext::kScratchActivations,
                                               q_bytes + (packed ? blocks * 8 : 0)));
   auto* xq = reinterpret_cast<BlockQ8_0*>(s);
-  for (int64_t i = 0; i < m; ++i) kern.quantize_row_q8_0(x + i * x_stride, xq + i * in.nb, k);
-  in.xq = xq;
-  if (packed) {
-    auto* xd = reinterpret_cast<float*>(s + q_bytes);
-    auto* xsum = reinterpret_cast<int32_t*>(xd + blocks);
-    for (size_t b = 0; b < blocks; ++b) {
-      xd[b] = F16ToF32(xq[b].d);
-      int32_t sum = 0;
-      for (int c = 0; c < kQK8_0; ++c) sum += xq[b].qs[c];
-      xsum[b] = sum;
+  auto* xd = packed ? reinterpret_cast<float*>(s + q_bytes) : nullptr;
+  auto* xsum = packed ? reinterpret_cast<int32_t*>(xd + blocks) : nullptr;
+  auto rows = [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) {
+      kern.quantize_row_q8_0(x + i * x_stride, xq + i * in.nb, k);
+      if (!packed) continue;
+      for (int64_t j = i * in.nb; j < (i + 1) * in.nb; ++j) {
+        xd[j] = F16ToF32(xq[j].d);
+        int32_t sum = 0;
+        for (int c = 0; c < kQK8_0; ++c) sum += xq[j].qs[c];
+        xsum[j] = sum;
+      }
     }
-    in.xd = xd;
-    in.xsum = xsum;
+  };
+  // Prefill-sized m (packed weights serve every m) on the pool; decode rows inline.
+  if (m >= 16) {
+    ctx.pool().ParallelRange(m, 4, rows);
+  } else {
+    rows(0, m, 0);
   }
+  in.xq = xq;
+  in.xd = xd;
+  in.xsum = xsum;
   return in;
 }
 
@@ -163,6 +172,7 @@ void ParkForOneDnn(ComputeContext& ctx) {
   if (park) ctx.pool().Park();
 }
 
+// Row-major weights only (packed ones always take the int8 GEMV).
 bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
                int64_t x_stride, int64_t m, const WeightMatrix& w, const float* bias, float* y,
                int64_t y_stride, Precision precision) {
@@ -186,7 +196,7 @@ bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
   }
 
   const DType compute = bf16 ? DType::kBF16 : DType::kF32;
-  if (w.dtype == compute && !w.packed() && w.Stride() % elem == 0) {
+  if (w.dtype == compute && w.Stride() % elem == 0) {
     OneDnnMatMulShape s{m, n, k, lds, w.Stride() / elem, y_stride, bf16, bias != nullptr};
     ParkForOneDnn(ctx);
     return dnn->MatMul(s, src, w.data, bias, y);
@@ -197,28 +207,12 @@ bool RunOneDnn(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
   void* wt = ctx.Scratch(ComputeContext::kScratchWeights, static_cast<size_t>(tile * k * elem));
   for (int64_t j0 = 0; j0 < n; j0 += tile) {
     const int64_t tn = std::min(tile, n - j0);
-    ctx.pool().ParallelRange(tn, 16, [&](int64_t b, int64_t e, int) {
-      // Packed weights: 16 rows at a time back to row-major blocks first.
-      thread_local std::vector<uint8_t> unpacked;
-      for (int64_t r0 = b; r0 < e; r0 += 16) {
-        const int64_t r1 = std::min(e, r0 + 16);
-        const void* rows = nullptr;
-        int64_t stride = w.Stride();
-        if (w.packed()) {
-          unpacked.resize(static_cast<size_t>(16 * w.RowBytes()));
-          UnpackGemvRows(w, j0 + r0, j0 + r1, unpacked.data());
-          rows = unpacked.data();
-          stride = w.RowBytes();
+    ctx.pool().ParallelRange(tn, 8, [&](int64_t b, int64_t e, int) {
+      for (int64_t r = b; r < e; ++r) {
+        if (bf16) {
+          kern.dequantize_row_bf16(w.dtype, w.Row(j0 + r), static_cast<uint16_t*>(wt) + r * k, k);
         } else {
-          rows = w.Row(j0 + r0);
-        }
-        for (int64_t r = r0; r < r1; ++r) {
-          const void* row = static_cast<const uint8_t*>(rows) + (r - r0) * stride;
-          if (bf16) {
-            kern.dequantize_row_bf16(w.dtype, row, static_cast<uint16_t*>(wt) + r * k, k);
-          } else {
-            kern.dequantize_row(w.dtype, row, static_cast<float*>(wt) + r * k, k);
-          }
+          kern.dequantize_row(w.dtype, w.Row(j0 + r), static_cast<float*>(wt) + r * k, k);
         }
       }
     });
@@ -252,15 +246,21 @@ void MatMulStrided(ComputeContext& ctx, const float* x, int64_t x_stride, int64_
     return;
   }
   const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
+  // Packed weights take the int8 GEMV for every m (8 activation rows per pass over a task's
+  // weights, which stay in cache between passes): prefill of 512 tokens ran 1.3-1.4x faster
+  // than converting the weights to bf16 for oneDNN (docs/performance.md).
+  CHECK(!w.packed() || precision == Precision::kInt8)
+      << "packed q8_0 / q4_0 weights take Precision::kInt8";
+  if (w.packed()) {
+    RunGemvQ8(ctx, kern, x, x_stride, m, w, bias, y, y_stride);
+    return;
+  }
   if (m > ctx.options().gemv_max_rows &&
       RunOneDnn(ctx, kern, x, x_stride, m, w, bias, y, y_stride, precision)) {
     return;
   }
-  // Packed weights have only the int8 GEMV (any m, 8 rows per pass) besides oneDNN.
-  CHECK(!w.packed() || precision == Precision::kInt8)
-      << "packed q8_0 / q4_0 weights take Precision::kInt8";
-  if (w.packed() || (precision == Precision::kInt8 && m <= kGemvMaxRowsPerPass &&
-                     (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0))) {
+  if (precision == Precision::kInt8 && m <= kGemvMaxRowsPerPass &&
+      (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0)) {
     RunGemvQ8(ctx, kern, x, x_stride, m, w, bias, y, y_stride);
     return;
   }

@@ -19,7 +19,8 @@ namespace {
 // take q8_0-quantized activations and integer block dots (kernels::Precision::kInt8, as
 // llama.cpp computes them): the weights were quantized already, the activation rounding adds
 // an error of the same order, and it is several times fewer instructions per weight byte, so
-// decode stays bandwidth-bound. Large m behaves as kBf16 either way. kF32 stays exact.
+// decode stays bandwidth-bound. Large m behaves as kBf16 on row-major weights; weights packed
+// at load (resident_weights.h) take the int8 GEMV for every m. kF32 stays exact.
 kernels::Precision For(const kernels::WeightMatrix& w, kernels::Precision p) {
   if (p == kernels::Precision::kBf16 && (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0)) {
     return kernels::Precision::kInt8;
