@@ -12,6 +12,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apps/cli_util.h"
@@ -109,6 +110,17 @@ int RunBenchModel(const BenchModelOptions& o) {
   if (o.precision != "f32" && o.precision != "bf16") {
     return Fail("bench", "--precision must be f32 or bf16");
   }
+  // Bad sizes are refused before any measurement starts (one line, exit 2).
+  std::vector<std::pair<int, int>> image_sizes;
+  for (const std::string& size : o.image_sizes) {
+    int w = 0, h = 0;
+    char rest = 0;
+    if (std::sscanf(size.c_str(), "%dx%d%c", &w, &h, &rest) != 2 || w < 32 || h < 32 ||
+        w > 8192 || h > 8192) {
+      return Fail("bench", "--image-size must look like 448x448 (32 to 8192 pixels a side)");
+    }
+    image_sizes.emplace_back(w, h);
+  }
   const double bw_gbs = kernels::MeasureReadBandwidthGbs(ctx);
   const double peak_gflops = kernels::MeasureMatmulPeakGflops(ctx);
   std::fprintf(stderr, "limits: memory read %.1f GB/s, matrix peak %.0f GFLOP/s\n", bw_gbs,
@@ -163,11 +175,9 @@ int RunBenchModel(const BenchModelOptions& o) {
   std::map<std::string, double> encode_fraction;
   if (model->has_vision() && !o.skip_vision) {
     const auto& vc = model->config().vision;
-    for (const std::string& size : o.image_sizes) {
-      int w = 0, h = 0;
-      if (std::sscanf(size.c_str(), "%dx%d", &w, &h) != 2 || w < 32 || h < 32 || w > 8192 || h > 8192) {
-        return Fail("bench", "--image-size must look like 448x448");
-      }
+    for (size_t si = 0; si < o.image_sizes.size(); ++si) {
+      const std::string& size = o.image_sizes[si];
+      const auto [w, h] = image_sizes[si];
       // The HF processor's grid for this size (smart_resize rounds to multiples of 32).
       const int64_t gh = std::max<int64_t>(2, (int64_t(std::nearbyint(h / 32.0)) * 32) / 16);
       const int64_t gw = std::max<int64_t>(2, (int64_t(std::nearbyint(w / 32.0)) * 32) / 16);
@@ -197,7 +207,7 @@ int RunBenchModel(const BenchModelOptions& o) {
   j["model"] = o.model;
   j["threads"] = pool.num_threads();
   j["precision"] = o.precision;
-  j["text_weights"] = o.mmap_weights ? "mapped" : "copied";
+  j["text_weights"] = o.mmap_weights ? "mapped" : model->text_packed() ? "packed" : "copied";
   j["load_s"] = ToJson(Summarise(load_s));
   j["prefill_tokens"] = np;
   j["prefill_tok_s"] = ToJson(prefill);

@@ -31,6 +31,10 @@ class Qwen3VLModel {
   // folder; its metadata carries the tokenizer and template too).
   std::filesystem::path dir() const;
   bool has_vision() const { return vision_ != nullptr; }
+  // Whether the text matrices were packed for the int8 GEMV at load (resident_weights.h).
+  bool text_packed() const {
+    return !weights_.text.layers.empty() && weights_.text.layers[0].q.packed();
+  }
   VisionEncoder& vision() { return *vision_; }
   TextDecoder& text() { return *text_; }
   kernels::ComputeContext& ctx() { return ctx_; }

@@ -1,0 +1,99 @@
+// `ocular bench model --json` end to end on the golden tiny GGUF pair: every figure the issue
+// names is present, each timing is {median, min, max} in order, the derived fractions agree
+// with the figures they come from, the text weight placement is reported, and bad input is
+// one line with exit status 2.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/cli_run.h"
+#include "tests/support/golden.h"
+
+namespace ocular::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> TinyArgs(const fs::path& golden) {
+  const fs::path dir = golden / "models/tiny-a-gguf";
+  return {"bench", "model", "--model", (dir / "tiny-a-q8_0.gguf").string(), "--mmproj",
+          (dir / "mmproj-tiny-a-f16.gguf").string(), "--threads", "2", "--repetitions", "2",
+          "--prefill-tokens", "16", "--decode-tokens", "4", "--json"};
+}
+
+nlohmann::json BenchJson(std::vector<std::string> args) {
+  CliResult r = RunOcular(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.out;
+  return j;
+}
+
+void ExpectTiming(const nlohmann::json& t, const std::string& what) {
+  SCOPED_TRACE(what);
+  ASSERT_TRUE(t.is_object()) << t.dump();
+  for (const char* k : {"median", "min", "max"}) ASSERT_TRUE(t.contains(k)) << k;
+  const double lo = t["min"], mid = t["median"], hi = t["max"];
+  EXPECT_GT(lo, 0.0);
+  EXPECT_LE(lo, mid);
+  EXPECT_LE(mid, hi);
+}
+
+TEST(CliBenchModelTest, TinyGgufReportsEveryFigure) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  std::vector<std::string> args = TinyArgs(golden);
+  args.insert(args.end(), {"--image-size", "64x64", "--image-size", "96x64"});
+  nlohmann::json j = BenchJson(args);
+  ASSERT_TRUE(j.is_object());
+  ExpectTiming(j["prefill_tok_s"], "prefill_tok_s");
+  ExpectTiming(j["decode_tok_s"], "decode_tok_s");
+  ExpectTiming(j["load_s"], "load_s");
+  ASSERT_TRUE(j["encode_ms"].is_object());
+  EXPECT_EQ(j["encode_ms"].size(), 2u);
+  ExpectTiming(j["encode_ms"]["64x64"], "encode 64x64");
+  ExpectTiming(j["encode_ms"]["96x64"], "encode 96x64");
+  // 64x64 -> a 4x4 patch grid -> 4 merged tokens; 96x64 -> 6x4 -> 6.
+  EXPECT_EQ(j["encode_ms"]["64x64"]["tokens"], 4);
+  EXPECT_EQ(j["encode_ms"]["96x64"]["tokens"], 6);
+
+  const double wbytes = j["weight_bytes_per_token"];
+  const double bw = j["mem_bw_gbs"];
+  EXPECT_GT(wbytes, 0.0);
+  EXPECT_LT(wbytes, double(fs::file_size(golden / "models/tiny-a-gguf/tiny-a-q8_0.gguf")));
+  EXPECT_GT(bw, 0.0);
+  EXPECT_GT(double(j["matrix_peak_gflops"]), 0.0);
+  EXPECT_GT(double(j["peak_rss_bytes"]), 0.0);
+  // The roofline fraction is the decode rate's bytes per second over the bandwidth.
+  const double decode = j["decode_tok_s"]["median"];
+  EXPECT_NEAR(double(j["decode_roofline_fraction"]), decode * wbytes / 1e9 / bw,
+              1e-9 * decode * wbytes / 1e9 / bw);
+  EXPECT_EQ(j["precision"], "bf16");
+  // q8_0 text weights under bf16 are packed for the int8 GEMV where the CPU has its kernel.
+  const bool avx512 = j["compute"].get<std::string>().find("isa=avx512") != std::string::npos;
+  EXPECT_EQ(j["text_weights"], avx512 ? "packed" : "copied");
+}
+
+TEST(CliBenchModelTest, PlacementFollowsPrecisionAndMmap) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  std::vector<std::string> f32 = TinyArgs(golden);
+  f32.insert(f32.end(), {"--skip-vision", "--precision", "f32"});
+  EXPECT_EQ(BenchJson(f32)["text_weights"], "copied");  // the exact path packs nothing
+  std::vector<std::string> mapped = TinyArgs(golden);
+  mapped.insert(mapped.end(), {"--skip-vision", "--mmap"});
+  EXPECT_EQ(BenchJson(mapped)["text_weights"], "mapped");
+}
+
+TEST(CliBenchModelTest, BadImageSizeIsOneLineAndExitTwo) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  std::vector<std::string> args = TinyArgs(golden);
+  args.insert(args.end(), {"--image-size", "10x10"});
+  CliResult r = RunOcular(args);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("--image-size"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ocular::testing
