@@ -418,6 +418,21 @@ struct TestCache {
   }
 };
 
+// Arguments over the sequences of `cache` (their vectors must outlive the result), queries q
+// ([rows, qs]) and outputs os floats apart (a.out left to the caller).
+PagedAttentionArgs ArgsFor(const TestCache& cache, const float* q, int64_t qs, int64_t os,
+                           int heads, int head_dim, const std::vector<int64_t>& q_starts,
+                           const std::vector<int32_t>& q_counts,
+                           const std::vector<int32_t>& kv_lens) {
+  PagedAttentionArgs a;
+  a.q = q, a.q_stride = qs, a.out_stride = os;
+  a.num_heads = heads, a.scale = 1.0f / std::sqrt(float(head_dim));
+  a.num_seqs = static_cast<int>(q_counts.size());
+  a.q_starts = q_starts.data(), a.q_counts = q_counts.data(), a.kv_lens = kv_lens.data();
+  a.block_tables = cache.table_ptrs.data();
+  return a;
+}
+
 // Prefill-chunk shapes on every path: q_count 1, 5, 63, 130 and 300 with kv_len == q_count
 // (a whole prompt) and kv_len > q_count (a cached prefix), plus a decode row, all in one call;
 // f32 and bf16 caches, block sizes 16 and 7, head_dim 72 (a 16-dim rest after the 64-dim P V
@@ -436,12 +451,8 @@ TEST_P(AttentionTest, PagedCausalPrefillShapesMatchReference) {
       const int64_t qs = heads * head_dim + 3, os = heads * head_dim + 1;
       std::vector<float> q = testing::RandomFloats(rng_, total_q * qs, -2, 2);
       std::vector<float> out(total_q * os, -9.0f), want(out.size(), -9.0f);
-      PagedAttentionArgs a;
-      a.q = q.data(), a.q_stride = qs, a.out_stride = os;
-      a.num_heads = heads, a.scale = 1.0f / std::sqrt(float(head_dim));
-      a.num_seqs = static_cast<int>(q_counts.size());
-      a.q_starts = q_starts.data(), a.q_counts = q_counts.data(), a.kv_lens = kv_lens.data();
-      a.block_tables = cache.table_ptrs.data();
+      PagedAttentionArgs a =
+          ArgsFor(cache, q.data(), qs, os, heads, head_dim, q_starts, q_counts, kv_lens);
       a.out = out.data();
       PagedAttention(pc_.ctx, cache.view, a);
       a.out = want.data();
@@ -500,12 +511,8 @@ TEST_P(AttentionTest, PagedDecodeRowsMatchReferenceAndDoNotDependOnTheBatch) {
           const int64_t qs = heads * head_dim + 5, os = heads * head_dim + 1;
           std::vector<float> q = testing::RandomFloats(rng_, n * qs, -2, 2);
           std::vector<float> out(n * os, -9.0f), want(out.size(), -9.0f), alone(out.size(), -9.0f);
-          PagedAttentionArgs a;
-          a.q = q.data(), a.q_stride = qs, a.out_stride = os;
-          a.num_heads = heads, a.scale = 1.0f / std::sqrt(float(head_dim));
-          a.num_seqs = n;
-          a.q_starts = q_starts.data(), a.q_counts = q_counts.data(), a.kv_lens = kv_lens.data();
-          a.block_tables = cache.table_ptrs.data();
+          PagedAttentionArgs a =
+              ArgsFor(cache, q.data(), qs, os, heads, head_dim, q_starts, q_counts, kv_lens);
           a.out = out.data();
           PagedAttention(pc_.ctx, cache.view, a);
           a.out = want.data();

@@ -7,24 +7,37 @@
 #include <vector>
 
 namespace ocular::qwen3vl {
+namespace {
+
+// The mapping that holds all of `w`'s bytes, or null.
+const MappedFile* HomeOf(const std::vector<const MappedFile*>& mappings,
+                         const kernels::WeightMatrix& w) {
+  const MappedFile* home = nullptr;
+  for (const MappedFile* m : mappings) {
+    if (m->Contains(w.data, static_cast<size_t>(w.rows * w.Stride()))) home = m;
+  }
+  return home;
+}
+
+// n bytes at src to dst: read(2) from the file where they are mapped (so the mapped pages
+// never fault in), memcpy otherwise or if the file cannot be read back.
+void ReadBytes(const MappedFile* home, const uint8_t* src, size_t n, uint8_t* dst) {
+  if (home == nullptr || !home->CopyOut(src, n, dst).ok()) std::memcpy(dst, src, n);
+}
+
+}  // namespace
 
 void CopyMatrixBytes(kernels::ComputeContext& ctx, const std::vector<const MappedFile*>& mappings,
                      const kernels::WeightMatrix& w, uint8_t* dst) {
   const auto* src = static_cast<const uint8_t*>(w.data);
   const size_t bytes = static_cast<size_t>(w.rows * w.Stride());
-  const MappedFile* home = nullptr;
-  for (const MappedFile* m : mappings) {
-    if (m->Contains(src, bytes)) home = m;
-  }
-  // Pieces copied in parallel: read(2) from the file where the matrix is mapped, memcpy
-  // otherwise or if the file cannot be read back.
+  const MappedFile* home = HomeOf(mappings, w);
+  // Pieces copied in parallel.
   constexpr size_t kPiece = size_t{8} << 20;
   const int64_t pieces = static_cast<int64_t>((bytes + kPiece - 1) / kPiece);
   ctx.pool().ParallelFor(pieces, [&](int64_t p, int) {
     const size_t b = static_cast<size_t>(p) * kPiece, n = std::min(bytes - b, kPiece);
-    if (home == nullptr || !home->CopyOut(src + b, n, dst + b).ok()) {
-      std::memcpy(dst + b, src + b, n);
-    }
+    ReadBytes(home, src + b, n, dst + b);
   });
 }
 
@@ -32,12 +45,9 @@ kernels::WeightMatrix PackMatrixBytes(kernels::ComputeContext& ctx,
                                       const std::vector<const MappedFile*>& mappings,
                                       const kernels::WeightMatrix& w, uint8_t* dst) {
   const auto* src = static_cast<const uint8_t*>(w.data);
-  const MappedFile* home = nullptr;
-  for (const MappedFile* m : mappings) {
-    if (m->Contains(src, static_cast<size_t>(w.rows * w.Stride()))) home = m;
-  }
-  // Pieces of 64 groups of 16 rows: the rows read into a per-thread buffer (from the file
-  // where the matrix is mapped, so its mapped pages never fault in), then packed.
+  const MappedFile* home = HomeOf(mappings, w);
+  // Pieces of 64 groups of 16 rows: the rows read into a per-thread buffer (ReadBytes), then
+  // packed.
   constexpr int64_t kGroupsPerPiece = 64;
   const int64_t groups = (w.rows + 15) / 16;
   const int64_t gbytes = kernels::GemvGroupBytes(w.dtype, w.cols);
@@ -48,10 +58,7 @@ kernels::WeightMatrix PackMatrixBytes(kernels::ComputeContext& ctx,
     const int64_t r1 = std::min(w.rows, r0 + kGroupsPerPiece * 16);
     const size_t n = static_cast<size_t>((r1 - r0) * w.Stride());
     rows.resize(n);
-    const uint8_t* from = src + r0 * w.Stride();
-    if (home == nullptr || !home->CopyOut(from, n, rows.data()).ok()) {
-      std::memcpy(rows.data(), from, n);
-    }
+    ReadBytes(home, src + r0 * w.Stride(), n, rows.data());
     for (int64_t r = r0; r < r1; r += 16) {
       const int count = static_cast<int>(std::min<int64_t>(16, r1 - r));
       kernels::PackGemvGroup(w.dtype, w.cols, rows.data() + (r - r0) * w.Stride(), w.Stride(),
