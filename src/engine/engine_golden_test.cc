@@ -169,6 +169,7 @@ TEST_F(EngineGolden, EachRequestAloneMatchesReferenceGreedy) {
   OCULAR_REQUIRE_GOLDEN(golden);
   auto engine = MakeEngine(DefaultOptions());
   ASSERT_TRUE(engine);
+  int64_t done = 0;
   for (const GoldenCase& c : cases_) {
     auto h = engine->Submit(c.request);
     ASSERT_TRUE(h.ok()) << c.name << ": " << h.status().ToString();
@@ -177,6 +178,13 @@ TEST_F(EngineGolden, EachRequestAloneMatchesReferenceGreedy) {
     EXPECT_EQ(o.tokens, c.greedy) << c.name;
     EXPECT_EQ(o.stats.prompt_tokens, int64_t(c.request.prompt_ids.size()));
     EXPECT_EQ(o.stats.completion_tokens, 16);
+    // Whoever has seen a stream end sees its steps and its finish counted (no race with the
+    // engine thread): one request at a time, each token after the first takes a decode step.
+    ++done;
+    const EngineStats s = engine->Stats();
+    EXPECT_EQ(s.finished, done) << c.name;
+    EXPECT_GE(s.decode_steps, 15 * done) << c.name;
+    EXPECT_GE(s.steps, 16 * done) << c.name;
   }
 }
 

@@ -204,10 +204,10 @@ void Engine::Impl::Loop() {
     }
     const int64_t t0 = NowNs();
     if (!items.empty()) {
+      CountStep(decode_tokens > 0);  // before its tokens reach anyone (a client may read /metrics next)
       Execute(items);
       costs_.Observe(decode_tokens, prefill_tokens, NowNs() - t0,
                      model_.ctx().options().gemv_max_rows);
-      ++steps_;
     }
     // Vision encoder chunks between forward passes (resumable encodes).
     const int64_t t1 = NowNs();
@@ -263,6 +263,14 @@ void Engine::Impl::PublishStats() {
   }
 }
 
+void Engine::Impl::CountStep(bool carries_decode) {
+  ++steps_;
+  if (carries_decode) ++decode_steps_;
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.steps = steps_;
+  stats_.decode_steps = decode_steps_;
+}
+
 void Engine::Impl::ObserveStep(int64_t decode_tokens, int64_t prefill_tokens, int64_t plan_ns,
                                int64_t forward_ns, int64_t encoder_ns, int64_t encoder_chunks) {
   const int64_t total = plan_ns + forward_ns + encoder_ns;
@@ -271,7 +279,6 @@ void Engine::Impl::ObserveStep(int64_t decode_tokens, int64_t prefill_tokens, in
             double(total) * 1e-6, decode_tokens, prefill_tokens, double(plan_ns) * 1e-6,
             double(forward_ns) * 1e-6, double(encoder_ns) * 1e-6, encoder_chunks);
   if (decode_tokens == 0) return;  // nobody waits for a token in this step
-  ++decode_steps_;
   const double base = costs_.decode_step_ns;
   if (base <= 0 || double(total) <= 1.5 * base) return;
   ++slow_decode_steps_;
@@ -305,7 +312,11 @@ void Engine::Impl::Finish(RequestState& r, FinishReason reason, Status error) {
   r.leases.clear();
   r.features.clear();
   r.status = RequestStatus::kFinished;
-  ++finished_;
+  {
+    // Published before the finish event: whoever sees the end of a stream sees it counted.
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.finished = ++finished_;
+  }
   if (reason != FinishReason::kCancelled && reason != FinishReason::kError) {
     EmitTokens(r, /*final=*/true);
   }

@@ -99,6 +99,8 @@ struct Engine::Impl {
   // Patch rows per encoder chunk for a new encode job: sized so that one chunk fits in the
   // encoder budget of a decode step, as measured so far (`decoding`: streams decode now).
   int64_t EncoderChunkRows(bool decoding) const;
+  // Counts a step in the published stats before its events are delivered.
+  void CountStep(bool carries_decode);
   // Step timing: counts and logs steps that stall running streams (what produced them).
   void ObserveStep(int64_t decode_tokens, int64_t prefill_tokens, int64_t plan_ns,
                    int64_t forward_ns, int64_t encoder_ns, int64_t encoder_chunks);
