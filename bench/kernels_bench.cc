@@ -6,7 +6,8 @@
 //    [6144, 2048] matrices totalling >= 768 MiB, so every call reads from DRAM as in a real
 //    decode step: GB/s of weights read and the fraction of the measured bandwidth; and the
 //    same product on 2048 rows held in cache (the kernel's compute limit); q8_0 / q4_0 also
-//    in the packed GEMV layout the model uses where it pays ("int8 packed");
+//    in the packed GEMV layout the model uses where it pays ("int8 packed"); q4_k / q6_k int8
+//    on q8_K activations;
 //  - large matmul [512 x 2048] x [2048 x 6144] (prefill-like) in f32 and bf16 compute with
 //    bf16 and q8_0 weights: GFLOP/s against the measured f32 FMA peak (x2 for bf16 dot
 //    products where the CPU has AVX512_BF16; AMX, where present, reports oneDNN's ISA);
@@ -137,6 +138,10 @@ WeightSet MakeWeights(DType dtype, int64_t rows, int64_t cols, int count) {
         default:  // k-quants: random bytes with small f16 super-scales
           for (uint64_t j = 0; j < row_bytes; ++j) row[j] = static_cast<uint8_t>(rng());
           for (int64_t blk = 0; blk < cols / kQK_K; ++blk) {
+            if (dtype == DType::kQ6_K) {
+              reinterpret_cast<BlockQ6_K*>(row)[blk].d = F32ToF16(0.001f);
+              continue;
+            }
             auto* q = reinterpret_cast<BlockQ4_K*>(row) + blk;
             q->d = F32ToF16(0.01f);
             q->dmin = F32ToF16(0.01f);
@@ -196,17 +201,19 @@ int Main(int argc, char** argv) {
 
   const int64_t rows = 6144, cols = 2048;
   std::vector<float> x(8 * cols, 0.5f), y(8 * rows);
-  for (DType dt : {DType::kBF16, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
+  for (DType dt : {DType::kBF16, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K,
+                   DType::kQ6_K}) {
     if (!only.empty() && only != "gemv") break;
     if (!dtypes.empty() && dtypes.find(std::string(DTypeName(dt))) == std::string::npos) continue;
     uint64_t each = 0;
     CHECK(DTypeBytes(dt, rows * cols, &each));
     const int count = static_cast<int>(std::max<uint64_t>(2, (768ull << 20) / each + 1));
     WeightSet ws = MakeWeights(dt, rows, cols, count);
-    const bool int8 = dt == DType::kQ8_0 || dt == DType::kQ4_0;
+    const bool packable = dt == DType::kQ8_0 || dt == DType::kQ4_0;
+    const bool int8 = packable || dt == DType::kQ4_K || dt == DType::kQ6_K;
     // The same matrices in the packed GEMV layout (as the model holds them where it pays).
     WeightSet packed;
-    if (int8 && GemvPackingPays(ctx)) {
+    if (packable && GemvPackingPays(ctx)) {
       for (const WeightMatrix& w : ws.mats) {
         AlignedBuffer b = AlignedBuffer::InHugePages(GemvPackedBytes(dt, w.rows, w.cols));
         packed.mats.push_back(PackForGemv(ctx, w, b.data()));

@@ -103,7 +103,12 @@ class ComputeContext {
   // Reusable scratch memory for kernels (first touch of fresh pages is slow: a 50 MB buffer
   // allocated per call cost more than the matmul it served). Slot s holds at least `bytes`
   // after the call; contents are unspecified. Valid until the next call with the same slot.
-  enum ScratchSlot { kScratchActivations = 0, kScratchWeights = 1, kNumScratchSlots = 2 };
+  enum ScratchSlot {
+    kScratchActivations = 0,
+    kScratchWeights = 1,
+    kScratchActivationsK = 2,  // q8_K activations, beside q8_0 ones in the same product
+    kNumScratchSlots = 3
+  };
   void* Scratch(ScratchSlot slot, size_t bytes);
 
  private:

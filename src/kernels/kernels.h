@@ -85,9 +85,10 @@ enum class Precision {
   // For q8_0 / q4_0 weights in the GEMV (m <= gemv_max_rows): activations quantized to q8_0
   // blocks (the GGML rounding) and integer block dot products (VNNI where present), as
   // llama.cpp does; a fraction of the f32 path's instructions per weight. Error per output is
-  // bounded by sum over blocks of (amax_x / 254) * sum |w| in the block. Everything else
-  // (other dtypes, large m on row-major weights) behaves as kBf16; packed weights take the
-  // int8 GEMV for every m.
+  // bounded by sum over blocks of (amax_x / 254) * sum |w| in the block. q4_k / q6_k weights
+  // likewise with q8_K activations (one f32 scale per 256 values: amax over 256). Everything
+  // else (other dtypes, large m on row-major weights) behaves as kBf16; packed weights take
+  // the int8 GEMV for every m.
   kInt8,
 };
 

@@ -55,6 +55,11 @@ int64_t GemvRowsPerTask(const WeightMatrix& w, int threads) {
   return (rows + 15) / 16 * 16;
 }
 
+// The int8 GEMV's activation formats: q8_0 blocks for q8_0 / q4_0 weights, q8_K (256 values,
+// one f32 scale, sums of 16) for q4_k / q6_k.
+bool TakesQ8_0(DType dt) { return dt == DType::kQ8_0 || dt == DType::kQ4_0; }
+bool TakesQ8_K(DType dt) { return dt == DType::kQ4_K || dt == DType::kQ6_K; }
+
 // Runs the GEMV over all weight rows, split into dynamically scheduled tasks so a slow core
 // does not hold the other one up.
 void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, int64_t x_stride,
@@ -120,6 +125,30 @@ Q8Input QuantizeForGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const 
   in.xd = xd;
   in.xsum = xsum;
   return in;
+}
+
+// [m, k / 256] q8_K blocks (row stride k / 256) for the q4_k / q6_k int8 GEMV (m <= 8).
+const BlockQ8_K* QuantizeForGemvK(ComputeContext& ctx, const cpu::CpuKernels& kern,
+                                  const float* x, int64_t x_stride, int64_t m, int64_t k) {
+  const int64_t nb = k / kQK_K;
+  auto* xq = static_cast<BlockQ8_K*>(ctx.Scratch(ComputeContext::kScratchActivationsK,
+                                                 static_cast<size_t>(m * nb) * sizeof(BlockQ8_K)));
+  for (int64_t i = 0; i < m; ++i) kern.quantize_row_q8_k(x + i * x_stride, xq + i * nb, k);
+  return xq;
+}
+
+// Precision::kInt8 GEMV on q4_k / q6_k weights (m <= 8): quantize to q8_K, integer dots.
+void RunGemvQ8K(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
+                int64_t x_stride, int64_t m, const WeightMatrix& w, const float* bias, float* y,
+                int64_t y_stride) {
+  const BlockQ8_K* xq = QuantizeForGemvK(ctx, kern, x, x_stride, m, w.cols);
+  const int64_t n = w.rows, nb = w.cols / kQK_K;
+  const int64_t rows_per_task = GemvRowsPerTask(w, ctx.num_threads());
+  const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
+  ctx.pool().ParallelFor(tasks, [&](int64_t t, int) {
+    const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
+    kern.gemv_q8k(xq, nb, m, w, b, e, bias, y, y_stride);
+  });
 }
 
 // One task of the int8 GEMV: weight rows [b, e) (group-aligned for packed weights) for all m
@@ -260,9 +289,12 @@ void MatMulStrided(ComputeContext& ctx, const float* x, int64_t x_stride, int64_
       RunOneDnn(ctx, kern, x, x_stride, m, w, bias, y, y_stride, precision)) {
     return;
   }
-  if (precision == Precision::kInt8 && m <= kGemvMaxRowsPerPass &&
-      (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0)) {
+  if (precision == Precision::kInt8 && m <= kGemvMaxRowsPerPass && TakesQ8_0(w.dtype)) {
     RunGemvQ8(ctx, kern, x, x_stride, m, w, bias, y, y_stride);
+    return;
+  }
+  if (precision == Precision::kInt8 && m <= kGemvMaxRowsPerPass && TakesQ8_K(w.dtype)) {
+    RunGemvQ8K(ctx, kern, x, x_stride, m, w, bias, y, y_stride);
     return;
   }
   RunGemv(ctx, kern, x, x_stride, m, w, bias, y, y_stride);
@@ -287,10 +319,11 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
     return;
   }
   // One part per weight: its tasks are [first_task, first_task + tasks) of the region.
+  enum class Kind { kGemv, kInt8Q8_0, kInt8Q8_K };
   struct Part {
     const WeightMatrix* w;
     float* y;
-    bool int8;
+    Kind kind;
     int64_t rows_per_task;
     int64_t first_task;
   };
@@ -298,22 +331,26 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
   parts.reserve(ws.size());
   const int threads = ctx.num_threads();
   int64_t total_tasks = 0;
-  bool any_int8 = false, any_packed = false;
+  bool any_q8_0 = false, any_q8_k = false, any_packed = false;
   for (size_t i = 0; i < ws.size(); ++i) {
     const WeightMatrix& w = *ws[i];
     CheckWeight(w);
-    const bool int8 = precision == Precision::kInt8 &&
-                      (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0);
-    CHECK(!w.packed() || int8) << "packed q8_0 / q4_0 weights take Precision::kInt8";
-    any_int8 = any_int8 || int8;
+    const bool int8 = precision == Precision::kInt8;
+    const Kind kind = int8 && TakesQ8_0(w.dtype)   ? Kind::kInt8Q8_0
+                      : int8 && TakesQ8_K(w.dtype) ? Kind::kInt8Q8_K
+                                                   : Kind::kGemv;
+    CHECK(!w.packed() || kind == Kind::kInt8Q8_0) << "packed q8_0 / q4_0 weights take Precision::kInt8";
+    any_q8_0 = any_q8_0 || kind == Kind::kInt8Q8_0;
+    any_q8_k = any_q8_k || kind == Kind::kInt8Q8_K;
     any_packed = any_packed || w.packed();
     const int64_t rpt = GemvRowsPerTask(w, threads);
-    parts.push_back({&w, ys[i], int8, rpt, total_tasks});
+    parts.push_back({&w, ys[i], kind, rpt, total_tasks});
     total_tasks += (w.rows + rpt - 1) / rpt;
   }
   const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
-  Q8Input in;  // shared by every int8 part
-  if (any_int8) in = QuantizeForGemv(ctx, kern, x, k, m, k, any_packed);
+  Q8Input in;  // shared by every int8 part of each activation format
+  if (any_q8_0) in = QuantizeForGemv(ctx, kern, x, k, m, k, any_packed);
+  const BlockQ8_K* xk = any_q8_k ? QuantizeForGemvK(ctx, kern, x, k, m, k) : nullptr;
   ctx.pool().ParallelFor(total_tasks, [&](int64_t t, int) {
     size_t p = parts.size() - 1;
     while (parts[p].first_task > t) --p;
@@ -321,10 +358,10 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
     const int64_t n = part.w->rows;
     const int64_t b = (t - part.first_task) * part.rows_per_task;
     const int64_t e = std::min(n, b + part.rows_per_task);
-    if (part.int8) {
-      GemvQ8Task(kern, in, m, *part.w, b, e, nullptr, part.y, n);
-    } else {
-      kern.gemv(x, k, m, *part.w, b, e, nullptr, part.y, n);
+    switch (part.kind) {
+      case Kind::kInt8Q8_0: GemvQ8Task(kern, in, m, *part.w, b, e, nullptr, part.y, n); break;
+      case Kind::kInt8Q8_K: kern.gemv_q8k(xk, k / kQK_K, m, *part.w, b, e, nullptr, part.y, n); break;
+      case Kind::kGemv: kern.gemv(x, k, m, *part.w, b, e, nullptr, part.y, n); break;
     }
   });
 }

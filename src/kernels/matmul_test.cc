@@ -273,6 +273,104 @@ void CheckInt8BlockArithmetic(ComputeContext& ctx, DType dt, const TestWeight& t
   }
 }
 
+// q4_k / q6_k weights under Precision::kInt8, against the specification: the activations
+// quantized to q8_K (ocular::ref::QuantizeRowQ8_K), the weights dequantized
+// (ocular::ref::DequantizeRow), each 256-value block's sum of weight x q8 value in double,
+// times the block's d_x. The kernels compute a block's integer parts exactly and round a few
+// f32 terms per block, the q4_k scale and min terms apart (they can cancel), so the bound is
+// |y - want| <= 2 (nsb + 10) u_f32 mag, mag = |b| + sum_c |d_x q_c| (|w_c| + 2 |dmin m_s|).
+void CheckInt8KBlockArithmetic(ComputeContext& ctx, const WeightMatrix& w, int64_t m,
+                               std::mt19937& rng) {
+  const int64_t n = w.rows, k = w.cols, nsb = k / kQK_K;
+  SCOPED_TRACE(::testing::Message() << DTypeName(w.dtype) << " k=" << k << " m=" << m);
+  std::vector<float> x = testing::RandomFloats(rng, m * k, -3, 3);
+  std::vector<float> bias = testing::RandomFloats(rng, n);
+  std::vector<float> y(m * n);
+  MatMul(ctx, x.data(), m, w, bias.data(), y.data(), Precision::kInt8);
+  std::vector<BlockQ8_K> xq(static_cast<size_t>(m * nsb));
+  for (int64_t i = 0; i < m; ++i) ocular::ref::QuantizeRowQ8_K(x.data() + i * k, xq.data() + i * nsb, k);
+  std::vector<float> row(k);
+  std::vector<double> min_of(k, 0.0);  // |dmin m_s| of each weight's sub-block (q4_k)
+  for (int64_t j = 0; j < n; ++j) {
+    ocular::ref::DequantizeRow(w.dtype, w.Row(j), row.data(), k);
+    if (w.dtype == DType::kQ4_K) {
+      for (int64_t sb = 0; sb < nsb; ++sb) {
+        const BlockQ4_K& b = static_cast<const BlockQ4_K*>(w.Row(j))[sb];
+        for (int s = 0; s < 8; ++s) {
+          uint8_t sc, mn;
+          ocular::ref::Q4KScaleMin(s, b.scales, &sc, &mn);
+          for (int c = 0; c < 32; ++c) min_of[sb * kQK_K + 32 * s + c] = std::fabs(F16ToF32(b.dmin) * double(mn));
+        }
+      }
+    }
+    for (int64_t i = 0; i < m; ++i) {
+      double want = bias[j], mag = std::fabs(bias[j]);
+      for (int64_t sb = 0; sb < nsb; ++sb) {
+        const BlockQ8_K& xb = xq[i * nsb + sb];
+        double dot = 0, abs_dot = 0;
+        for (int c = 0; c < kQK_K; ++c) {
+          const int64_t at = sb * kQK_K + c;
+          dot += double(row[at]) * xb.qs[c];
+          abs_dot += (std::fabs(row[at]) + 2 * min_of[at]) * std::abs(int{xb.qs[c]});
+        }
+        want += dot * xb.d;
+        mag += abs_dot * std::fabs(xb.d);
+      }
+      ASSERT_NEAR(y[i * n + j], want, 2 * (nsb + 10) * kU32 * mag + 1e-30) << "at " << i << "," << j;
+    }
+  }
+}
+
+TEST_P(MatMulTest, Int8KQuantPathIsExactBlockArithmetic) {
+  std::mt19937 rng(19);
+  testing::PathContext pc(GetParam());
+  for (DType dt : {DType::kQ4_K, DType::kQ6_K}) {
+    for (int64_t k : {256, 768, 2048}) {
+      for (int64_t m = 1; m <= 8; ++m) {
+        TestWeight tw = MakeWeight(dt, 37, k, rng, 3);
+        CheckInt8KBlockArithmetic(pc.ctx, tw.w, m, rng);
+      }
+    }
+  }
+}
+
+// The q4_k / q6_k int8 GEMV's activation quantizer: bit for bit the reference on every path
+// (rows of several magnitudes, an all-zero block, a block of exact halves), and each block
+// sum is the sum of its 16 quants.
+TEST_P(MatMulTest, QuantizeRowQ8KMatchesReferenceBits) {
+  testing::PathContext pc(GetParam());
+  const cpu::CpuKernels& kern = cpu::KernelsFor(pc.ctx.isa());
+  std::mt19937 rng(20);
+  std::vector<std::vector<float>> rows;
+  for (float mag : {1e-6f, 1e-2f, 1.0f, 3e4f}) rows.push_back(testing::RandomFloats(rng, 4096, -mag, mag));
+  std::vector<float> ties(768, 0.0f);  // block 0: zeros; block 1: halves (amax 127: d = 1)
+  for (int j = 0; j < 256; ++j) ties[256 + j] = (j % 2 ? -1.0f : 1.0f) * (0.5f + static_cast<float>(j % 126));
+  ties[256 + 255] = 127.0f;
+  for (int j = 0; j < 256; ++j) ties[512 + j] = static_cast<float>(j) * 0.25f - 30.0f;
+  rows.push_back(ties);
+  for (const std::vector<float>& x : rows) {
+    const int64_t n = static_cast<int64_t>(x.size());
+    std::vector<BlockQ8_K> got(n / kQK_K), want(n / kQK_K);
+    kern.quantize_row_q8_k(x.data(), got.data(), n);
+    ocular::ref::QuantizeRowQ8_K(x.data(), want.data(), n);
+    for (int64_t b = 0; b < n / kQK_K; ++b) {
+      ASSERT_EQ(got[b].d, want[b].d) << "row of " << n << ", block " << b;
+      ASSERT_EQ(0, std::memcmp(got[b].qs, want[b].qs, kQK_K)) << "row of " << n << ", block " << b;
+      for (int g = 0; g < 16; ++g) {
+        int sum = 0;
+        for (int c = 0; c < 16; ++c) sum += want[b].qs[16 * g + c];
+        ASSERT_EQ(want[b].bsums[g], sum);
+        ASSERT_EQ(got[b].bsums[g], sum) << "row of " << n << ", block " << b << ", sum " << g;
+      }
+    }
+  }
+  std::vector<BlockQ8_K> t(3);
+  ocular::ref::QuantizeRowQ8_K(ties.data(), t.data(), 768);
+  EXPECT_EQ(t[1].d, 1.0f);
+  EXPECT_EQ(t[1].qs[0], 1);   // 0.5 away from zero
+  EXPECT_EQ(t[1].qs[1], -2);  // -1.5 away from zero
+}
+
 // Odd block counts (the 512-bit row-major path takes blocks in pairs and the last one alone),
 // every m up to 8, and row counts that end in a partial group of 16 (packed).
 TEST_P(MatMulTest, Int8PathIsExactBlockArithmetic) {
@@ -368,6 +466,34 @@ TEST_P(MatMulTest, MultiEqualsSeparateProducts) {
           ASSERT_EQ(got[i][j], want[i][j]) << "weight " << i << " value " << j;
         }
       }
+    }
+  }
+}
+
+// The same with q4_k / q6_k among the products (q8_K activations beside q8_0 ones).
+TEST_P(MatMulTest, MultiWithKQuantsEqualsSeparateProducts) {
+  std::mt19937 rng(21);
+  testing::PathContext pc(GetParam());
+  const int64_t k = 512;
+  TestWeight a = MakeWeight(DType::kQ4_K, 70, k, rng, 0);
+  TestWeight b = MakeWeight(DType::kQ8_0, 33, k, rng, 0);
+  TestWeight c = MakeWeight(DType::kQ6_K, 45, k, rng, 0);
+  TestWeight d = MakeWeight(DType::kBF16, 20, k, rng, 0);
+  const WeightMatrix* ws[4] = {&a.w, &b.w, &c.w, &d.w};
+  for (Precision p : {Precision::kF32, Precision::kInt8}) {
+    for (int64_t m : {1, 5, 8}) {
+      SCOPED_TRACE(::testing::Message() << "m=" << m << " int8=" << (p == Precision::kInt8));
+      std::vector<float> x = testing::RandomFloats(rng, m * k, -2, 2);  // [m, k]
+      std::vector<std::vector<float>> got(4), want(4);  // [4][m, rows]
+      float* ys[4];
+      for (int i = 0; i < 4; ++i) {
+        got[i].assign(static_cast<size_t>(m * ws[i]->rows), -7.0f);
+        want[i].assign(got[i].size(), -7.0f);
+        ys[i] = got[i].data();
+        MatMul(pc.ctx, x.data(), m, *ws[i], nullptr, want[i].data(), p);
+      }
+      MatMulMulti(pc.ctx, x.data(), m, ws, ys, p);
+      for (int i = 0; i < 4; ++i) ASSERT_EQ(got[i], want[i]) << "weight " << i;
     }
   }
 }

@@ -122,6 +122,24 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n) {
   }
 }
 
+void QuantizeRowQ8_K(const float* x, BlockQ8_K* y, int64_t n) {
+  CHECK_EQ(n % kQK_K, 0);
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const float* xb = x + i * kQK_K;
+    float amax = 0.0f;
+    for (int j = 0; j < kQK_K; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = d;
+    for (int j = 0; j < kQK_K; ++j) y[i].qs[j] = static_cast<int8_t>(std::lround(xb[j] * id));
+    for (int g = 0; g < kQK_K / 16; ++g) {
+      int sum = 0;
+      for (int j = 0; j < 16; ++j) sum += y[i].qs[16 * g + j];
+      y[i].bsums[g] = static_cast<int16_t>(sum);
+    }
+  }
+}
+
 void QuantizeRowQ4_0(const float* x, BlockQ4_0* y, int64_t n) {
   CHECK_EQ(n % kQK4_0, 0);
   for (int64_t i = 0; i < n / kQK4_0; ++i) {

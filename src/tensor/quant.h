@@ -44,10 +44,20 @@ struct BlockQ6_K {
 };
 #pragma pack(pop)
 
+// Activations for integer dot products with q4_k / q6_k weights: 256 values with one f32
+// scale, x[i] ~ d * qs[i], and the sum of every 16 consecutive qs (for the weights' offsets
+// and mins). Not a storage format.
+struct BlockQ8_K {
+  float d;
+  int8_t qs[kQK_K];
+  int16_t bsums[kQK_K / 16];
+};
+
 static_assert(sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ6_K) == 210);
+static_assert(sizeof(BlockQ8_K) == 292);
 
 namespace ref {
 
@@ -58,6 +68,8 @@ void DequantizeRow(DType dtype, const void* src, float* dst, int64_t n);
 // Quantizes `n` f32 values (n a multiple of 32) with the GGML reference rounding.
 void QuantizeRowQ8_0(const float* src, BlockQ8_0* dst, int64_t n);
 void QuantizeRowQ4_0(const float* src, BlockQ4_0* dst, int64_t n);
+// n a multiple of 256: d = amax / 127 (f32), qs = lround(x / d) (as q8_0, per 256 values).
+void QuantizeRowQ8_K(const float* src, BlockQ8_K* dst, int64_t n);
 // Plain conversions.
 void ConvertRowF32ToBf16(const float* src, uint16_t* dst, int64_t n);
 void ConvertRowF32ToF16(const float* src, uint16_t* dst, int64_t n);

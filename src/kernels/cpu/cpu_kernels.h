@@ -32,6 +32,13 @@ struct CpuKernels {
                          int64_t y_stride);
   // x: [n] f32 -> n / 32 q8_0 blocks; bit for bit ocular::ref::QuantizeRowQ8_0 (finite x).
   void (*quantize_row_q8_0)(const float* x, BlockQ8_0* y, int64_t n);
+  // As gemv_q8 for q4_k / q6_k weights with activations quantized to q8_K blocks
+  // (xq: [m, w.cols / 256], xq_stride blocks apart); the arithmetic of ref::GemvQ8K.
+  void (*gemv_q8k)(const BlockQ8_K* xq, int64_t xq_stride, int64_t m, const WeightMatrix& w,
+                   int64_t row_begin, int64_t row_end, const float* bias, float* y,
+                   int64_t y_stride);
+  // x: [n] f32 -> n / 256 q8_K blocks; bit for bit ocular::ref::QuantizeRowQ8_K (finite x).
+  void (*quantize_row_q8_k)(const float* x, BlockQ8_K* y, int64_t n);
   void (*dequantize_row)(DType dtype, const void* src, float* dst, int64_t n);
   // dst: n values of bf16 (the compute dtype of oneDNN bf16 tiles).
   void (*dequantize_row_bf16)(DType dtype, const void* src, uint16_t* dst, int64_t n);

@@ -117,6 +117,8 @@ const CpuKernels& ScalarKernels() {
       .gemv = Gemv,
       .gemv_q8 = GemvQ8,
       .quantize_row_q8_0 = ocular::ref::QuantizeRowQ8_0,
+      .gemv_q8k = ref::GemvQ8K,
+      .quantize_row_q8_k = ocular::ref::QuantizeRowQ8_K,
       .dequantize_row = ref::DequantizeRow,
       .dequantize_row_bf16 = DequantizeRowBf16,
       .convert_f32_to_bf16 = ref::ConvertF32ToBf16,

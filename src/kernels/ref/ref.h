@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "kernels/kernels.h"
+#include "tensor/quant.h"
 
 namespace ocular::kernels::ref {
 
@@ -14,6 +15,10 @@ namespace ocular::kernels::ref {
 void MatMul(const float* x, int64_t x_stride, int64_t m, const WeightMatrix& w,
             const float* bias, float* y, int64_t y_stride);
 void GatherRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out);
+// The int8 GEMV for q4_k / q6_k weights (CpuKernels::gemv_q8k; the scalar and AVX2 body):
+// integer sub-block dots, scales and offsets per 256-value block, then one f32 term per block.
+void GemvQ8K(const BlockQ8_K* xq, int64_t xq_stride, int64_t m, const WeightMatrix& w,
+             int64_t row_begin, int64_t row_end, const float* bias, float* y, int64_t y_stride);
 
 void DequantizeRow(DType dtype, const void* src, float* dst, int64_t n);
 void ConvertF32ToBf16(const float* src, uint16_t* dst, int64_t n);

@@ -16,20 +16,21 @@ TextDecoder::TextDecoder(const ModelConfig& config, const RuntimeWeights& weight
 namespace {
 
 // The precision of one matrix product. Under kBf16, q8_0 / q4_0 weights in the decode GEMV
-// take q8_0-quantized activations and integer block dots (kernels::Precision::kInt8, as
+// take q8_0-quantized activations (q4_k / q6_k: q8_K) and integer block dots (kernels::Precision::kInt8, as
 // llama.cpp computes them): the weights were quantized already, the activation rounding adds
 // an error of the same order, and it is several times fewer instructions per weight byte, so
 // decode stays bandwidth-bound. Large m behaves as kBf16 on row-major weights; weights packed
 // at load (resident_weights.h) take the int8 GEMV for every m. kF32 stays exact.
 kernels::Precision For(const kernels::WeightMatrix& w, kernels::Precision p) {
-  if (p == kernels::Precision::kBf16 && (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0)) {
+  if (p == kernels::Precision::kBf16 && (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0 ||
+                                         w.dtype == DType::kQ4_K || w.dtype == DType::kQ6_K)) {
     return kernels::Precision::kInt8;
   }
   return p;
 }
 
-// For MatMulMulti, which applies kInt8 only to the q8_0 / q4_0 weights among its products and
-// treats the others as kBf16: the same per-weight choice as For().
+// For MatMulMulti, which applies kInt8 only to the q8_0 / q4_0 / q4_k / q6_k weights among
+// its products and treats the others as kBf16: the same per-weight choice as For().
 kernels::Precision ForAll(kernels::Precision p) {
   return p == kernels::Precision::kBf16 ? kernels::Precision::kInt8 : p;
 }
