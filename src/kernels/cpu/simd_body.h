@@ -115,6 +115,21 @@ inline void DecodeQ4_KGroup(const BlockQ4_K& b, const Q4KScales& s, int g, V* ou
   for (int v = 2 * h; v < 4 * h; ++v) out[v] = Sub(Mul(d2, out[v]), m2);
 }
 
+// A q6_k block's 256 quants minus 32 as signed bytes in value order (the reference's order).
+inline void UnpackQ6K(const BlockQ6_K& b, int8_t* q) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = b.ql + 64 * h;
+    const uint8_t* qh = b.qh + 32 * h;
+    int8_t* o = q + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      o[l] = static_cast<int8_t>(((ql[l] & 0xF) | ((qh[l] & 3) << 4)) - 32);
+      o[l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+      o[l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+      o[l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+    }
+  }
+}
+
 void DequantizeRow(DType dtype, const void* src, float* dst, int64_t n) {
   switch (dtype) {
     case DType::kF32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); return;
@@ -152,6 +167,22 @@ void DequantizeRow(DType dtype, const void* src, float* dst, int64_t n) {
         for (int g = 0; g < 4; ++g) {
           DecodeQ4_KGroup(b[i], sc, g, out);
           for (int v = 0; v < 64 / kLanes; ++v) Store(dst + 256 * i + 64 * g + v * kLanes, out[v]);
+        }
+      }
+      return;
+    }
+    case DType::kQ6_K: {
+      // (d * scale) * q per value, as the reference rounds it.
+      const BlockQ6_K* b = static_cast<const BlockQ6_K*>(src);
+      alignas(64) int8_t q[256];
+      V out[16 / kLanes];
+      for (int64_t i = 0; i < n / 256; ++i) {
+        UnpackQ6K(b[i], q);
+        const float d = Half(b[i].d);
+        for (int s = 0; s < 16; ++s) {
+          const V ds = Set1(d * b[i].scales[s]);
+          Int8x16(q + 16 * s, out);
+          for (int v = 0; v < 16 / kLanes; ++v) Store(dst + 256 * i + 16 * s + v * kLanes, Mul(ds, out[v]));
         }
       }
       return;
@@ -267,13 +298,13 @@ void GemvM(const float* x, int64_t x_stride, const WeightMatrix& w, int64_t row_
         }
         break;
       }
-      default: {  // q6_k and other block types: dequantize 256 values at a time, then FMA
+      default: {  // q6_k: dequantize 256 values at a time (the same values), then FMA
         alignas(64) float t[256];
         const int64_t bb = GetDTypeInfo(w.dtype).block_bytes;
         const int64_t be = GetDTypeInfo(w.dtype).block_elems;
         for (int64_t c = 0; c < k; c += 256) {
           const int64_t cn = k - c < 256 ? k - c : 256;
-          ocular::ref::DequantizeRow(w.dtype, static_cast<const uint8_t*>(row) + c / be * bb, t, cn);
+          DequantizeRow(w.dtype, static_cast<const uint8_t*>(row) + c / be * bb, t, cn);
           for (int64_t v = 0; v < cn; v += kLanes) {
             FmaRows<M>(Load(t + v), xr, c + v, acc, 0);
           }
