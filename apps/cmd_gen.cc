@@ -47,8 +47,12 @@ int RunGen(const GenFlags& f) {
   qwen3vl::gen::GenOptions o;
   o.preset = f.preset;
   o.format = f.format;
-  std::optional<DType> dtype = DTypeFromName(f.dtype);
-  if (!dtype.has_value()) return Fail("gen", "--dtype must be one of bf16, f16, f32, q8_0, q4_0");
+  // q4_k_m: llama.cpp's Q4_K_M mix of q4_k and q6_k text weights.
+  std::optional<DType> dtype = f.dtype == "q4_k_m" ? std::optional<DType>(DType::kQ4_K)
+                                                   : DTypeFromName(f.dtype);
+  if (!dtype.has_value() || (dtype == DType::kQ4_K && f.dtype != "q4_k_m")) {
+    return Fail("gen", "--dtype must be one of bf16, f16, f32, q8_0, q4_0, q4_k_m");
+  }
   o.dtype = *dtype;
   o.seed = f.seed;
   o.out_dir = f.out;
@@ -77,7 +81,8 @@ void RegisterGen(CLI::App& root, int& exit_code) {
   cmd->add_option("--format", f->format, "safetensors (HF folder) or gguf (llama.cpp pair)")
       ->capture_default_str();
   cmd->add_option("--dtype", f->dtype,
-                  "bf16, f16, f32 (both formats) or q8_0, q4_0 (gguf text weights)")
+                  "bf16, f16, f32 (both formats) or q8_0, q4_0, q4_k_m (gguf text weights; "
+                  "q4_k_m: q4_k with q6_k where llama.cpp's Q4_K_M puts it)")
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Random seed (non-negative)")
       ->check(CLI::Validator(

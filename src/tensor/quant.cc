@@ -122,6 +122,97 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n) {
   }
 }
 
+namespace {
+
+// lround(v) clamped to [lo, hi].
+int RoundClamp(float v, int lo, int hi) {
+  const long r = std::lround(v);
+  return static_cast<int>(r < lo ? lo : (r > hi ? hi : r));
+}
+
+}  // namespace
+
+void QuantizeRowQ4_K(const float* x, BlockQ4_K* y, int64_t n) {
+  CHECK_EQ(n % kQK_K, 0);
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const float* xb = x + i * kQK_K;
+    float step[8], off[8], max_step = 0.0f, max_off = 0.0f;
+    for (int s = 0; s < 8; ++s) {
+      float lo = 0.0f, hi = 0.0f;
+      for (int c = 0; c < 32; ++c) {
+        lo = std::fmin(lo, xb[32 * s + c]);
+        hi = std::fmax(hi, xb[32 * s + c]);
+      }
+      step[s] = (hi - lo) / 15.0f;
+      off[s] = -lo;
+      max_step = std::fmax(max_step, step[s]);
+      max_off = std::fmax(max_off, off[s]);
+    }
+    BlockQ4_K& b = y[i];
+    b.d = F32ToF16(max_step / 63.0f);
+    b.dmin = F32ToF16(max_off / 63.0f);
+    const float d = F16ToF32(b.d), dmin = F16ToF32(b.dmin);
+    uint8_t sc[8], mn[8];
+    for (int s = 0; s < 8; ++s) {
+      sc[s] = static_cast<uint8_t>(d > 0.0f ? RoundClamp(step[s] / d, 0, 63) : 0);
+      mn[s] = static_cast<uint8_t>(dmin > 0.0f ? RoundClamp(off[s] / dmin, 0, 63) : 0);
+    }
+    // The 12 scale bytes (Q4KScaleMin's layout): 0-3 scales 0-3 and the top bits of scales
+    // 4-7, 4-7 the same for the mins, 8-11 the low nibbles of scales and mins 4-7.
+    for (int j = 0; j < 4; ++j) {
+      b.scales[j] = static_cast<uint8_t>(sc[j] | ((sc[j + 4] >> 4) << 6));
+      b.scales[j + 4] = static_cast<uint8_t>(mn[j] | ((mn[j + 4] >> 4) << 6));
+      b.scales[j + 8] = static_cast<uint8_t>((sc[j + 4] & 0xF) | ((mn[j + 4] & 0xF) << 4));
+    }
+    for (int s = 0; s < 8; ++s) {
+      const float st = d * sc[s], o = dmin * mn[s];
+      for (int c = 0; c < 32; ++c) {
+        const int q = st > 0.0f ? RoundClamp((xb[32 * s + c] + o) / st, 0, 15) : 0;
+        uint8_t& byte = b.qs[32 * (s / 2) + c];  // even sub-blocks low nibbles, odd high
+        byte = static_cast<uint8_t>(s % 2 == 0 ? q : (byte & 0xF) | (q << 4));
+      }
+    }
+  }
+}
+
+void QuantizeRowQ6_K(const float* x, BlockQ6_K* y, int64_t n) {
+  CHECK_EQ(n % kQK_K, 0);
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const float* xb = x + i * kQK_K;
+    float step[16], max_step = 0.0f;
+    for (int s = 0; s < 16; ++s) {
+      float amax = 0.0f;
+      for (int c = 0; c < 16; ++c) amax = std::fmax(amax, std::fabs(xb[16 * s + c]));
+      step[s] = amax / 31.0f;
+      max_step = std::fmax(max_step, step[s]);
+    }
+    BlockQ6_K& b = y[i];
+    b.d = F32ToF16(max_step / 127.0f);
+    const float d = F16ToF32(b.d);
+    uint8_t u[kQK_K];  // quants + 32 in value order
+    for (int s = 0; s < 16; ++s) {
+      const int sc = d > 0.0f ? RoundClamp(step[s] / d, 0, 127) : 0;
+      b.scales[s] = static_cast<int8_t>(sc);
+      const float st = d * static_cast<float>(sc);
+      for (int c = 0; c < 16; ++c) {
+        const int q = st > 0.0f ? RoundClamp(xb[16 * s + c] / st, -32, 31) : 0;
+        u[16 * s + c] = static_cast<uint8_t>(q + 32);
+      }
+    }
+    // Per 128 values: ql holds the low nibbles of values l and l + 64 (byte l) and l + 32 and
+    // l + 96 (byte l + 32); qh the top 2 bits of l, l + 32, l + 64, l + 96 (bits 0-1 .. 6-7).
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* v = u + 128 * h;
+      for (int l = 0; l < 32; ++l) {
+        b.ql[64 * h + l] = static_cast<uint8_t>((v[l] & 0xF) | ((v[l + 64] & 0xF) << 4));
+        b.ql[64 * h + l + 32] = static_cast<uint8_t>((v[l + 32] & 0xF) | ((v[l + 96] & 0xF) << 4));
+        b.qh[32 * h + l] = static_cast<uint8_t>((v[l] >> 4) | ((v[l + 32] >> 4) << 2) |
+                                                ((v[l + 64] >> 4) << 4) | ((v[l + 96] >> 4) << 6));
+      }
+    }
+  }
+}
+
 void QuantizeRowQ8_K(const float* x, BlockQ8_K* y, int64_t n) {
   CHECK_EQ(n % kQK_K, 0);
   for (int64_t i = 0; i < n / kQK_K; ++i) {

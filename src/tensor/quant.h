@@ -68,6 +68,12 @@ void DequantizeRow(DType dtype, const void* src, float* dst, int64_t n);
 // Quantizes `n` f32 values (n a multiple of 32) with the GGML reference rounding.
 void QuantizeRowQ8_0(const float* src, BlockQ8_0* dst, int64_t n);
 void QuantizeRowQ4_0(const float* src, BlockQ4_0* dst, int64_t n);
+// n a multiple of 256. Plain (not error-minimising) k-quant writers, for generated
+// checkpoints: q4_k fits each 32-value sub-block's [min(0, lo), hi] with 16 steps (6-bit
+// scale and min against f16 super-scales), q6_k each 16-value sub-block's amax with 31 steps
+// (signed 8-bit scales against an f16 super-scale).
+void QuantizeRowQ4_K(const float* src, BlockQ4_K* dst, int64_t n);
+void QuantizeRowQ6_K(const float* src, BlockQ6_K* dst, int64_t n);
 // n a multiple of 256: d = amax / 127 (f32), qs = lround(x / d) (as q8_0, per 256 values).
 void QuantizeRowQ8_K(const float* src, BlockQ8_K* dst, int64_t n);
 // Plain conversions.

@@ -52,6 +52,54 @@ TEST(QuantTest, Q4_0RoundTripWithinHalfStep) {
   }
 }
 
+// The k-quant writers against the format's decoder: each value within half of its
+// sub-block's step, plus what rounding the sub-block scale to 6 (q4_k) or 8 (q6_k) bits
+// against the f16 super-scale can cost at the ends of the range (15 or 31 half super-steps),
+// plus the min's rounding (q4_k). Rows of sub-blocks of very different magnitude.
+TEST(QuantTest, Q4_KRoundTripWithinStep) {
+  auto x = RandomRow(512, 3);
+  for (int i = 0; i < 512; ++i) x[i] *= (i / 32 % 3 == 0) ? 0.05f : 1.0f + 0.5f * float(i / 64);
+  std::vector<BlockQ4_K> q(2);
+  ref::QuantizeRowQ4_K(x.data(), q.data(), 512);
+  std::vector<float> y(512);
+  ref::DequantizeRow(DType::kQ4_K, q.data(), y.data(), 512);
+  for (int b = 0; b < 2; ++b) {
+    const float d = F16ToF32(q[b].d), dmin = F16ToF32(q[b].dmin);
+    for (int s = 0; s < 8; ++s) {
+      uint8_t sc, mn;
+      ref::Q4KScaleMin(s, q[b].scales, &sc, &mn);
+      float amax = 0;
+      for (int c = 0; c < 32; ++c) amax = std::fmax(amax, std::fabs(x[256 * b + 32 * s + c]));
+      const float tol = 0.5f * d * sc + 7.5f * d + 0.5f * dmin + amax * std::ldexp(1.0f, -10);
+      for (int c = 0; c < 32; ++c) {
+        const int i = 256 * b + 32 * s + c;
+        EXPECT_NEAR(y[i], x[i], tol) << "block " << b << " sub-block " << s << " value " << c;
+      }
+    }
+  }
+}
+
+TEST(QuantTest, Q6_KRoundTripWithinStep) {
+  auto x = RandomRow(512, 4);
+  for (int i = 0; i < 512; ++i) x[i] *= (i / 16 % 5 == 0) ? 0.02f : 1.0f + 0.25f * float(i / 64);
+  std::vector<BlockQ6_K> q(2);
+  ref::QuantizeRowQ6_K(x.data(), q.data(), 512);
+  std::vector<float> y(512);
+  ref::DequantizeRow(DType::kQ6_K, q.data(), y.data(), 512);
+  for (int b = 0; b < 2; ++b) {
+    const float d = F16ToF32(q[b].d);
+    for (int s = 0; s < 16; ++s) {
+      float amax = 0;
+      for (int c = 0; c < 16; ++c) amax = std::fmax(amax, std::fabs(x[256 * b + 16 * s + c]));
+      const float tol = 0.5f * d * q[b].scales[s] + 15.5f * d + amax * std::ldexp(1.0f, -10);
+      for (int c = 0; c < 16; ++c) {
+        const int i = 256 * b + 16 * s + c;
+        EXPECT_NEAR(y[i], x[i], tol) << "block " << b << " sub-block " << s << " value " << c;
+      }
+    }
+  }
+}
+
 // Hand-built blocks: values follow directly from the format definition.
 TEST(QuantTest, Q4_KDecodesHandBuiltBlock) {
   BlockQ4_K b{};

@@ -22,6 +22,9 @@ namespace {
 
 inline float Half(uint16_t h) { return _cvtsh_ss(h); }
 
+// Software prefetch distance in the weight stream (rows are read one after another).
+constexpr int kPrefetch = 4096;
+
 // Lane l of a product vector belongs to sub-block `a` for l < 8 and `b` from lane 8 on.
 inline __m512i HalvesIndex(int a, int b) {
   return _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi32(a), _mm512_set1_epi32(b));
@@ -73,6 +76,10 @@ void GemvQ4K(const BlockQ8_K* xq, int64_t xq_stride, const WeightMatrix& w, int6
     }
     for (int64_t sb = 0; sb < nsb; ++sb) {
       const BlockQ4_K& b = blocks[sb];
+      const char* ahead = reinterpret_cast<const char*>(&b) + kPrefetch;
+      _mm_prefetch(ahead, _MM_HINT_T0);
+      _mm_prefetch(ahead + 64, _MM_HINT_T0);
+      _mm_prefetch(ahead + 128, _MM_HINT_T0);
       uint64_t sc8, mn8;
       Q4KScalesMins(b.scales, &sc8, &mn8);
       const __m512i sc = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(sc8)));
@@ -132,6 +139,8 @@ void GemvQ6K(const BlockQ8_K* xq, int64_t xq_stride, const WeightMatrix& w, int6
     for (int i = 0; i < M; ++i) acc[i] = _mm512_setzero_ps();
     for (int64_t sb = 0; sb < nsb; ++sb) {
       const BlockQ6_K& b = blocks[sb];
+      const char* ahead = reinterpret_cast<const char*>(&b) + kPrefetch;
+      for (int l = 0; l < 4; ++l) _mm_prefetch(ahead + 64 * l, _MM_HINT_T0);
       const __m128i sc_bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
       const __m512i sc = _mm512_cvtepi8_epi32(sc_bytes);
       const __m256i sc16 = _mm256_cvtepi8_epi16(sc_bytes);

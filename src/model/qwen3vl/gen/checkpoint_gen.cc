@@ -1,5 +1,6 @@
 #include "model/qwen3vl/gen/checkpoint_gen.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -37,6 +38,7 @@ uint32_t GgufFileType(DType dtype) {
     case DType::kF16: return 1;
     case DType::kQ4_0: return 2;
     case DType::kQ8_0: return 7;
+    case DType::kQ4_K: return 15;  // MOSTLY_Q4_K_M
     case DType::kBF16: return 32;
     default: return 1;
   }
@@ -128,19 +130,21 @@ Result<GenResult> WriteGguf(const GenOptions& o, const ModelConfig& config, Thre
   std::vector<WeightSpec> specs = WeightSpecs(config, WeightFormat::kGguf);
   size_t num_text = 0;
   while (num_text < specs.size() && specs[num_text].part == WeightPart::kText) ++num_text;
+  const bool tied = std::none_of(specs.begin(), specs.end(),
+                                 [](const WeightSpec& s) { return s.slot == WeightSlot::kLmHead; });
   std::vector<DType> dtypes;
   uint64_t text_params = 0, vision_params = 0;
   for (size_t i = 0; i < specs.size(); ++i) {
     const WeightSpec& s = specs[i];
     const bool mm = s.part == WeightPart::kVision;
-    dtypes.push_back(GgufTensorDType(mm ? mm_dtype : o.dtype, mm, s.shape,
-                                     s.role == WeightRole::kPosEmbed));
+    const DType wanted = mm ? mm_dtype : TextTensorDType(o.dtype, s, t.num_layers, tied);
+    dtypes.push_back(GgufTensorDType(wanted, mm, s.shape, s.role == WeightRole::kPosEmbed));
     (mm ? vision_params : text_params) += NumElements(s.shape);
   }
   result.num_params = text_params + vision_params;
 
   // Text GGUF, keys in the order llama.cpp's converter writes them.
-  const std::string text_name = o.preset + "-" + std::string(DTypeName(o.dtype)) + ".gguf";
+  const std::string text_name = o.preset + "-" + FileDTypeName(o.dtype) + ".gguf";
   {
     const fs::path path = o.out_dir / text_name;
     ASSIGN_OR_RETURN(loader::GgufWriter w, loader::GgufWriter::Create(path));
@@ -237,6 +241,20 @@ Result<GenResult> WriteGguf(const GenOptions& o, const ModelConfig& config, Thre
 
 }  // namespace
 
+std::string FileDTypeName(DType dtype) {
+  return dtype == DType::kQ4_K ? "q4_k_m" : std::string(DTypeName(dtype));
+}
+
+DType TextTensorDType(DType file_dtype, const WeightSpec& s, int64_t num_layers, bool tied) {
+  if (file_dtype != DType::kQ4_K) return file_dtype;
+  // More bits for the first and last eighth of the layers and every third one between.
+  const int64_t i = s.layer, n = num_layers;
+  const bool more_bits = i >= 0 && (i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2);
+  if (s.slot == WeightSlot::kLmHead || (tied && s.slot == WeightSlot::kTokenEmbd)) return DType::kQ6_K;
+  if ((s.slot == WeightSlot::kV || s.slot == WeightSlot::kDown) && more_bits) return DType::kQ6_K;
+  return DType::kQ4_K;
+}
+
 DType GgufTensorDType(DType file_dtype, bool is_mmproj, const std::vector<int64_t>& shape,
                       bool is_position_table) {
   // llama.cpp keeps 1-D tensors (norms, biases) and the ViT position table in f32.
@@ -259,8 +277,8 @@ Result<GenResult> GenerateCheckpoint(const GenOptions& o, ThreadPool& pool) {
   }
   const DType d = o.dtype;
   if (d != DType::kF32 && d != DType::kF16 && d != DType::kBF16 && d != DType::kQ8_0 &&
-      d != DType::kQ4_0) {
-    return InvalidArgument("--dtype must be one of bf16, f16, f32, q8_0, q4_0");
+      d != DType::kQ4_0 && d != DType::kQ4_K) {
+    return InvalidArgument("--dtype must be one of bf16, f16, f32, q8_0, q4_0, q4_k_m");
   }
   if (o.out_dir.empty()) return InvalidArgument("--out: missing output folder");
   std::error_code ec;

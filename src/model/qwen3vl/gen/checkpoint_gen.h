@@ -17,6 +17,7 @@
 #include "base/status.h"
 #include "base/thread_pool.h"
 #include "model/qwen3vl/config.h"
+#include "model/qwen3vl/weight_spec.h"
 #include "tensor/dtype.h"
 
 namespace ocular::qwen3vl::gen {
@@ -24,7 +25,8 @@ namespace ocular::qwen3vl::gen {
 struct GenOptions {
   std::string preset;             // see PresetNames()
   std::string format;             // "safetensors" or "gguf"
-  DType dtype = DType::kBF16;     // f32, f16, bf16, q8_0, q4_0 (quantized: gguf only)
+  // f32, f16, bf16, q8_0, q4_0, or q4_k for the Q4_K_M mix (quantized: gguf only)
+  DType dtype = DType::kBF16;
   uint64_t seed = 0;
   std::filesystem::path out_dir;  // created if missing
   std::filesystem::path tokenizer_dir;
@@ -40,6 +42,13 @@ struct GenResult {
 // Precondition-free: every bad option is a Status naming it.
 Result<GenResult> GenerateCheckpoint(const GenOptions& options, ThreadPool& pool);
 
+// The name of a text file's dtype: "q4_k_m" for kQ4_K, else DTypeName.
+std::string FileDTypeName(DType dtype);
+// The dtype `gen` gives a text tensor of a `file_dtype` file before the block-size rule of
+// GgufTensorDType. kQ4_K is llama.cpp's Q4_K_M mix: q6_k for the output matrix (the token
+// embedding when tied) and for attn_v / ffn_down of the first and last eighth of the layers
+// and every third layer between, q4_k for the other matrices. Other dtypes: file_dtype.
+DType TextTensorDType(DType file_dtype, const WeightSpec& spec, int64_t num_layers, bool tied);
 // The tensor dtype `gen` uses for one GGUF tensor (exposed for tests).
 DType GgufTensorDType(DType file_dtype, bool is_mmproj, const std::vector<int64_t>& shape,
                       bool is_position_table);

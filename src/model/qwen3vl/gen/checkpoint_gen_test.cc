@@ -6,9 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "model/loader/gguf.h"
 #include "model/loader/safetensors.h"
 #include "model/qwen3vl/gen/gguf_tokenizer.h"
+#include "model/qwen3vl/presets.h"
 #include "model/qwen3vl/weight_map.h"
 #include "tests/support/golden.h"
 
@@ -154,6 +157,59 @@ TEST(CheckpointGenTest, SameSeedSameBytes) {
   EXPECT_NE(testing::ReadFileBytes(a.path() / name), testing::ReadFileBytes(c.path() / name));
 }
 
+// The Q4_K_M mix on the 2B shape (28 layers, tied embeddings), against llama.cpp's rule as
+// documented: q6_k for the output matrix (the token embedding, tied) and for attn_v /
+// ffn_down in layers i < n/8, i >= 7n/8 or (i - n/8) % 3 == 2, i.e. 0-2, 5, 8, ..., 23 and
+// 24-27 (worked out by hand); q4_k for every other matrix; norms f32.
+TEST(CheckpointGenTest, Q4KMMixFollowsLlamaCppRule) {
+  Result<ModelConfig> config = PresetConfig("qwen3-vl-2b");
+  ASSERT_TRUE(config.ok());
+  ASSERT_EQ(config->text.num_layers, 28);
+  const std::vector<int> more_bits = {0, 1, 2, 5, 8, 11, 14, 17, 20, 23, 24, 25, 26, 27};
+  int q6 = 0, q4 = 0;
+  for (const WeightSpec& s : WeightSpecs(*config, WeightFormat::kGguf)) {
+    if (s.part != WeightPart::kText) continue;
+    ASSERT_NE(s.slot, WeightSlot::kLmHead) << "the 2B model ties its embeddings";
+    const DType got = GgufTensorDType(TextTensorDType(DType::kQ4_K, s, 28, /*tied=*/true), false,
+                                      s.shape, false);
+    DType want = DType::kQ4_K;
+    if (s.shape.size() == 1) {
+      want = DType::kF32;
+    } else if (s.slot == WeightSlot::kTokenEmbd) {
+      want = DType::kQ6_K;
+    } else if ((s.slot == WeightSlot::kV || s.slot == WeightSlot::kDown) &&
+               std::find(more_bits.begin(), more_bits.end(), s.layer) != more_bits.end()) {
+      want = DType::kQ6_K;
+    }
+    EXPECT_EQ(got, want) << s.name;
+    q6 += got == DType::kQ6_K;
+    q4 += got == DType::kQ4_K;
+  }
+  EXPECT_EQ(q6, 1 + 2 * 14);
+  EXPECT_EQ(q4, 28 * 7 - 2 * 14);
+  // Any other file dtype is every tensor's.
+  const WeightSpec& any = WeightSpecs(*config, WeightFormat::kGguf)[0];
+  EXPECT_EQ(TextTensorDType(DType::kQ8_0, any, 28, true), DType::kQ8_0);
+  EXPECT_EQ(FileDTypeName(DType::kQ4_K), "q4_k_m");
+}
+
+// A q4_k_m file of the tiny shape: its rows (64, 192 values) do not fill 256-value blocks,
+// so its matrices fall back to f16 as llama.cpp's do, and it loads.
+TEST(CheckpointGenTest, TinyQ4KMWritesAndLoads) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  ThreadPool pool(2);
+  testing::TempDir tmp;
+  Result<GenResult> r = GenerateCheckpoint(TinyOptions(golden, tmp.path(), "gguf", DType::kQ4_K), pool);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->files[0].filename(), "tiny-q4_k_m.gguf");
+  auto text = loader::OpenGguf(r->files[0]);
+  auto mmproj = loader::OpenGguf(r->files[1]);
+  ASSERT_TRUE(text.ok() && mmproj.ok());
+  Result<ModelConfig> config = ConfigFromGguf(*text, &*mmproj);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(MapGgufWeights(*config, text->tensors(), mmproj->tensors()).ok());
+}
+
 TEST(CheckpointGenTest, BadOptions) {
   OCULAR_REQUIRE_GOLDEN(golden);
   ThreadPool pool(1);
@@ -162,7 +218,7 @@ TEST(CheckpointGenTest, BadOptions) {
   Result<GenResult> r = GenerateCheckpoint(o, pool);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("safetensors"), std::string::npos);
-  o.dtype = DType::kQ4_K;
+  o.dtype = DType::kQ6_K;  // not a file dtype (q4_k stands for the Q4_K_M mix)
   o.format = "gguf";
   EXPECT_FALSE(GenerateCheckpoint(o, pool).ok());
   o.dtype = DType::kBF16;

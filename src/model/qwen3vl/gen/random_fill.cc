@@ -93,6 +93,14 @@ void ConvertRows(DType dtype, const float* src, int64_t rows, int64_t row_len, u
       CHECK(row_len % kQK4_0 == 0);
       ref::QuantizeRowQ4_0(src, reinterpret_cast<BlockQ4_0*>(dst), n);
       return;
+    case DType::kQ4_K:
+      CHECK(row_len % kQK_K == 0);
+      ref::QuantizeRowQ4_K(src, reinterpret_cast<BlockQ4_K*>(dst), n);
+      return;
+    case DType::kQ6_K:
+      CHECK(row_len % kQK_K == 0);
+      ref::QuantizeRowQ6_K(src, reinterpret_cast<BlockQ6_K*>(dst), n);
+      return;
     default:
       CHECK(false) << "gen cannot write dtype " << DTypeName(dtype);
   }

@@ -30,7 +30,8 @@ FillRule RuleFor(const WeightSpec& spec);
 void FillF32(uint64_t seed, uint64_t tensor_index, const FillRule& rule, uint64_t offset,
              std::span<float> out);
 
-// Converts `rows` rows of `row_len` f32 values to `dtype` (f32, f16, bf16, q8_0, q4_0).
+// Converts `rows` rows of `row_len` f32 values to `dtype` (f32, f16, bf16, q8_0, q4_0, q4_k,
+// q6_k).
 // Precondition (CHECKed): row_len is a multiple of the dtype's block size.
 void ConvertRows(DType dtype, const float* src, int64_t rows, int64_t row_len, uint8_t* dst);
 

@@ -66,6 +66,25 @@ TEST(RandomFillTest, StreamIsIndependentOfThreadsAndChunks) {
     EXPECT_EQ(a, run(2, 256 * 7, dtype));  // 7 rows per chunk: uneven split
     EXPECT_EQ(a, run(2, 1, dtype));        // one row per chunk
   }
+  // The k-quants (256-value rows) likewise.
+  for (DType dtype : {DType::kQ4_K, DType::kQ6_K}) {
+    SCOPED_TRACE(DTypeName(dtype));
+    auto run_k = [&](int threads, uint64_t chunk_bytes) {
+      ThreadPool pool(threads);
+      std::vector<uint8_t> out;
+      EXPECT_TRUE(StreamTensor(pool, 5, 2, {0.0f, 0.1f}, 256 * 9, 256, dtype, chunk_bytes,
+                               [&](std::span<const uint8_t> b) {
+                                 out.insert(out.end(), b.begin(), b.end());
+                                 return OkStatus();
+                               }).ok());
+      return out;
+    };
+    std::vector<uint8_t> a = run_k(1, 1 << 20);
+    uint64_t expected_bytes = 0;
+    ASSERT_TRUE(DTypeBytes(dtype, 256 * 9, &expected_bytes));
+    EXPECT_EQ(a.size(), expected_bytes);
+    EXPECT_EQ(a, run_k(2, 1024 * 4));
+  }
   // q8_0 output dequantizes to the f32 values within half a quantization step.
   std::vector<uint8_t> f32 = run(1, 1 << 20, DType::kF32), q8 = run(1, 1 << 20, DType::kQ8_0);
   std::vector<float> deq(64 * 96);
