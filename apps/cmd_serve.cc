@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "apps/cli_util.h"
@@ -28,6 +29,7 @@
 #include "server/fetch.h"
 #include "server/http_server.h"
 #include "server/model_context.h"
+#include "tensor/dtype.h"
 
 namespace ocular::cli {
 namespace {
@@ -67,6 +69,7 @@ struct ServeOptions {
   int64_t min_pixels = 0;
   int64_t max_pixels = 0;
   std::string precision = "f32";
+  std::string kv_dtype = "f32";
   std::string served_model_name;
   int http_threads = 1024;
   int shutdown_grace_seconds = 30;
@@ -156,6 +159,9 @@ int Run(const ServeOptions& o) {
 
   engine::EngineOptions eo;
   eo.kv_cache_bytes = o.kv_cache_bytes;
+  const std::optional<DType> kv_dtype = DTypeFromName(o.kv_dtype);
+  if (!kv_dtype.has_value()) return Fail("serve", "--kv-dtype must be f32, bf16 or f16");
+  eo.kv_dtype = *kv_dtype;
   eo.block_size = o.block_size;
   eo.enable_prefix_caching = !o.no_prefix_cache;
   eo.max_batch_tokens = o.max_batch_tokens;
@@ -198,8 +204,9 @@ int Run(const ServeOptions& o) {
   http.SetReady(true);
   std::printf("ocular serve: model %s (template %s, vision %s, %s)\n", ho.served_model_name.c_str(),
               template_origin.c_str(), (*model)->has_vision() ? "yes" : "no", o.precision.c_str());
-  std::printf("ocular serve: KV cache %lld tokens, prefix cache %s, feature cache %llu bytes\n",
-              static_cast<long long>((*engine)->kv_capacity_tokens()), o.no_prefix_cache ? "off" : "on",
+  std::printf("ocular serve: KV cache %lld tokens (%s), prefix cache %s, feature cache %llu bytes\n",
+              static_cast<long long>((*engine)->kv_capacity_tokens()), o.kv_dtype.c_str(),
+              o.no_prefix_cache ? "off" : "on",
               static_cast<unsigned long long>(o.feature_cache_bytes));
   std::printf("ocular serve: listening on http://%s:%d\n", o.host.c_str(), *port);
   std::fflush(stdout);
@@ -268,6 +275,10 @@ void RegisterServe(CLI::App& root, int& exit_code) {
   cmd->add_option("--max-running", o->max_running, "requests running at once")->capture_default_str();
   cmd->add_option("--max-waiting", o->max_waiting, "admission queue length (beyond: 429)")->capture_default_str();
   cmd->add_option("--block-size", o->block_size, "tokens per KV block")->capture_default_str();
+  cmd->add_option("--kv-dtype", o->kv_dtype,
+                  "KV cache element type: f32 (exact), bf16 or f16 (twice the tokens in the same budget; "
+                  "decode attention widens each row as it reads it, slower at long contexts)")
+      ->capture_default_str();
   cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "disable prefix caching");
   AddMmapFlag(cmd, &o->mmap_weights);
   cmd->add_option("--max-model-len", o->max_model_len, "prompt + generated tokens per request")->capture_default_str();

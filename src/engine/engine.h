@@ -48,6 +48,8 @@ struct EngineOptions {
   features::FeatureCacheOptions feature_cache;  // budget 0 disables the feature cache
   // Optional second tier shared by replicas (Redis); read on Submit's thread, written async.
   std::shared_ptr<features::SharedFeatureTier> shared_feature_tier;
+  // KV cache element type: f32 (exact), or bf16 / f16 (half the bytes per token, so twice
+  // the tokens in the same budget; each row is widened to f32 as attention reads it).
   DType kv_dtype = DType::kF32;
 };
 

@@ -188,6 +188,32 @@ TEST_F(EngineGolden, EachRequestAloneMatchesReferenceGreedy) {
   }
 }
 
+// A bf16 / f16 KV cache holds twice the tokens of an f32 one in the same budget and serves
+// requests to the end; its attention numerics are the kernel tests' (paged attention on bf16
+// and f16 caches against the reference). Other element types are refused.
+TEST_F(EngineGolden, HalfPrecisionKvCacheHoldsTwiceTheTokens) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  EngineOptions o = DefaultOptions();
+  auto f32 = MakeEngine(o);
+  ASSERT_TRUE(f32);
+  for (DType dt : {DType::kBF16, DType::kF16}) {
+    SCOPED_TRACE(DTypeName(dt));
+    o.kv_dtype = dt;
+    auto engine = MakeEngine(o);
+    ASSERT_TRUE(engine);
+    EXPECT_EQ(engine->kv_capacity_tokens(), 2 * f32->kv_capacity_tokens());
+    auto h = engine->Submit(cases_[0].request);
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    Outcome out = Collect(**h);
+    EXPECT_EQ(out.reason, FinishReason::kLength);
+    EXPECT_EQ(out.tokens.size(), cases_[0].greedy.size());
+  }
+  o.kv_dtype = DType::kQ8_0;
+  auto bad = Engine::Create(*model_, *tokenizer_, o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("--kv-dtype"), std::string::npos);
+}
+
 TEST_F(EngineGolden, ConcurrentChunkedAndPreemptedRequestsMatchReference) {
   OCULAR_REQUIRE_GOLDEN(golden);
 #if defined(OCULAR_TSAN)

@@ -346,7 +346,7 @@ TEST_F(ServerLimitsTest, VideoUrlPartsMatchTheReference) {
   const json c = json::parse(ReadBinary(golden_ / "forward/tiny-a/video_a/case.json"));
   const std::string mkv = ReadBinary(golden_ / "inputs/video/video_a.mkv");
   ASSERT_FALSE(mkv.empty());
-  for (const std::string url : {"data:video/x-matroska;base64," + Base64Encode(mkv),
+  for (const std::string& url : {"data:video/x-matroska;base64," + Base64Encode(mkv),
                                 "file://" + (golden_ / "inputs/video/video_a.mkv").string()}) {
     SCOPED_TRACE(url.substr(0, 30));
     json req = {{"messages", {{{"role", "user"},
@@ -363,7 +363,7 @@ TEST_F(ServerLimitsTest, VideoUrlPartsMatchTheReference) {
     EXPECT_EQ(j["usage"]["media"][0]["tokens"], 24);
   }
   // Outside the media root (the golden folder's models/ is beside inputs/).
-  for (const std::string url : {"file://" + (golden_ / "models/tiny-a/config.json").string(),
+  for (const std::string& url : {"file://" + (golden_ / "models/tiny-a/config.json").string(),
                                 "file://" + (golden_ / "inputs/../models/tiny-a/config.json").string(),
                                 std::string("file:///etc/passwd")}) {
     json req = {{"messages", {{{"role", "user"}, {"content", {{{"type", "video_url"}, {"video_url", {{"url", url}}}}}}}}},
