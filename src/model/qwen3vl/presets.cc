@@ -17,6 +17,9 @@ const std::vector<Preset>& Presets() {
   static const std::vector<Preset> kPresets = {
       // golden README section 1.
       {"tiny", "Tiny A", 64, 4, 4, 2, 32, 192, true, 5, 64, 4, 256, 256, {1, 2, 3}, {6, 5, 5}},
+      // tiny with 256-value text rows, so that q4_k / q6_k files really hold k-quant matrices.
+      {"tiny-k", "Tiny K", 256, 2, 4, 2, 64, 512, true, 5, 64, 4, 256, 256, {1, 2, 3},
+       {12, 10, 10}},
       // spec section 1.3.
       {"qwen3-vl-2b", "Qwen3 VL 2B", 2048, 28, 16, 8, 128, 6144, true, 24, 1024, 16, 4096, 2304,
        {5, 11, 17}, {24, 20, 20}},
