@@ -66,8 +66,10 @@ void GemvQ4K(const BlockQ8_K* xq, int64_t xq_stride, const WeightMatrix& w, int6
                           HalvesIndex(5, 7)};
   constexpr int kXOffset[4] = {0, 32, 128, 160};  // first activation of vector v's lanes 0-7
   const __m256i ones16 = _mm256_set1_epi16(1);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t stride = w.Stride();  // once: Row() works it out from the dtype on every call
   for (int64_t j = row_begin; j < row_end; ++j) {
-    const auto* blocks = static_cast<const BlockQ4_K*>(w.Row(j));
+    const auto* blocks = reinterpret_cast<const BlockQ4_K*>(base + j * stride);
     __m512 acc[M];
     __m256 acc_min[M];
     for (int i = 0; i < M; ++i) {
@@ -133,8 +135,10 @@ void GemvQ6K(const BlockQ8_K* xq, int64_t xq_stride, const WeightMatrix& w, int6
                                                                   10, 11, 12, 13, 14, 15),
                                                 2));
   }
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t stride = w.Stride();
   for (int64_t j = row_begin; j < row_end; ++j) {
-    const auto* blocks = static_cast<const BlockQ6_K*>(w.Row(j));
+    const auto* blocks = reinterpret_cast<const BlockQ6_K*>(base + j * stride);
     __m512 acc[M];
     for (int i = 0; i < M; ++i) acc[i] = _mm512_setzero_ps();
     for (int64_t sb = 0; sb < nsb; ++sb) {

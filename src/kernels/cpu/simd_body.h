@@ -241,10 +241,12 @@ void GemvM(const float* x, int64_t x_stride, const WeightMatrix& w, int64_t row_
   for (int i = 0; i < M; ++i) {
     for (int64_t c = k_main; c < k; ++c) x_tail[i][c - k_main] = xr[i][c];
   }
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t stride = w.Stride();  // once: Row() works it out from the dtype on every call
   for (int64_t j = row_begin; j < row_end; ++j) {
     V acc[M][2];
     for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = Zero();
-    const void* row = w.Row(j);
+    const void* row = base + j * stride;
     switch (w.dtype) {
       case DType::kF32:
       case DType::kF16:
@@ -353,8 +355,10 @@ template <int M>
 void GemvQ8M(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w, int64_t row_begin,
              int64_t row_end, const float* bias, float* y, int64_t y_stride) {
   const int64_t nb = w.cols / 32;
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t stride = w.Stride();
   for (int64_t j = row_begin; j < row_end; ++j) {
-    const void* row = w.Row(j);
+    const void* row = base + j * stride;
     __m256 acc[M];
     for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
