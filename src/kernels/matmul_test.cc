@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iterator>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "base/aligned_buffer.h"
@@ -429,6 +430,28 @@ TEST_P(MatMulTest, PackedLayoutKeepsEveryBlock) {
   }
 }
 
+// MatMulMulti over the weights `ws` against a MatMul per weight, bit for bit.
+void ExpectMultiEqualsSeparate(ComputeContext& ctx, std::span<const WeightMatrix* const> ws, int64_t m,
+                               Precision p, std::mt19937& rng) {
+  const int64_t k = ws[0]->cols;
+  std::vector<float> x = testing::RandomFloats(rng, m * k, -2, 2);  // [m, k]
+  const size_t n = ws.size();
+  std::vector<std::vector<float>> got(n), want(n);  // [n][m, rows]
+  std::vector<float*> ys(n);
+  for (size_t i = 0; i < n; ++i) {
+    got[i].assign(static_cast<size_t>(m * ws[i]->rows), -7.0f);
+    want[i].assign(got[i].size(), -7.0f);
+    ys[i] = got[i].data();
+    MatMul(ctx, x.data(), m, *ws[i], nullptr, want[i].data(), p);
+  }
+  MatMulMulti(ctx, x.data(), m, ws, ys, p);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < got[i].size(); ++j) {
+      ASSERT_EQ(got[i][j], want[i][j]) << "weight " << i << " value " << j;
+    }
+  }
+}
+
 // MatMulMulti is the separate MatMul calls in one parallel region: bit-identical results
 // for mixed dtypes (int8 path for the q8_0 / q4_0 weights only), GEMV-sized m and the
 // per-product fallback (m = 9 goes through oneDNN or the blocked kernel), and a weight of
@@ -451,21 +474,8 @@ TEST_P(MatMulTest, MultiEqualsSeparateProducts) {
     for (int64_t m : {1, 3, 8, 9}) {
       SCOPED_TRACE(::testing::Message() << "m=" << m << " int8=" << (p == Precision::kInt8)
                                         << " packed=" << (round == 2));
-      std::vector<float> x = testing::RandomFloats(rng, m * k, -2, 2);  // [m, k]
-      std::vector<std::vector<float>> got(4), want(4);  // [4][m, rows]
-      float* ys[4];
-      for (int i = 0; i < 4; ++i) {
-        got[i].assign(static_cast<size_t>(m * ws[i]->rows), -7.0f);
-        want[i].assign(got[i].size(), -7.0f);
-        ys[i] = got[i].data();
-        MatMul(pc.ctx, x.data(), m, *ws[i], nullptr, want[i].data(), p);
-      }
-      MatMulMulti(pc.ctx, x.data(), m, ws, ys, p);
-      for (int i = 0; i < 4; ++i) {
-        for (size_t j = 0; j < got[i].size(); ++j) {
-          ASSERT_EQ(got[i][j], want[i][j]) << "weight " << i << " value " << j;
-        }
-      }
+      ExpectMultiEqualsSeparate(pc.ctx, ws, m, p, rng);
+      if (::testing::Test::HasFatalFailure()) return;
     }
   }
 }
@@ -483,17 +493,8 @@ TEST_P(MatMulTest, MultiWithKQuantsEqualsSeparateProducts) {
   for (Precision p : {Precision::kF32, Precision::kInt8}) {
     for (int64_t m : {1, 5, 8}) {
       SCOPED_TRACE(::testing::Message() << "m=" << m << " int8=" << (p == Precision::kInt8));
-      std::vector<float> x = testing::RandomFloats(rng, m * k, -2, 2);  // [m, k]
-      std::vector<std::vector<float>> got(4), want(4);  // [4][m, rows]
-      float* ys[4];
-      for (int i = 0; i < 4; ++i) {
-        got[i].assign(static_cast<size_t>(m * ws[i]->rows), -7.0f);
-        want[i].assign(got[i].size(), -7.0f);
-        ys[i] = got[i].data();
-        MatMul(pc.ctx, x.data(), m, *ws[i], nullptr, want[i].data(), p);
-      }
-      MatMulMulti(pc.ctx, x.data(), m, ws, ys, p);
-      for (int i = 0; i < 4; ++i) ASSERT_EQ(got[i], want[i]) << "weight " << i;
+      ExpectMultiEqualsSeparate(pc.ctx, ws, m, p, rng);
+      if (::testing::Test::HasFatalFailure()) return;
     }
   }
 }

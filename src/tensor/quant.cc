@@ -108,17 +108,25 @@ void DequantizeRow(DType dtype, const void* src, float* dst, int64_t n) {
   }
 }
 
+namespace {
+
+// The symmetric 8-bit rounding of q8_0 and q8_K: d = amax / 127, q = lround(x / d) over
+// `n` values; returns d.
+float QuantizeBlock127(const float* x, int n, int8_t* q) {
+  float amax = 0.0f;
+  for (int j = 0; j < n; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  for (int j = 0; j < n; ++j) q[j] = static_cast<int8_t>(std::lround(x[j] * id));
+  return d;
+}
+
+}  // namespace
+
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n) {
   CHECK_EQ(n % kQK8_0, 0);
   for (int64_t i = 0; i < n / kQK8_0; ++i) {
-    float amax = 0.0f;
-    for (int j = 0; j < kQK8_0; ++j) amax = std::fmax(amax, std::fabs(x[i * kQK8_0 + j]));
-    float d = amax / 127.0f;
-    float id = d != 0.0f ? 1.0f / d : 0.0f;
-    y[i].d = F32ToF16(d);
-    for (int j = 0; j < kQK8_0; ++j) {
-      y[i].qs[j] = static_cast<int8_t>(std::lround(x[i * kQK8_0 + j] * id));
-    }
+    y[i].d = F32ToF16(QuantizeBlock127(x + i * kQK8_0, kQK8_0, y[i].qs));
   }
 }
 
@@ -216,13 +224,7 @@ void QuantizeRowQ6_K(const float* x, BlockQ6_K* y, int64_t n) {
 void QuantizeRowQ8_K(const float* x, BlockQ8_K* y, int64_t n) {
   CHECK_EQ(n % kQK_K, 0);
   for (int64_t i = 0; i < n / kQK_K; ++i) {
-    const float* xb = x + i * kQK_K;
-    float amax = 0.0f;
-    for (int j = 0; j < kQK_K; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    y[i].d = d;
-    for (int j = 0; j < kQK_K; ++j) y[i].qs[j] = static_cast<int8_t>(std::lround(xb[j] * id));
+    y[i].d = QuantizeBlock127(x + i * kQK_K, kQK_K, y[i].qs);
     for (int g = 0; g < kQK_K / 16; ++g) {
       int sum = 0;
       for (int j = 0; j < 16; ++j) sum += y[i].qs[16 * g + j];

@@ -15,23 +15,14 @@ TextDecoder::TextDecoder(const ModelConfig& config, const RuntimeWeights& weight
 
 namespace {
 
-// The precision of one matrix product. Under kBf16, q8_0 / q4_0 weights in the decode GEMV
-// take q8_0-quantized activations (q4_k / q6_k: q8_K) and integer block dots (kernels::Precision::kInt8, as
-// llama.cpp computes them): the weights were quantized already, the activation rounding adds
-// an error of the same order, and it is several times fewer instructions per weight byte, so
-// decode stays bandwidth-bound. Large m behaves as kBf16 on row-major weights; weights packed
-// at load (resident_weights.h) take the int8 GEMV for every m. kF32 stays exact.
-kernels::Precision For(const kernels::WeightMatrix& w, kernels::Precision p) {
-  if (p == kernels::Precision::kBf16 && (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0 ||
-                                         w.dtype == DType::kQ4_K || w.dtype == DType::kQ6_K)) {
-    return kernels::Precision::kInt8;
-  }
-  return p;
-}
-
-// For MatMulMulti, which applies kInt8 only to the q8_0 / q4_0 / q4_k / q6_k weights among
-// its products and treats the others as kBf16: the same per-weight choice as For().
-kernels::Precision ForAll(kernels::Precision p) {
+// The precision of the matrix products. Under kBf16 they take kernels::Precision::kInt8:
+// q8_0 / q4_0 weights in the decode GEMV then take q8_0-quantized activations (q4_k / q6_k:
+// q8_K) and integer block dots, as llama.cpp computes them (the weights were quantized
+// already, the activation rounding adds an error of the same order, and it is several times
+// fewer instructions per weight byte, so decode stays bandwidth-bound); every other weight
+// and large m on row-major weights behave as under kBf16 (kernels.h), and weights packed at
+// load (resident_weights.h) take the int8 GEMV for every m. kF32 stays exact.
+kernels::Precision ProductPrecision(kernels::Precision p) {
   return p == kernels::Precision::kBf16 ? kernels::Precision::kInt8 : p;
 }
 
@@ -86,7 +77,7 @@ void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView
     // One parallel region for the three projections of the same input (see MatMulMulti).
     const kernels::WeightMatrix* ws[3] = {&w.q, &w.k, &w.v};
     float* ys[3] = {q, k, v};
-    kernels::MatMulMulti(ctx_, a, t, ws, ys, ForAll(precision_));
+    kernels::MatMulMulti(ctx_, a, t, ws, ys, ProductPrecision(precision_));
   }
   kernels::RmsNorm(ctx_, q, w.q_norm.data(), eps, q, t * heads, hd);
   kernels::RmsNorm(ctx_, k, w.k_norm.data(), eps, k, t * kv_heads, hd);
@@ -108,7 +99,7 @@ void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView
   const int64_t t_attn = NowNs();
   kernels::PagedAttention(ctx_, kv, pa);
   attention_ns_ += NowNs() - t_attn;
-  kernels::MatMul(ctx_, o, t, w.o, nullptr, a, For(w.o, precision_));
+  kernels::MatMul(ctx_, o, t, w.o, nullptr, a, ProductPrecision(precision_));
   kernels::AddInPlace(ctx_, x, a, t * h);
 
   float* gate = ws_.gate.data();  // [T, f]
@@ -117,10 +108,10 @@ void TextDecoder::Layer(int l, const DecoderBatch& b, const kernels::PagedKvView
   {
     const kernels::WeightMatrix* ws[2] = {&w.gate, &w.up};
     float* ys[2] = {gate, up};
-    kernels::MatMulMulti(ctx_, a, t, ws, ys, ForAll(precision_));
+    kernels::MatMulMulti(ctx_, a, t, ws, ys, ProductPrecision(precision_));
   }
   kernels::SwiGlu(ctx_, gate, up, gate, t * f);
-  kernels::MatMul(ctx_, gate, t, w.down, nullptr, a, For(w.down, precision_));
+  kernels::MatMul(ctx_, gate, t, w.down, nullptr, a, ProductPrecision(precision_));
   kernels::AddInPlace(ctx_, x, a, t * h);
 
   // DeepStack: level l is added after layer l at the visual rows.
@@ -177,7 +168,7 @@ Status TextDecoder::Forward(const DecoderBatch& b, KvViews kv, float* logits, De
     std::copy(x + b.logit_rows[i] * h, x + (b.logit_rows[i] + 1) * h, sel.begin() + i * h);
   }
   kernels::RmsNorm(ctx_, sel.data(), w_.output_norm.data(), tc_.rms_norm_eps, sel.data(), r, h);
-  kernels::MatMul(ctx_, sel.data(), r, w_.lm_head, nullptr, logits, For(w_.lm_head, precision_));
+  kernels::MatMul(ctx_, sel.data(), r, w_.lm_head, nullptr, logits, ProductPrecision(precision_));
   return OkStatus();
 }
 

@@ -1,6 +1,5 @@
 #include "model/qwen3vl/gen/checkpoint_gen.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -130,14 +129,12 @@ Result<GenResult> WriteGguf(const GenOptions& o, const ModelConfig& config, Thre
   std::vector<WeightSpec> specs = WeightSpecs(config, WeightFormat::kGguf);
   size_t num_text = 0;
   while (num_text < specs.size() && specs[num_text].part == WeightPart::kText) ++num_text;
-  const bool tied = std::none_of(specs.begin(), specs.end(),
-                                 [](const WeightSpec& s) { return s.slot == WeightSlot::kLmHead; });
   std::vector<DType> dtypes;
   uint64_t text_params = 0, vision_params = 0;
   for (size_t i = 0; i < specs.size(); ++i) {
     const WeightSpec& s = specs[i];
     const bool mm = s.part == WeightPart::kVision;
-    const DType wanted = mm ? mm_dtype : TextTensorDType(o.dtype, s, t.num_layers, tied);
+    const DType wanted = mm ? mm_dtype : TextTensorDType(o.dtype, s, t.num_layers, t.tie_word_embeddings);
     dtypes.push_back(GgufTensorDType(wanted, mm, s.shape, s.role == WeightRole::kPosEmbed));
     (mm ? vision_params : text_params) += NumElements(s.shape);
   }
