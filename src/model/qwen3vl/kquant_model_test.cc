@@ -9,13 +9,12 @@
 #include <cmath>
 #include <map>
 #include <string>
-#include <numeric>
 #include <vector>
 
 #include "base/thread_pool.h"
 #include "model/qwen3vl/gen/checkpoint_gen.h"
 #include "model/qwen3vl/model.h"
-#include "model/qwen3vl/sequence.h"
+#include "model/qwen3vl/prompt_steps_test_util.h"
 #include "tests/support/golden.h"
 
 namespace ocular::qwen3vl {
@@ -23,25 +22,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Logits of a 6-token prompt and two decode steps ([3, vocab]).
-std::vector<float> PromptAndTwoSteps(Qwen3VLModel& model) {
-  SequenceRunner seq(model, 32);
-  const std::vector<int32_t> ids = {11, 42, 7, 99, 3, 250};
-  std::vector<int64_t> pos(ids.size());
-  std::iota(pos.begin(), pos.end(), 0);
-  std::vector<float> logits, all;
-  EXPECT_TRUE(seq.Prefill(ids, pos.data(), pos.data(), pos.data(), {}, &logits).ok());
-  all = logits;
-  for (int i = 0; i < 2; ++i) {
-    EXPECT_TRUE(seq.Step(5 + i, static_cast<int64_t>(ids.size()) + i, &logits).ok());
-    all.insert(all.end(), logits.begin(), logits.end());
-  }
-  return all;
-}
+using testing::PromptAndTwoSteps;
 
 TEST(KQuantModel, Q4KMFileUnderInt8FollowsTheExactPath) {
   OCULAR_REQUIRE_GOLDEN(golden);
-  testing::TempDir tmp;
+  ocular::testing::TempDir tmp;
   ThreadPool pool(2);
   gen::GenOptions o;
   o.preset = "tiny-k";

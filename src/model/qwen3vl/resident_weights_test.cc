@@ -10,13 +10,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <numeric>
 #include <vector>
 
 #include "base/thread_pool.h"
 #include "model/qwen3vl/checkpoint.h"
 #include "model/qwen3vl/model.h"
-#include "model/qwen3vl/sequence.h"
+#include "model/qwen3vl/prompt_steps_test_util.h"
 #include "tests/support/golden.h"
 
 namespace ocular::qwen3vl {
@@ -130,18 +129,7 @@ std::vector<float> PromptAndTwoSteps(const fs::path& golden, kernels::ComputeCon
                                   precision, placement);
   EXPECT_TRUE(model.ok()) << model.status().ToString();
   if (!model.ok()) return {};
-  SequenceRunner seq(**model, 32);
-  const std::vector<int32_t> ids = {11, 42, 7, 99, 3, 250};
-  std::vector<int64_t> pos(ids.size());
-  std::iota(pos.begin(), pos.end(), 0);
-  std::vector<float> logits, all;
-  EXPECT_TRUE(seq.Prefill(ids, pos.data(), pos.data(), pos.data(), {}, &logits).ok());
-  all = logits;
-  for (int i = 0; i < 2; ++i) {
-    EXPECT_TRUE(seq.Step(5 + i, static_cast<int64_t>(ids.size()) + i, &logits).ok());
-    all.insert(all.end(), logits.begin(), logits.end());
-  }
-  return all;
+  return testing::PromptAndTwoSteps(**model);
 }
 
 // Under kF32 nothing is packed: the copied and the mapped model compute the same logits, bit
