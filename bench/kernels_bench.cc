@@ -5,9 +5,9 @@
 //  - decode GEMV (m = 1 and 4 rows, or --gemv-rows) for each weight dtype over a set of
 //    [6144, 2048] matrices totalling >= 768 MiB, so every call reads from DRAM as in a real
 //    decode step: GB/s of weights read and the fraction of the measured bandwidth; and the
-//    same product on 2048 rows held in cache (the kernel's compute limit); q8_0 / q4_0 also
-//    in the packed GEMV layout the model uses where it pays ("int8 packed"); q4_k / q6_k int8
-//    on q8_K activations;
+//    same product on 2048 rows held in cache (the kernel's compute limit); q8_0 / q4_0 / q4_k /
+//    q6_k also in the packed GEMV layout the model uses where it pays ("int8 packed"); q4_k /
+//    q6_k int8 on q8_K activations;
 //  - large matmul [512 x 2048] x [2048 x 6144] (prefill-like) in f32 and bf16 compute with
 //    bf16 and q8_0 weights: GFLOP/s against the measured f32 FMA peak (x2 for bf16 dot
 //    products where the CPU has AVX512_BF16; AMX, where present, reports oneDNN's ISA);
@@ -209,8 +209,8 @@ int Main(int argc, char** argv) {
     CHECK(DTypeBytes(dt, rows * cols, &each));
     const int count = static_cast<int>(std::max<uint64_t>(2, (768ull << 20) / each + 1));
     WeightSet ws = MakeWeights(dt, rows, cols, count);
-    const bool packable = dt == DType::kQ8_0 || dt == DType::kQ4_0;
-    const bool int8 = packable || dt == DType::kQ4_K || dt == DType::kQ6_K;
+    const bool packable = GemvPackable(dt);
+    const bool int8 = packable;
     // The same matrices in the packed GEMV layout (as the model holds them where it pays).
     WeightSet packed;
     if (packable && GemvPackingPays(ctx)) {

@@ -28,9 +28,9 @@ namespace ocular::kernels {
 // Alignment: rows of f32 / f16 / bf16 must be aligned to their element size (4 / 2 bytes);
 // block types may sit at any address (GGUF blocks are byte-packed).
 //
-// WeightLayout::kGemvPacked (q8_0 / q4_0 only; see PackGemvGroup) holds the same blocks
-// regrouped for the int8 GEMV: 16 rows side by side, so that one 512-bit load carries 4
-// values of 16 rows and each block's scale arithmetic is shared by 16 rows. Every kernel
+// WeightLayout::kGemvPacked (q8_0 / q4_0 / q4_k / q6_k; see PackGemvGroup) holds the same
+// blocks regrouped for the int8 GEMV: 16 rows side by side, so that one 512-bit load carries
+// 4 values of 16 rows and each block's scale arithmetic is shared by 16 rows. Every kernel
 // accepts it (MatMul, MatMulMulti, GatherRows); Row() and row_stride_bytes do not apply.
 enum class WeightLayout : uint8_t { kRowMajor, kGemvPacked };
 
@@ -53,19 +53,33 @@ struct WeightMatrix {
 
 // ---- WeightLayout::kGemvPacked -------------------------------------------------------------
 // Rows in groups of 16 (the last group padded with zero blocks), group g at
-// data + g * GemvGroupBytes(dtype, cols). A group of nb = cols / 32 blocks is one stream of
-// block pairs (the last one a single block when nb is odd), each
+// data + g * GemvGroupBytes(dtype, cols). data must be 64-byte aligned.
+// q8_0 / q4_0: a group of nb = cols / 32 blocks is one stream of block pairs (the last one a
+// single block when nb is odd), each
 //   scales [2][16] f16: row r's scale of the pair's first and second block (64 bytes);
 //   quants [2][W][16][4] bytes: W = 8 (q8_0) or 4 (q4_0) 4-byte words per row and block;
 //          word t of row r is bytes 4t..4t+3 of that row's block quants, q8_0 values stored
 //          as value + 128 (unsigned), q4_0 bytes as they are (two nibbles each).
-// data must be 64-byte aligned.
+// q4_k / q6_k: a group is cols / 256 slabs of GemvSlabBytes, one per 256-value block; in a
+// slab "words at o" means word t (bytes 4t..4t+3) of a run of the row's block bytes, row r's
+// at o + 64t + 4r (one 64-byte line per word, 16 rows).
+//   q4_k (2304 bytes): d [16] f16 at 0, dmin [16] f16 at 32, the 12 scale bytes as words at
+//          64, the 128 quant bytes (qs) as words at 256.
+//   q6_k (3392 bytes): d [16] f16 at 0 (then 32 zero bytes), the 16 scale bytes as words at
+//          64 with each word's bytes in the order 0, 2, 1, 3 (the word's two 16-bit halves
+//          hold scales 4t and 4t + 1 in their low bytes, 4t + 2 and 4t + 3 in their high
+//          bytes), then the quants in the order the kernel reads them: for h, tg in {0, 1},
+//          at 320 + 768 (2h + tg), qh words 8h + 4tg.. (4 words), ql words 16h + 4tg.. (4)
+//          and ql words 16h + 8 + 4tg.. (4).
 int64_t GemvGroupBytes(DType dtype, int64_t cols);
 int64_t GemvPackedBytes(DType dtype, int64_t rows, int64_t cols);
+int64_t GemvSlabBytes(DType dtype);  // q4_k / q6_k
+// The dtypes the packed layout holds.
+bool GemvPackable(DType dtype);
 // True when this context's ISA has the packed int8 GEMV (elsewhere packed weights still work,
 // unpacked group by group, slower than row-major): whether packing at load pays.
 bool GemvPackingPays(const ComputeContext& ctx);
-// Packs `count` (1..16) consecutive row-major rows of q8_0 / q4_0 blocks (`src`, rows
+// Packs `count` (1..16) consecutive row-major rows of GemvPackable blocks (`src`, rows
 // `src_stride` bytes apart) into one group at `dst` (GemvGroupBytes bytes).
 void PackGemvGroup(DType dtype, int64_t cols, const void* src, int64_t src_stride, int count,
                    void* dst);

@@ -1,6 +1,6 @@
 // MatMul dispatch: our GEMV for few rows, oneDNN for many (weights converted tile by tile to
 // the compute dtype unless already in it), our GEMV in 8-row chunks as the fallback. Packed
-// q8_0 / q4_0 weights (WeightLayout::kGemvPacked) take the int8 GEMV for every m.
+// q8_0 / q4_0 / q4_k / q6_k weights (WeightLayout::kGemvPacked) take the int8 GEMV for every m.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -31,7 +31,7 @@ void CheckWeight(const WeightMatrix& w) {
   CHECK_EQ(w.cols % info.block_elems, 0) << "weight row is not whole blocks";
   CHECK(w.data != nullptr || w.rows == 0 || w.cols == 0);
   if (w.packed()) {
-    CHECK(w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0) << "packed weights are q8_0 / q4_0";
+    CHECK(GemvPackable(w.dtype)) << "packed weights are q8_0 / q4_0 / q4_k / q6_k";
     CHECK(reinterpret_cast<uintptr_t>(w.data) % 64 == 0) << "packed weights must be 64-byte aligned";
     return;
   }
@@ -127,17 +127,60 @@ Q8Input QuantizeForGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const 
   return in;
 }
 
-// [m, k / 256] q8_K blocks (row stride k / 256) for the q4_k / q6_k int8 GEMV (m <= 8).
+// [m, k / 256] q8_K blocks (row stride k / 256) for the q4_k / q6_k int8 GEMV.
 const BlockQ8_K* QuantizeForGemvK(ComputeContext& ctx, const cpu::CpuKernels& kern,
                                   const float* x, int64_t x_stride, int64_t m, int64_t k) {
   const int64_t nb = k / kQK_K;
   auto* xq = static_cast<BlockQ8_K*>(ctx.Scratch(ComputeContext::kScratchActivationsK,
                                                  static_cast<size_t>(m * nb) * sizeof(BlockQ8_K)));
-  for (int64_t i = 0; i < m; ++i) kern.quantize_row_q8_k(x + i * x_stride, xq + i * nb, k);
+  auto rows = [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) kern.quantize_row_q8_k(x + i * x_stride, xq + i * nb, k);
+  };
+  // Prefill-sized m (packed weights serve every m) on the pool; decode rows inline.
+  if (m >= 16) {
+    ctx.pool().ParallelRange(m, 4, rows);
+  } else {
+    rows(0, m, 0);
+  }
   return xq;
 }
 
-// Precision::kInt8 GEMV on q4_k / q6_k weights (m <= 8): quantize to q8_K, integer dots.
+// No packed kernel on this ISA: rows [b, e) of packed `w` back to row-major blocks, 16 at a
+// time, each piece handed to fn(view, first row).
+template <typename Fn>
+void ForUnpackedRows(const WeightMatrix& w, int64_t b, int64_t e, Fn fn) {
+  thread_local std::vector<uint8_t> rows;
+  rows.resize(static_cast<size_t>(16 * w.RowBytes()));
+  for (int64_t j0 = b; j0 < e; j0 += 16) {
+    const int64_t count = std::min<int64_t>(16, e - j0);
+    UnpackGemvRows(w, j0, j0 + count, rows.data());
+    fn(WeightMatrix{w.dtype, count, w.cols, rows.data(), 0}, j0);
+  }
+}
+
+// One task of the q4_k / q6_k int8 GEMV: weight rows [b, e) (group-aligned for packed
+// weights) for all m activation rows (xq: [m, nb] q8_K blocks), in passes of up to 8 rows.
+void GemvQ8KTask(const cpu::CpuKernels& kern, const BlockQ8_K* xq, int64_t nb, int64_t m,
+                 const WeightMatrix& w, int64_t b, int64_t e, const float* bias, float* y,
+                 int64_t y_stride) {
+  for (int64_t i0 = 0; i0 < m; i0 += kGemvMaxRowsPerPass) {
+    const int64_t mm = std::min(kGemvMaxRowsPerPass, m - i0);
+    const BlockQ8_K* xi = xq + i0 * nb;
+    float* yi = y + i0 * y_stride;
+    if (!w.packed()) {
+      kern.gemv_q8k(xi, nb, mm, w, b, e, bias, yi, y_stride);
+    } else if (kern.gemv_q8k_packed != nullptr) {
+      kern.gemv_q8k_packed(xi, nb, mm, w, b / 16, (e + 15) / 16, bias, yi, y_stride);
+    } else {
+      ForUnpackedRows(w, b, e, [&](const WeightMatrix& view, int64_t j0) {
+        kern.gemv_q8k(xi, nb, mm, view, 0, view.rows, bias ? bias + j0 : nullptr, yi + j0, y_stride);
+      });
+    }
+  }
+}
+
+// Precision::kInt8 GEMV on q4_k / q6_k weights: quantize to q8_K, integer dots (row-major
+// weights: m <= 8; packed: every m).
 void RunGemvQ8K(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
                 int64_t x_stride, int64_t m, const WeightMatrix& w, const float* bias, float* y,
                 int64_t y_stride) {
@@ -147,7 +190,7 @@ void RunGemvQ8K(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x
   const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
   ctx.pool().ParallelFor(tasks, [&](int64_t t, int) {
     const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
-    kern.gemv_q8k(xq, nb, m, w, b, e, bias, y, y_stride);
+    GemvQ8KTask(kern, xq, nb, m, w, b, e, bias, y, y_stride);
   });
 }
 
@@ -165,16 +208,10 @@ void GemvQ8Task(const cpu::CpuKernels& kern, const Q8Input& in, int64_t m, const
       kern.gemv_q8_packed(in.xq + off, in.xd + off, in.xsum + off, in.nb, mm, w, b / 16,
                           (e + 15) / 16, bias, yi, y_stride);
     } else {
-      // No packed kernel on this ISA: the groups back to row-major blocks, 16 rows at a time.
-      thread_local std::vector<uint8_t> rows;
-      rows.resize(static_cast<size_t>(16 * w.RowBytes()));
-      for (int64_t j0 = b; j0 < e; j0 += 16) {
-        const int64_t count = std::min<int64_t>(16, e - j0);
-        UnpackGemvRows(w, j0, j0 + count, rows.data());
-        const WeightMatrix view{w.dtype, count, w.cols, rows.data(), 0};
-        kern.gemv_q8(in.xq + off, in.nb, mm, view, 0, count, bias ? bias + j0 : nullptr,
+      ForUnpackedRows(w, b, e, [&](const WeightMatrix& view, int64_t j0) {
+        kern.gemv_q8(in.xq + off, in.nb, mm, view, 0, view.rows, bias ? bias + j0 : nullptr,
                      yi + j0, y_stride);
-      }
+      });
     }
   }
 }
@@ -279,8 +316,11 @@ void MatMulStrided(ComputeContext& ctx, const float* x, int64_t x_stride, int64_
   // Packed weights take the int8 GEMV for every m (8 activation rows per pass over a task's
   // weights, which stay in cache between passes): prefill of 512 tokens ran 1.15x (q8_0) to
   // 1.5x (q4_0) faster than converting the weights to bf16 for oneDNN (docs/performance.md).
-  CHECK(!w.packed() || precision == Precision::kInt8)
-      << "packed q8_0 / q4_0 weights take Precision::kInt8";
+  CHECK(!w.packed() || precision == Precision::kInt8) << "packed weights take Precision::kInt8";
+  if (w.packed() && TakesQ8_K(w.dtype)) {
+    RunGemvQ8K(ctx, kern, x, x_stride, m, w, bias, y, y_stride);
+    return;
+  }
   if (w.packed()) {
     RunGemvQ8(ctx, kern, x, x_stride, m, w, bias, y, y_stride);
     return;
@@ -339,10 +379,10 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
     const Kind kind = int8 && TakesQ8_0(w.dtype)   ? Kind::kInt8Q8_0
                       : int8 && TakesQ8_K(w.dtype) ? Kind::kInt8Q8_K
                                                    : Kind::kGemv;
-    CHECK(!w.packed() || kind == Kind::kInt8Q8_0) << "packed q8_0 / q4_0 weights take Precision::kInt8";
+    CHECK(!w.packed() || kind != Kind::kGemv) << "packed weights take Precision::kInt8";
     any_q8_0 = any_q8_0 || kind == Kind::kInt8Q8_0;
     any_q8_k = any_q8_k || kind == Kind::kInt8Q8_K;
-    any_packed = any_packed || w.packed();
+    any_packed = any_packed || (w.packed() && kind == Kind::kInt8Q8_0);
     const int64_t rpt = GemvRowsPerTask(w, threads);
     parts.push_back({&w, ys[i], kind, rpt, total_tasks});
     total_tasks += (w.rows + rpt - 1) / rpt;
@@ -360,7 +400,7 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
     const int64_t e = std::min(n, b + part.rows_per_task);
     switch (part.kind) {
       case Kind::kInt8Q8_0: GemvQ8Task(kern, in, m, *part.w, b, e, nullptr, part.y, n); break;
-      case Kind::kInt8Q8_K: kern.gemv_q8k(xk, k / kQK_K, m, *part.w, b, e, nullptr, part.y, n); break;
+      case Kind::kInt8Q8_K: GemvQ8KTask(kern, xk, k / kQK_K, m, *part.w, b, e, nullptr, part.y, n); break;
       case Kind::kGemv: kern.gemv(x, k, m, *part.w, b, e, nullptr, part.y, n); break;
     }
   });

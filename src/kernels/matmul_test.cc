@@ -280,10 +280,12 @@ void CheckInt8BlockArithmetic(ComputeContext& ctx, DType dt, const TestWeight& t
 // times the block's d_x. The kernels compute a block's integer parts exactly and round a few
 // f32 terms per block, the q4_k scale and min terms apart (they can cancel), so the bound is
 // |y - want| <= 2 (nsb + 10) u_f32 mag, mag = |b| + sum_c |d_x q_c| (|w_c| + 2 |dmin m_s|).
-void CheckInt8KBlockArithmetic(ComputeContext& ctx, const WeightMatrix& w, int64_t m,
-                               std::mt19937& rng) {
+// `w` is row-major `tw.w` or its packed copy.
+void CheckInt8KBlockArithmetic(ComputeContext& ctx, const TestWeight& tw, const WeightMatrix& w,
+                               int64_t m, std::mt19937& rng) {
   const int64_t n = w.rows, k = w.cols, nsb = k / kQK_K;
-  SCOPED_TRACE(::testing::Message() << DTypeName(w.dtype) << " k=" << k << " m=" << m);
+  SCOPED_TRACE(::testing::Message() << DTypeName(w.dtype) << " k=" << k << " m=" << m
+                                    << " packed=" << w.packed());
   std::vector<float> x = testing::RandomFloats(rng, m * k, -3, 3);
   std::vector<float> bias = testing::RandomFloats(rng, n);
   std::vector<float> y(m * n);
@@ -293,10 +295,10 @@ void CheckInt8KBlockArithmetic(ComputeContext& ctx, const WeightMatrix& w, int64
   std::vector<float> row(k);
   std::vector<double> min_of(k, 0.0);  // |dmin m_s| of each weight's sub-block (q4_k)
   for (int64_t j = 0; j < n; ++j) {
-    ocular::ref::DequantizeRow(w.dtype, w.Row(j), row.data(), k);
+    ocular::ref::DequantizeRow(w.dtype, tw.w.Row(j), row.data(), k);
     if (w.dtype == DType::kQ4_K) {
       for (int64_t sb = 0; sb < nsb; ++sb) {
-        const BlockQ4_K& b = static_cast<const BlockQ4_K*>(w.Row(j))[sb];
+        const BlockQ4_K& b = static_cast<const BlockQ4_K*>(tw.w.Row(j))[sb];
         for (int s = 0; s < 8; ++s) {
           uint8_t sc, mn;
           ocular::ref::Q4KScaleMin(s, b.scales, &sc, &mn);
@@ -322,6 +324,7 @@ void CheckInt8KBlockArithmetic(ComputeContext& ctx, const WeightMatrix& w, int64
   }
 }
 
+// Row-major and packed (37 rows: the last group of 16 partial), every m a pass serves.
 TEST_P(MatMulTest, Int8KQuantPathIsExactBlockArithmetic) {
   std::mt19937 rng(19);
   testing::PathContext pc(GetParam());
@@ -329,7 +332,9 @@ TEST_P(MatMulTest, Int8KQuantPathIsExactBlockArithmetic) {
     for (int64_t k : {256, 768, 2048}) {
       for (int64_t m = 1; m <= 8; ++m) {
         TestWeight tw = MakeWeight(dt, 37, k, rng, 3);
-        CheckInt8KBlockArithmetic(pc.ctx, tw.w, m, rng);
+        CheckInt8KBlockArithmetic(pc.ctx, tw, tw.w, m, rng);
+        PackedWeight pw = Pack(pc.ctx, tw.w);
+        CheckInt8KBlockArithmetic(pc.ctx, tw, pw.w, m, rng);
       }
     }
   }
@@ -402,6 +407,13 @@ TEST_P(MatMulTest, PackedInt8ServesManyRowsInPasses) {
         CheckInt8BlockArithmetic(pc.ctx, dt, tw, pw.w, m, rng);
       }
     }
+    for (DType dt : {DType::kQ4_K, DType::kQ6_K}) {
+      for (int64_t m : {9, 19, 40}) {
+        TestWeight tw = MakeWeight(dt, 48, 512, rng, 1);
+        PackedWeight pw = Pack(pc.ctx, tw.w);
+        CheckInt8KBlockArithmetic(pc.ctx, tw, pw.w, m, rng);
+      }
+    }
   }
 }
 
@@ -410,9 +422,10 @@ TEST_P(MatMulTest, PackedInt8ServesManyRowsInPasses) {
 TEST_P(MatMulTest, PackedLayoutKeepsEveryBlock) {
   std::mt19937 rng(18);
   testing::PathContext pc(GetParam());
-  for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
+  for (DType dt : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
     for (int64_t rows : {1, 16, 37}) {
-      const int64_t k = 160;
+      const bool kquant = dt == DType::kQ4_K || dt == DType::kQ6_K;
+      const int64_t k = kquant ? 512 : 160;
       TestWeight tw = MakeWeight(dt, rows, k, rng, 1);
       PackedWeight pw = Pack(pc.ctx, tw.w);
       std::vector<uint8_t> back(static_cast<size_t>(rows * tw.w.RowBytes()));
@@ -496,6 +509,14 @@ TEST_P(MatMulTest, MultiWithKQuantsEqualsSeparateProducts) {
       ExpectMultiEqualsSeparate(pc.ctx, ws, m, p, rng);
       if (::testing::Test::HasFatalFailure()) return;
     }
+  }
+  // The k-quant and q8_0 weights packed (kInt8 only).
+  PackedWeight pa = Pack(pc.ctx, a.w), pb = Pack(pc.ctx, b.w), pc6 = Pack(pc.ctx, c.w);
+  const WeightMatrix* packed[4] = {&pa.w, &pb.w, &pc6.w, &d.w};
+  for (int64_t m : {1, 5, 8}) {
+    SCOPED_TRACE(::testing::Message() << "packed m=" << m);
+    ExpectMultiEqualsSeparate(pc.ctx, packed, m, Precision::kInt8, rng);
+    if (::testing::Test::HasFatalFailure()) return;
   }
 }
 

@@ -37,6 +37,12 @@ struct CpuKernels {
   void (*gemv_q8k)(const BlockQ8_K* xq, int64_t xq_stride, int64_t m, const WeightMatrix& w,
                    int64_t row_begin, int64_t row_end, const float* bias, float* y,
                    int64_t y_stride);
+  // As gemv_q8k over WeightLayout::kGemvPacked weights, for the row groups [group_begin,
+  // group_end) (16 rows each). Null where the ISA has no packed kernel (matmul.cc then unpacks
+  // the groups for gemv_q8k).
+  void (*gemv_q8k_packed)(const BlockQ8_K* xq, int64_t xq_stride, int64_t m,
+                          const WeightMatrix& w, int64_t group_begin, int64_t group_end,
+                          const float* bias, float* y, int64_t y_stride);
   // x: [n] f32 -> n / 256 q8_K blocks; bit for bit ocular::ref::QuantizeRowQ8_K (finite x).
   void (*quantize_row_q8_k)(const float* x, BlockQ8_K* y, int64_t n);
   void (*dequantize_row)(DType dtype, const void* src, float* dst, int64_t n);

@@ -17,6 +17,11 @@ namespace ocular::kernels::cpu {
 void GemvQ8KAvx512(const BlockQ8_K* xq, int64_t xq_stride, int64_t m, const WeightMatrix& w,
                    int64_t row_begin, int64_t row_end, const float* bias, float* y,
                    int64_t y_stride);
+// The same over WeightLayout::kGemvPacked weights (kernels.h), row groups [group_begin,
+// group_end) of 16; the arithmetic of ref::GemvQ8K per row (CpuKernels::gemv_q8k_packed).
+void GemvQ8KPackedAvx512(const BlockQ8_K* xq, int64_t xq_stride, int64_t m,
+                         const WeightMatrix& w, int64_t group_begin, int64_t group_end,
+                         const float* bias, float* y, int64_t y_stride);
 // Bit for bit ocular::ref::QuantizeRowQ8_K for finite x.
 void QuantizeRowQ8KAvx512(const float* x, BlockQ8_K* y, int64_t n);
 

@@ -11,6 +11,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -192,6 +193,223 @@ void GemvQ8KM(const BlockQ8_K* xq, int64_t xq_stride, const WeightMatrix& w, int
   }
 }
 
+// ---- WeightLayout::kGemvPacked (kernels.h): 16 rows per vector ----
+// Each 64-byte line of a slab holds one 4-byte word of 16 rows, so a vpdpbusd against the
+// broadcast activation word advances the dot of 16 rows; a sub-block's integer dot is then
+// scaled by its 16 rows' scales in one vpmulld, and the f32 work is one vector per 16 rows.
+// Activation rows go through a slab in chunks of up to 4 (registers), the slab staying in L1.
+
+#define OCULAR_INLINE inline __attribute__((always_inline))
+
+OCULAR_INLINE __m512i Bcast(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+OCULAR_INLINE __m512i Load(const uint8_t* p) { return _mm512_load_si512(p); }
+
+// Software prefetch: every line of a slab is prefetched once, as the line at its own offset
+// is read; for one activation row 4 KiB ahead into L1, for more (slower through a slab) 8 KiB
+// ahead into L2. From DRAM (bench_kernels, [6144 x 2048], alternated builds): a burst of the
+// whole slab 4 KiB ahead into L1 at the start of each slab read q6_k at m = 4 at 17-23 GB/s
+// and q4_k at 22-25; this (and the q6_k slab in reading order) 33-34 and 32-35. At m = 1,
+// 4 KiB into L1 against 8 KiB into L2: q4_k 34-42 against 32-33 GB/s, q6_k 32-33 against 30-32.
+template <int MC>
+OCULAR_INLINE void Prefetch(const uint8_t* p) {
+  if constexpr (MC == 1) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + 4096), _MM_HINT_T0);
+  } else {
+    _mm_prefetch(reinterpret_cast<const char*>(p + 8192), _MM_HINT_T2);
+  }
+}
+
+// q4_k sub-block s's scale (or min) of the 16 rows, from the words A (scale bytes 0-3), B
+// (4-7) and C (8-11) of each row (ref::Q4KScaleMin).
+OCULAR_INLINE __m512i Q4KScale(__m512i a, __m512i c, int s) {
+  if (s < 4) return _mm512_and_si512(_mm512_srli_epi32(a, 8 * s), _mm512_set1_epi32(0x3f));
+  const int j = s - 4;
+  return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(c, 8 * j), _mm512_set1_epi32(0x0f)),
+                         _mm512_and_si512(_mm512_srli_epi32(a, 8 * j + 2), _mm512_set1_epi32(0x30)));
+}
+OCULAR_INLINE __m512i Q4KMin(__m512i b, __m512i c, int s) {
+  if (s < 4) return _mm512_and_si512(_mm512_srli_epi32(b, 8 * s), _mm512_set1_epi32(0x3f));
+  const int j = s - 4;
+  return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(c, 8 * j + 4), _mm512_set1_epi32(0x0f)),
+                         _mm512_and_si512(_mm512_srli_epi32(b, 8 * j + 2), _mm512_set1_epi32(0x30)));
+}
+
+// One q4_k slab for MC activation rows (x: row 0's block, rows xs apart), into acc[0, MC).
+// Chunk c of the quants (words 8c..8c+7) holds sub-block 2c in its low nibbles (values
+// 64c + 4t..) and 2c + 1 in its high nibbles (64c + 32 + 4t..).
+template <int MC, bool kPrefetchAhead>
+OCULAR_INLINE void Q4KSlab(const uint8_t* slab, const BlockQ8_K* x, int64_t xs, __m512* acc) {
+  if constexpr (kPrefetchAhead) {
+    for (int l = 0; l < 4; ++l) Prefetch<MC>(slab + 64 * l);
+  }
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const __m512i a = Load(slab + 64), b = Load(slab + 128), c = Load(slab + 192);
+  __m512i tot[MC];
+  for (int i = 0; i < MC; ++i) tot[i] = _mm512_setzero_si512();
+  for (int ch = 0; ch < 4; ++ch) {
+    __m512i dlo[MC], dhi[MC];
+    for (int i = 0; i < MC; ++i) dlo[i] = dhi[i] = _mm512_setzero_si512();
+    for (int t = 0; t < 8; ++t) {
+      const __m512i q = Load(slab + 256 + (8 * ch + t) * 64);
+      if constexpr (kPrefetchAhead) Prefetch<MC>(slab + 256 + (8 * ch + t) * 64);
+      const __m512i lo = _mm512_and_si512(q, low4);
+      const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
+      for (int i = 0; i < MC; ++i) {
+        const int8_t* xq = x[i * xs].qs + 64 * ch + 4 * t;
+        dlo[i] = _mm512_dpbusd_epi32(dlo[i], lo, Bcast(xq));
+        dhi[i] = _mm512_dpbusd_epi32(dhi[i], hi, Bcast(xq + 32));
+      }
+    }
+    const __m512i sc_lo = Q4KScale(a, c, 2 * ch), sc_hi = Q4KScale(a, c, 2 * ch + 1);
+    for (int i = 0; i < MC; ++i) {
+      tot[i] = _mm512_add_epi32(tot[i], _mm512_add_epi32(_mm512_mullo_epi32(dlo[i], sc_lo),
+                                                         _mm512_mullo_epi32(dhi[i], sc_hi)));
+    }
+  }
+  // Mins in 16-bit pairs (m_2k, m_2k+1) against the activation sub-block sums in pairs.
+  __m512i mins[4];
+  for (int k = 0; k < 4; ++k) {
+    mins[k] = _mm512_or_si512(Q4KMin(b, c, 2 * k), _mm512_slli_epi32(Q4KMin(b, c, 2 * k + 1), 16));
+  }
+  const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(slab)));
+  const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(slab + 32)));
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  for (int i = 0; i < MC; ++i) {
+    const BlockQ8_K& xb = x[i * xs];
+    const __m256i s32 =
+        _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.bsums)), ones16);
+    alignas(16) int32_t pairs[4];  // int16 (sum_2k, sum_2k+1); |sum| <= 32 * 128
+    _mm_store_si128(reinterpret_cast<__m128i*>(pairs),
+                    _mm_packs_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1)));
+    __m512i mt = _mm512_setzero_si512();
+    for (int k = 0; k < 4; ++k) mt = _mm512_dpwssd_epi32(mt, mins[k], _mm512_set1_epi32(pairs[k]));
+    const __m512 xd = _mm512_set1_ps(xb.d);
+    const __m512 term = _mm512_sub_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(tot[i]), _mm512_mul_ps(d, xd)),
+                                      _mm512_mul_ps(_mm512_cvtepi32_ps(mt), _mm512_mul_ps(dmin, xd)));
+    acc[i] = _mm512_add_ps(acc[i], term);
+  }
+}
+
+// q6_k sub-block s's scale of the 16 rows (sign-extended): byte (0, 2, 1, 3)[s % 4] of scale
+// word s / 4.
+OCULAR_INLINE __m512i Q6KScale(const uint8_t* slab, int s) {
+  constexpr int kPos[4] = {0, 2, 1, 3};
+  const __m512i v = Load(slab + 64 + 64 * (s / 4));
+  return _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * kPos[s % 4]), 24);
+}
+
+// One q6_k slab for MC activation rows, its quants read in the order they are stored. Part
+// (h, tg) at 320 + 768 (2h + tg): qh words 8h + t, then ql words 16h + t (p = 0) and
+// 16h + 8 + t (p = 1), t = 4tg..4tg + 3. A ql word with its qh word gives values
+// 128h + 32p + 4t.. (low nibbles, qh bits 2p, 2p + 1) and 128h + 64 + 32p + 4t.. (high
+// nibbles, qh bits 4 + 2p, 5 + 2p): sub-blocks 8h + 2p + tg and 8h + 4 + 2p + tg. The offset
+// of 32 comes off as 32 * sum_s sc_s * (sum of sub-block s's activations), in 16-bit pairs.
+template <int MC, bool kPrefetchAhead>
+OCULAR_INLINE void Q6KSlab(const uint8_t* slab, const BlockQ8_K* x, int64_t xs, __m512* acc) {
+  if constexpr (kPrefetchAhead) {
+    for (int l = 0; l < 5; ++l) Prefetch<MC>(slab + 64 * l);
+  }
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  __m512i tot[MC];
+  for (int i = 0; i < MC; ++i) tot[i] = _mm512_setzero_si512();
+  for (int h = 0; h < 2; ++h) {
+    for (int tg = 0; tg < 2; ++tg) {
+      const uint8_t* part = slab + 320 + 768 * (2 * h + tg);
+      for (int p = 0; p < 2; ++p) {
+        const __m512i hmask = _mm512_set1_epi8(static_cast<char>(0x03 << (2 * p)));
+        const __m512i hmask2 = _mm512_set1_epi8(static_cast<char>(0x30 << (2 * p)));
+        __m512i da[MC], db[MC];
+        for (int i = 0; i < MC; ++i) da[i] = db[i] = _mm512_setzero_si512();
+        for (int tt = 0; tt < 4; ++tt) {
+          const uint8_t* qh_line = part + 64 * tt;
+          const uint8_t* ql_line = part + 256 * (p + 1) + 64 * tt;
+          if constexpr (kPrefetchAhead) {
+            if (p == 0) Prefetch<MC>(qh_line);
+            Prefetch<MC>(ql_line);
+          }
+          const __m512i ql = Load(ql_line), qh = Load(qh_line);
+          // High bits to positions 4-5 of each byte: qh bits 2p.. up by 4 - 2p, bits
+          // 4 + 2p.. down by 2p.
+          const __m512i hi_a = p == 0 ? _mm512_slli_epi16(_mm512_and_si512(qh, hmask), 4)
+                                      : _mm512_slli_epi16(_mm512_and_si512(qh, hmask), 2);
+          const __m512i hi_b = p == 0 ? _mm512_and_si512(qh, hmask2)
+                                      : _mm512_srli_epi16(_mm512_and_si512(qh, hmask2), 2);
+          const __m512i va = _mm512_or_si512(_mm512_and_si512(ql, low4), hi_a);
+          const __m512i vb = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4), hi_b);
+          for (int i = 0; i < MC; ++i) {
+            const int8_t* xq = x[i * xs].qs + 128 * h + 32 * p + 4 * (4 * tg + tt);
+            da[i] = _mm512_dpbusd_epi32(da[i], va, Bcast(xq));
+            db[i] = _mm512_dpbusd_epi32(db[i], vb, Bcast(xq + 64));
+          }
+        }
+        const __m512i sa = Q6KScale(slab, 8 * h + 2 * p + tg);
+        const __m512i sb = Q6KScale(slab, 8 * h + 4 + 2 * p + tg);
+        for (int i = 0; i < MC; ++i) {
+          tot[i] = _mm512_add_epi32(tot[i], _mm512_add_epi32(_mm512_mullo_epi32(da[i], sa),
+                                                             _mm512_mullo_epi32(db[i], sb)));
+        }
+      }
+    }
+  }
+  // Scales in 16-bit pairs: the low bytes of a scale word's halves are (sc_4k, sc_4k+1), the
+  // high bytes (sc_4k+2, sc_4k+3), as the activation sums' 32-bit words 2k and 2k + 1.
+  __m512i sp[8];
+  for (int k = 0; k < 4; ++k) {
+    const __m512i v = Load(slab + 64 + 64 * k);
+    sp[2 * k] = _mm512_srai_epi16(_mm512_slli_epi16(v, 8), 8);
+    sp[2 * k + 1] = _mm512_srai_epi16(v, 8);
+  }
+  const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(slab)));
+  for (int i = 0; i < MC; ++i) {
+    const BlockQ8_K& xb = x[i * xs];
+    __m512i off = _mm512_setzero_si512();
+    for (int k = 0; k < 8; ++k) {
+      int32_t pair;
+      std::memcpy(&pair, xb.bsums + 2 * k, 4);
+      off = _mm512_dpwssd_epi32(off, sp[k], _mm512_set1_epi32(pair));
+    }
+    const __m512i t = _mm512_sub_epi32(tot[i], _mm512_slli_epi32(off, 5));
+    acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(d, _mm512_set1_ps(xb.d))));
+  }
+}
+
+template <int M, bool kQ4>
+void GemvKPacked(const BlockQ8_K* xq, int64_t xq_stride, const WeightMatrix& w,
+                 int64_t group_begin, int64_t group_end, const float* bias, float* y,
+                 int64_t y_stride) {
+  const int64_t nb = w.cols / kQK_K;
+  const int64_t slab_bytes = kQ4 ? 2304 : 3392;
+  const int64_t gbytes = nb * slab_bytes;
+  constexpr int kFirst = M < 4 ? M : 4;
+  for (int64_t g = group_begin; g < group_end; ++g) {
+    const uint8_t* group = static_cast<const uint8_t*>(w.data) + g * gbytes;
+    __m512 acc[M];
+    for (int i = 0; i < M; ++i) acc[i] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* slab = group + b * slab_bytes;
+      if constexpr (kQ4) {
+        Q4KSlab<kFirst, true>(slab, xq + b, xq_stride, acc);
+        if constexpr (M > 4) Q4KSlab<M - 4, false>(slab, xq + 4 * xq_stride + b, xq_stride, acc + 4);
+      } else {
+        Q6KSlab<kFirst, true>(slab, xq + b, xq_stride, acc);
+        if constexpr (M > 4) Q6KSlab<M - 4, false>(slab, xq + 4 * xq_stride + b, xq_stride, acc + 4);
+      }
+    }
+    const int64_t j0 = g * 16;
+    const int64_t count = std::min<int64_t>(16, w.rows - j0);
+    const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
+    const __m512 bv = bias ? _mm512_maskz_loadu_ps(mask, bias + j0) : _mm512_setzero_ps();
+    for (int i = 0; i < M; ++i) {
+      _mm512_mask_storeu_ps(y + i * y_stride + j0, mask, _mm512_add_ps(acc[i], bv));
+    }
+  }
+}
+
 }  // namespace
 
 void GemvQ8KAvx512(const BlockQ8_K* xq, int64_t xq_stride, int64_t m, const WeightMatrix& w,
@@ -209,6 +427,30 @@ void GemvQ8KAvx512(const BlockQ8_K* xq, int64_t xq_stride, int64_t m, const Weig
     case 8: return GemvQ8KM<8>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
     default: CHECK(false) << "gemv serves at most 8 rows";
   }
+}
+
+void GemvQ8KPackedAvx512(const BlockQ8_K* xq, int64_t xq_stride, int64_t m,
+                         const WeightMatrix& w, int64_t group_begin, int64_t group_end,
+                         const float* bias, float* y, int64_t y_stride) {
+  CHECK(w.packed() && (w.dtype == DType::kQ4_K || w.dtype == DType::kQ6_K));
+#define OCULAR_KPACKED_CASE(M)                                                                  \
+  case M:                                                                                       \
+    if (w.dtype == DType::kQ4_K) {                                                              \
+      return GemvKPacked<M, true>(xq, xq_stride, w, group_begin, group_end, bias, y, y_stride); \
+    }                                                                                           \
+    return GemvKPacked<M, false>(xq, xq_stride, w, group_begin, group_end, bias, y, y_stride);
+  switch (m) {
+    OCULAR_KPACKED_CASE(1)
+    OCULAR_KPACKED_CASE(2)
+    OCULAR_KPACKED_CASE(3)
+    OCULAR_KPACKED_CASE(4)
+    OCULAR_KPACKED_CASE(5)
+    OCULAR_KPACKED_CASE(6)
+    OCULAR_KPACKED_CASE(7)
+    OCULAR_KPACKED_CASE(8)
+    default: CHECK(false) << "gemv serves at most 8 rows";
+  }
+#undef OCULAR_KPACKED_CASE
 }
 
 // d = amax / 127, q = lround(x / d) as QuantizeRowQ8 (simd_body.h) per 256 values; each

@@ -665,10 +665,12 @@ void QuantizeRowQ8(const float* x, BlockQ8_0* y, int64_t n) {
 // q4_k / q6_k int8 GEMV: its own file (gemv_kquant_avx512.cc).
 #define OCULAR_GEMV_Q8K ::ocular::kernels::cpu::GemvQ8KAvx512
 #define OCULAR_QUANTIZE_Q8K ::ocular::kernels::cpu::QuantizeRowQ8KAvx512
+#define OCULAR_GEMV_Q8K_PACKED ::ocular::kernels::cpu::GemvQ8KPackedAvx512
 #else
 #define OCULAR_GEMVQ8M GemvQ8M
 #define OCULAR_GEMV_PACKED nullptr
 #define OCULAR_GEMV_Q8K ::ocular::kernels::ref::GemvQ8K
+#define OCULAR_GEMV_Q8K_PACKED nullptr
 #define OCULAR_QUANTIZE_Q8K ::ocular::ref::QuantizeRowQ8_K
 void QuantizeRowQ8(const float* x, BlockQ8_0* y, int64_t n) { ocular::ref::QuantizeRowQ8_0(x, y, n); }
 #endif
@@ -1006,6 +1008,7 @@ const CpuKernels& Table() {
       .gemv_q8_packed = OCULAR_GEMV_PACKED,
       .quantize_row_q8_0 = QuantizeRowQ8,
       .gemv_q8k = OCULAR_GEMV_Q8K,
+      .gemv_q8k_packed = OCULAR_GEMV_Q8K_PACKED,
       .quantize_row_q8_k = OCULAR_QUANTIZE_Q8K,
       .dequantize_row = DequantizeRow,
       .dequantize_row_bf16 = DequantizeRowBf16,
@@ -1033,3 +1036,4 @@ const CpuKernels& Table() {
   return k;
 }
 #undef OCULAR_GEMV_PACKED
+#undef OCULAR_GEMV_Q8K_PACKED

@@ -16,7 +16,7 @@ Result<std::unique_ptr<Qwen3VLModel>> Qwen3VLModel::Load(const std::filesystem::
                    BuildRuntimeWeights(m->checkpoint_->config, m->checkpoint_->weights));
   const std::vector<const MappedFile*> mappings = Mappings(*m->checkpoint_);
   if (placement == WeightPlacement::kCopied) {
-    // Under kBf16 the q8_0 / q4_0 text matrices take the int8 GEMV (text_decoder.cc), which
+    // Under kBf16 the q8_0 / q4_0 / q4_k / q6_k text matrices take the int8 GEMV (text_decoder.cc), which
     // reads the packed layout several times faster on CPUs that have its kernel.
     // OCULAR_NO_PACK=1 keeps them row-major, for comparisons.
     const bool pack = precision == kernels::Precision::kBf16 && kernels::GemvPackingPays(ctx) &&

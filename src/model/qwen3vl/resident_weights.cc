@@ -87,8 +87,7 @@ AlignedBuffer CopyTextMatrices(kernels::ComputeContext& ctx,
   // Distinct sources (a tied LM head is the token embedding) -> offset in the block; each
   // matrix starts on a 64-byte boundary.
   auto packs = [&](const kernels::WeightMatrix& w) {
-    return pack_for_gemv && !w.packed() &&
-           (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0);
+    return pack_for_gemv && !w.packed() && kernels::GemvPackable(w.dtype);
   };
   std::unordered_map<const void*, size_t> offset;
   std::vector<const kernels::WeightMatrix*> sources;

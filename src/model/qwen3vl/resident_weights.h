@@ -26,7 +26,7 @@ enum class WeightPlacement {
 void CopyMatrixBytes(kernels::ComputeContext& ctx, const std::vector<const MappedFile*>& mappings,
                      const kernels::WeightMatrix& w, uint8_t* dst);
 
-// Packs a q8_0 / q4_0 matrix into kernels::WeightLayout::kGemvPacked at `dst`
+// Packs a q8_0 / q4_0 / q4_k / q6_k matrix into kernels::WeightLayout::kGemvPacked at `dst`
 // (GemvPackedBytes bytes, 64-byte aligned), reading the rows as CopyMatrixBytes does; returns
 // the packed view.
 kernels::WeightMatrix PackMatrixBytes(kernels::ComputeContext& ctx,
@@ -36,8 +36,8 @@ kernels::WeightMatrix PackMatrixBytes(kernels::ComputeContext& ctx,
 // Copies every text matrix (attention and MLP projections, the LM head and the token
 // embedding it may be tied to; each distinct tensor once) into one huge-page block and
 // retargets the views in `text` to it (CopyMatrixBytes). Same bytes, same results; returns
-// the block, which must outlive `text`'s use. With `pack_for_gemv`, q8_0 / q4_0 matrices are
-// packed instead (PackMatrixBytes: the same blocks, 16 rows side by side for the int8 GEMV,
+// the block, which must outlive `text`'s use. With `pack_for_gemv`, q8_0 / q4_0 / q4_k / q6_k
+// matrices are packed instead (PackMatrixBytes: the same blocks, 16 rows side by side for the int8 GEMV,
 // which then reads them ~1.2-3x faster; sums in another order, so not bit-identical).
 AlignedBuffer CopyTextMatrices(kernels::ComputeContext& ctx,
                                const std::vector<const MappedFile*>& mappings, TextRt* text,

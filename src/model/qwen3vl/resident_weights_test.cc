@@ -14,6 +14,7 @@
 
 #include "base/thread_pool.h"
 #include "model/qwen3vl/checkpoint.h"
+#include "model/qwen3vl/gen/checkpoint_gen.h"
 #include "model/qwen3vl/model.h"
 #include "model/qwen3vl/prompt_steps_test_util.h"
 #include "tests/support/golden.h"
@@ -56,8 +57,8 @@ void CheckCopy(const fs::path& model, const fs::path& mmproj, bool pack) {
     ASSERT_EQ(a.dtype, b.dtype);
     EXPECT_TRUE(InAnyMapping(maps, a));
     const auto* p = static_cast<const uint8_t*>(b.data);
-    const bool int8 = a.dtype == DType::kQ8_0 || a.dtype == DType::kQ4_0;
-    ASSERT_EQ(b.packed(), pack && int8) << "packed exactly the q8_0 / q4_0 matrices when asked";
+    ASSERT_EQ(b.packed(), pack && kernels::GemvPackable(a.dtype))
+        << "packed exactly the q8_0 / q4_0 / q4_k / q6_k matrices when asked";
     const size_t n = static_cast<size_t>(
         b.packed() ? kernels::GemvPackedBytes(b.dtype, b.rows, b.cols) : a.rows * a.Stride());
     EXPECT_TRUE(p >= lo && p + n <= hi) << "outside the returned block";
@@ -118,6 +119,24 @@ TEST(ResidentWeights, PacksTheQ8TextMatricesOfAGgufPair) {
   OCULAR_REQUIRE_GOLDEN(golden);
   const fs::path dir = golden / "models/tiny-a-gguf";
   CheckCopy(dir / "tiny-a-q8_0.gguf", dir / "mmproj-tiny-a-f16.gguf", /*pack=*/true);
+}
+
+// A Q4_K_M file (gen on the tiny-k shape): its q4_k and q6_k matrices packed, the tied q6_k
+// embedding once.
+TEST(ResidentWeights, PacksTheKQuantTextMatricesOfAQ4KMFile) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  ocular::testing::TempDir tmp;
+  ThreadPool pool(2);
+  gen::GenOptions o;
+  o.preset = "tiny-k";
+  o.format = "gguf";
+  o.dtype = DType::kQ4_K;
+  o.out_dir = tmp.path();
+  o.tokenizer_dir = golden / "models/tiny-a";
+  auto files = gen::GenerateCheckpoint(o, pool);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  CheckCopy(tmp.path() / "tiny-k-q4_k_m.gguf", tmp.path() / "mmproj-tiny-k-f16.gguf",
+            /*pack=*/true);
 }
 
 // Logits for a prompt and two decode steps of the tiny GGUF q8_0 model, loaded with
