@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "base/check.h"
+#include "kernels/cpu/vec_avx512.h"
 #include "tensor/half.h"
 
 namespace ocular::kernels::cpu {
@@ -453,13 +454,11 @@ void GemvQ8KPackedAvx512(const BlockQ8_K* xq, int64_t xq_stride, int64_t m,
 #undef OCULAR_KPACKED_CASE
 }
 
-// d = amax / 127, q = lround(x / d) as QuantizeRowQ8 (simd_body.h) per 256 values; each
+// d = amax / 127, q = lround(x / d) (avx512::RoundHalfAway) per 256 values; each
 // 16-lane vector's integer sum is one block sum.
 void QuantizeRowQ8KAvx512(const float* x, BlockQ8_K* y, int64_t n) {
   CHECK_EQ(n % kQK_K, 0);
   const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
-  const __m512 sign_mask = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(0x80000000u)));
-  const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     const float* xb = x + b * kQK_K;
     __m512 amax = _mm512_setzero_ps();
@@ -469,12 +468,7 @@ void QuantizeRowQ8KAvx512(const float* x, BlockQ8_K* y, int64_t n) {
     y[b].d = d;
     const __m512 vid = _mm512_set1_ps(id);
     for (int g = 0; g < 16; ++g) {
-      const __m512 p = _mm512_mul_ps(_mm512_loadu_ps(xb + 16 * g), vid);
-      __m512 t = _mm512_roundscale_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-      const __m512 frac = _mm512_and_ps(_mm512_sub_ps(p, t), abs_mask);
-      const __mmask16 away = _mm512_cmp_ps_mask(frac, half, _CMP_GE_OQ);
-      t = _mm512_mask_add_ps(t, away, t, _mm512_or_ps(one, _mm512_and_ps(p, sign_mask)));
-      const __m512i q = _mm512_cvttps_epi32(t);
+      const __m512i q = avx512::RoundHalfAway(_mm512_mul_ps(_mm512_loadu_ps(xb + 16 * g), vid));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].qs + 16 * g), _mm512_cvtepi32_epi8(q));
       y[b].bsums[g] = static_cast<int16_t>(_mm512_reduce_add_epi32(q));
     }

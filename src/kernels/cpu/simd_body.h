@@ -635,14 +635,11 @@ void GemvQ8Packed(const BlockQ8_0* xq, const float* xd, const int32_t* xsum, int
 #define OCULAR_GEMV_PACKED GemvQ8Packed
 
 // Activations to q8_0 blocks, bit for bit ocular::ref::QuantizeRowQ8_0 (finite inputs):
-// d = amax / 127 (f16), q = lround(x / d) (round half away from zero), on 16 lanes at a time.
-// The rounding: t = trunc(p); p - t is exact (the fraction bits of p), and |p - t| >= 0.5
-// moves t one step away from zero, which is lround's rule.
+// d = amax / 127 (f16), q = lround(x / d) (round half away from zero, avx512::RoundHalfAway),
+// on 16 lanes at a time.
 void QuantizeRowQ8(const float* x, BlockQ8_0* y, int64_t n) {
   CHECK_EQ(n % 32, 0);
   const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
-  const __m512 sign_mask = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(0x80000000u)));
-  const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
   for (int64_t b = 0; b < n / 32; ++b) {
     const __m512 v[2] = {_mm512_loadu_ps(x + 32 * b), _mm512_loadu_ps(x + 32 * b + 16)};
     const float amax = _mm512_reduce_max_ps(
@@ -652,13 +649,8 @@ void QuantizeRowQ8(const float* x, BlockQ8_0* y, int64_t n) {
     y[b].d = F32ToF16(d);
     const __m512 vid = _mm512_set1_ps(id);
     for (int h = 0; h < 2; ++h) {
-      const __m512 p = _mm512_mul_ps(v[h], vid);
-      __m512 t = _mm512_roundscale_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-      const __m512 frac = _mm512_and_ps(_mm512_sub_ps(p, t), abs_mask);
-      const __mmask16 away = _mm512_cmp_ps_mask(frac, half, _CMP_GE_OQ);
-      t = _mm512_mask_add_ps(t, away, t, _mm512_or_ps(one, _mm512_and_ps(p, sign_mask)));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].qs + 16 * h),
-                       _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(t)));
+      const __m512i q = avx512::RoundHalfAway(_mm512_mul_ps(v[h], vid));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].qs + 16 * h), _mm512_cvtepi32_epi8(q));
     }
   }
 }

@@ -104,4 +104,17 @@ inline __m256i DotI8(__m256i a, __m256i b) {
                              _mm256_sign_epi8(b, a));
 }
 
+// lround(p) on 16 lanes (round half away from zero), as int32: t = trunc(p); p - t is exact
+// (the fraction bits of p), and |p - t| >= 0.5 moves t one step away from zero. The rounding
+// of the q8_0 / q8_K activation quantizers (ref::QuantizeRowQ8_0 / QuantizeRowQ8_K).
+inline __m512i RoundHalfAway(V p) {
+  const V abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  const V sign_mask = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(0x80000000u)));
+  V t = _mm512_roundscale_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const V frac = _mm512_and_ps(_mm512_sub_ps(p, t), abs_mask);
+  const __mmask16 away = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+  t = _mm512_mask_add_ps(t, away, t, _mm512_or_ps(_mm512_set1_ps(1.0f), _mm512_and_ps(p, sign_mask)));
+  return _mm512_cvttps_epi32(t);
+}
+
 }  // namespace ocular::kernels::cpu::avx512
