@@ -32,6 +32,7 @@ struct Scratch {
   std::vector<float> values;  // [kKeyBlock, head_dim]
   std::vector<float> kt;      // [head_dim, kKeyBlock] the key block transposed
   std::vector<const float*> key_ptrs, value_ptrs;  // [kKeyBlock]
+  std::vector<const void*> key_raw, value_raw;     // [kKeyBlock] half-precision rows in place
   void Reserve(int head_dim) {
     acc.resize(static_cast<size_t>(kQueryBlock) * head_dim);
     scores.resize(kKeyBlock);
@@ -40,6 +41,8 @@ struct Scratch {
     kt.resize(keys.size());
     key_ptrs.resize(kKeyBlock);
     value_ptrs.resize(kKeyBlock);
+    key_raw.resize(kKeyBlock);
+    value_raw.resize(kKeyBlock);
   }
 };
 
@@ -47,10 +50,12 @@ struct Scratch {
 // fetch(j0, count, key_ptrs, value_ptrs, scratch).
 // `transposed`: scores as broadcast-FMAs over a transposed key block (worth it for several
 // rows) or as dot products; chosen by the caller so that a row's arithmetic does not depend on
-// which rows share its call.
+// which rows share its call. `raw` (kBF16 / kF16, dot products only): fetch leaves the rows as
+// stored in sc.key_raw / value_raw, read by the half-precision kernels (the same bits as
+// widened rows); kF32: f32 rows in key_ptrs / value_ptrs.
 template <typename Fetch>
 void AttendRows(const cpu::CpuKernels& kern, const QueryRow* rows, int num_rows, int head_dim,
-                float scale, bool transposed, Scratch& sc, Fetch&& fetch) {
+                float scale, bool transposed, DType raw, Scratch& sc, Fetch&& fetch) {
   float row_max[kQueryBlock];
   float row_sum[kQueryBlock];
   int64_t max_limit = 0;
@@ -75,6 +80,9 @@ void AttendRows(const cpu::CpuKernels& kern, const QueryRow* rows, int num_rows,
       float* s = sc.scores.data();
       if (transposed) {
         kern.qk_scores(rows[r].q, sc.kt.data(), kKeyBlock, head_dim, valid, scale, s);
+      } else if (raw != DType::kF32) {
+        kern.dot_keys_half(raw, rows[r].q, sc.key_raw.data(), valid, head_dim, s);
+        for (int j = 0; j < valid; ++j) s[j] *= scale;
       } else {
         kern.dot_keys(rows[r].q, sc.key_ptrs.data(), valid, head_dim, s);
         for (int j = 0; j < valid; ++j) s[j] *= scale;
@@ -90,7 +98,11 @@ void AttendRows(const cpu::CpuKernels& kern, const QueryRow* rows, int num_rows,
       }
       row_max[r] = new_max;
       row_sum[r] += kern.exp_shift_sum(s, new_max, valid);
-      kern.pv_accumulate(s, sc.value_ptrs.data(), valid, head_dim, correction, acc);
+      if (raw != DType::kF32) {
+        kern.pv_accumulate_half(raw, s, sc.value_raw.data(), valid, head_dim, correction, acc);
+      } else {
+        kern.pv_accumulate(s, sc.value_ptrs.data(), valid, head_dim, correction, acc);
+      }
     }
   }
   for (int r = 0; r < num_rows; ++r) {
@@ -181,7 +193,7 @@ void FullAttention(ComputeContext& ctx, const FullAttentionArgs& a) {
                    a.out + i * a.out_stride + static_cast<int64_t>(t.head) * a.head_dim,
                    seg_len};
     }
-    AttendRows(kern, rows, n, a.head_dim, a.scale, t.transposed, scratch[thread],
+    AttendRows(kern, rows, n, a.head_dim, a.scale, t.transposed, DType::kF32, scratch[thread],
                [&](int64_t j0, int count, const float** kp, const float** vp, Scratch&) {
                  for (int j = 0; j < count; ++j) {
                    const int64_t tok = seg_begin + j0 + j;
@@ -264,8 +276,11 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
     }
     // Rows of a sequence with several query tokens always take the transposed method (the
     // tiles' arithmetic too), however its tokens fall into tasks; a decode row takes dot
-    // products unless its group alone fills 4 rows.
-    AttendRows(kern, rows, n, hd, a.scale, /*transposed=*/nq >= 2 || n >= 4, scratch[thread],
+    // products unless its group alone fills 4 rows. Dot products read a half-precision cache
+    // in place where the ISA has the kernels (half the bytes of widened rows, no copy).
+    const bool transposed = nq >= 2 || n >= 4;
+    const bool raw = c.dtype != DType::kF32 && !transposed && kern.dot_keys_half != nullptr;
+    AttendRows(kern, rows, n, hd, a.scale, transposed, raw ? c.dtype : DType::kF32, scratch[thread],
                [&](int64_t j0, int count, const float** kp, const float** vp, Scratch& sc) {
                  // Block and offset of each key, stepped (no division per key).
                  int64_t bi = j0 / c.block_size, off = j0 % c.block_size;
@@ -281,6 +296,9 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
                    if (c.dtype == DType::kF32) {
                      kp[j] = reinterpret_cast<const float*>(kb);
                      vp[j] = reinterpret_cast<const float*>(vb);
+                   } else if (raw) {
+                     sc.key_raw[j] = kb;
+                     sc.value_raw[j] = vb;
                    } else {
                      float* kd = sc.keys.data() + static_cast<size_t>(j) * hd;
                      float* vd = sc.values.data() + static_cast<size_t>(j) * hd;

@@ -555,6 +555,46 @@ TEST_P(AttentionTest, PagedDecodeRowsMatchReferenceAndDoNotDependOnTheBatch) {
   }
 }
 
+// Decode rows over a bf16 or f16 cache (read in place where the ISA has the half-precision
+// kernels) give exactly what an f32 cache holding the same values widened gives, for groups
+// that take the dot-product method (1, 2) and the transposed one (4).
+TEST_P(AttentionTest, PagedDecodeOnAHalfCacheEqualsItsWidenedCopy) {
+  const std::vector<int32_t> kv_lens = {1, 17, 64, 65, 300};
+  const std::vector<int32_t> q_counts(kv_lens.size(), 1);
+  const int kv_heads = 2;
+  for (DType dtype : {DType::kBF16, DType::kF16}) {
+    for (int group : {1, 2, 4}) {
+      for (int head_dim : {128, 72}) {
+        SCOPED_TRACE(::testing::Message() << DTypeName(dtype) << " group " << group
+                                          << " head_dim " << head_dim);
+        const int heads = kv_heads * group;
+        TestCache half(rng_, dtype, 16, kv_heads, head_dim, kv_lens);
+        // The same slots widened to f32, under the same block tables.
+        PagedKvView wide = half.view;
+        wide.dtype = DType::kF32;
+        const int64_t elems = static_cast<int64_t>(half.k.size()) / 2;
+        std::vector<float> wk(elems), wv(elems);
+        ocular::ref::DequantizeRow(dtype, half.k.data(), wk.data(), elems);
+        ocular::ref::DequantizeRow(dtype, half.v.data(), wv.data(), elems);
+        wide.k = wk.data(), wide.v = wv.data();
+        const int n = static_cast<int>(kv_lens.size());
+        std::vector<int64_t> q_starts(n);
+        std::iota(q_starts.begin(), q_starts.end(), 0);
+        const int64_t qs = heads * head_dim, os = heads * head_dim;
+        std::vector<float> q = testing::RandomFloats(rng_, n * qs, -2, 2);
+        std::vector<float> got(n * os, -9.0f), want(got.size(), -9.0f);
+        PagedAttentionArgs a =
+            ArgsFor(half, q.data(), qs, os, heads, head_dim, q_starts, q_counts, kv_lens);
+        a.out = got.data();
+        PagedAttention(pc_.ctx, half.view, a);
+        a.out = want.data();
+        PagedAttention(pc_.ctx, wide, a);
+        for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << "value " << i;
+      }
+    }
+  }
+}
+
 // Chunked prefill: a prompt's rows come out bit for bit the same whether it is attended in one
 // call or in chunks of other sizes (17 and 2 tokens included: a chunk's tail rows), each chunk
 // batched with another sequence's chunk and a decode row, on every path and cache dtype.

@@ -77,6 +77,13 @@ struct CpuKernels {
   // acc[d] = acc[d] * c + sum_j p[j] * v_rows[j][d] for d < head_dim, j < count.
   void (*pv_accumulate)(const float* p, const float* const* v_rows, int count, int head_dim,
                         float c, float* acc);
+  // dot_keys / pv_accumulate on the rows of a bf16 or f16 KV cache as stored, widened in
+  // registers: bit for bit the f32 kernels on the widened rows. Null where the ISA has none
+  // (attention.cc then widens the rows into scratch with load_row).
+  void (*dot_keys_half)(DType dtype, const float* q, const void* const* keys, int count,
+                        int64_t n, float* out);
+  void (*pv_accumulate_half)(DType dtype, const float* p, const void* const* v_rows, int count,
+                             int head_dim, float c, float* acc);
   // dst[i] = f32(src[i]) for a KV cache row of `dtype` (f32, bf16, f16).
   void (*load_row)(DType dtype, const void* src, float* dst, int64_t n);
   void (*store_row)(DType dtype, const float* src, void* dst, int64_t n);

@@ -684,50 +684,77 @@ void GemvQ8(const BlockQ8_0* xq, int64_t xq_stride, int64_t m, const WeightMatri
 #undef OCULAR_GEMVQ8M
 
 // ---- reductions and element-wise ----------------------------------------------------------
-float Dot(const float* a, const float* b, int64_t n) {
+// KV cache rows as stored: f32, or bf16 / f16 widened in registers (exactly, so a half row
+// gives the bits its f32 widening would).
+struct RowF32 {
+  using T = float;
+  static V Get(const float* p) { return Load(p); }
+  static V GetN(const float* p, int64_t n) { return LoadN(p, n); }
+};
+struct RowBf16 {
+  using T = uint16_t;
+  static V Get(const uint16_t* p) { return LoadBf16(p); }
+  static V GetN(const uint16_t* p, int64_t n) { return LoadNBf16(p, n); }
+};
+struct RowF16 {
+  using T = uint16_t;
+  static V Get(const uint16_t* p) { return LoadF16(p); }
+  static V GetN(const uint16_t* p, int64_t n) { return LoadNF16(p, n); }
+};
+
+template <typename R>
+float DotT(const float* a, const typename R::T* b, int64_t n) {
   V s0 = Zero(), s1 = Zero();
   int64_t i = 0;
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
-    s0 = Fma(Load(a + i), Load(b + i), s0);
-    s1 = Fma(Load(a + i + kLanes), Load(b + i + kLanes), s1);
+    s0 = Fma(Load(a + i), R::Get(b + i), s0);
+    s1 = Fma(Load(a + i + kLanes), R::Get(b + i + kLanes), s1);
   }
-  for (; i + kLanes <= n; i += kLanes) s0 = Fma(Load(a + i), Load(b + i), s0);
-  if (i < n) s1 = Fma(LoadN(a + i, n - i), LoadN(b + i, n - i), s1);
+  for (; i + kLanes <= n; i += kLanes) s0 = Fma(Load(a + i), R::Get(b + i), s0);
+  if (i < n) s1 = Fma(LoadN(a + i, n - i), R::GetN(b + i, n - i), s1);
   return ReduceSum(Add(s0, s1));
 }
+
+float Dot(const float* a, const float* b, int64_t n) { return DotT<RowF32>(a, b, n); }
 
 float SumSquares(const float* a, int64_t n) { return Dot(a, a, n); }
 
 // out[j] = Dot(q, keys[j], n) bit for bit, four keys at a time: the same operations per key,
 // but four independent pairs of FMA chains instead of one latency-bound pair.
-void DotKeys(const float* q, const float* const* keys, int count, int64_t n, float* out) {
+template <typename R>
+void DotKeysT(const float* q, const typename R::T* const* keys, int count, int64_t n, float* out) {
+  using T = typename R::T;
   int j = 0;
   for (; j + 4 <= count; j += 4) {
-    const float* k[4] = {keys[j], keys[j + 1], keys[j + 2], keys[j + 3]};
+    const T* k[4] = {keys[j], keys[j + 1], keys[j + 2], keys[j + 3]};
     V s0[4] = {Zero(), Zero(), Zero(), Zero()}, s1[4] = {Zero(), Zero(), Zero(), Zero()};
     int64_t i = 0;
     for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
       const V a0 = Load(q + i), a1 = Load(q + i + kLanes);
 #pragma GCC unroll 4
       for (int t = 0; t < 4; ++t) {
-        s0[t] = Fma(a0, Load(k[t] + i), s0[t]);
-        s1[t] = Fma(a1, Load(k[t] + i + kLanes), s1[t]);
+        s0[t] = Fma(a0, R::Get(k[t] + i), s0[t]);
+        s1[t] = Fma(a1, R::Get(k[t] + i + kLanes), s1[t]);
       }
     }
     for (; i + kLanes <= n; i += kLanes) {
       const V a0 = Load(q + i);
 #pragma GCC unroll 4
-      for (int t = 0; t < 4; ++t) s0[t] = Fma(a0, Load(k[t] + i), s0[t]);
+      for (int t = 0; t < 4; ++t) s0[t] = Fma(a0, R::Get(k[t] + i), s0[t]);
     }
     if (i < n) {
       const V a = LoadN(q + i, n - i);
 #pragma GCC unroll 4
-      for (int t = 0; t < 4; ++t) s1[t] = Fma(a, LoadN(k[t] + i, n - i), s1[t]);
+      for (int t = 0; t < 4; ++t) s1[t] = Fma(a, R::GetN(k[t] + i, n - i), s1[t]);
     }
 #pragma GCC unroll 4
     for (int t = 0; t < 4; ++t) out[j + t] = ReduceSum(Add(s0[t], s1[t]));
   }
-  for (; j < count; ++j) out[j] = Dot(q, keys[j], n);
+  for (; j < count; ++j) out[j] = DotT<R>(q, keys[j], n);
+}
+
+void DotKeys(const float* q, const float* const* keys, int count, int64_t n, float* out) {
+  DotKeysT<RowF32>(q, keys, count, n, out);
 }
 
 float Sum(const float* a, int64_t n) {
@@ -939,27 +966,28 @@ void QkScores(const float* q, const float* kt, int64_t ld, int head_dim, int cou
 }
 
 // F full vectors (+ one partial of `tail` lanes) of acc held in registers across all keys.
-template <int F>
-void PvChunk(const float* p, const float* const* v_rows, int count, int d0, int tail, V cv,
-             float* acc) {
+template <int F, typename R>
+void PvChunk(const float* p, const typename R::T* const* v_rows, int count, int d0, int tail,
+             V cv, float* acc) {
   V a[F + 1];
 #pragma GCC unroll 16
   for (int v = 0; v < F; ++v) a[v] = Mul(Load(acc + d0 + v * kLanes), cv);
   a[F] = tail ? Mul(LoadN(acc + d0 + F * kLanes, tail), cv) : Zero();
   for (int j = 0; j < count; ++j) {
     const V pj = Set1(p[j]);
-    const float* vr = v_rows[j] + d0;
+    const typename R::T* vr = v_rows[j] + d0;
 #pragma GCC unroll 16
-    for (int v = 0; v < F; ++v) a[v] = Fma(pj, Load(vr + v * kLanes), a[v]);
-    if (tail) a[F] = Fma(pj, LoadN(vr + F * kLanes, tail), a[F]);
+    for (int v = 0; v < F; ++v) a[v] = Fma(pj, R::Get(vr + v * kLanes), a[v]);
+    if (tail) a[F] = Fma(pj, R::GetN(vr + F * kLanes, tail), a[F]);
   }
 #pragma GCC unroll 16
   for (int v = 0; v < F; ++v) Store(acc + d0 + v * kLanes, a[v]);
   if (tail) StoreN(acc + d0 + F * kLanes, a[F], tail);
 }
 
-void PvAccumulate(const float* p, const float* const* v_rows, int count, int head_dim, float c,
-                  float* acc) {
+template <typename R>
+void PvAccumulateT(const float* p, const typename R::T* const* v_rows, int count, int head_dim,
+                   float c, float* acc) {
   // head_dim in chunks of up to 8 vectors.
   constexpr int kVecs = 8;
   const V cv = Set1(c);
@@ -967,16 +995,44 @@ void PvAccumulate(const float* p, const float* const* v_rows, int count, int hea
     const int width = head_dim - d0 < kVecs * kLanes ? head_dim - d0 : kVecs * kLanes;
     const int full = width / kLanes, tail = width % kLanes;
     switch (full) {
-      case 0: PvChunk<0>(p, v_rows, count, d0, tail, cv, acc); break;
-      case 1: PvChunk<1>(p, v_rows, count, d0, tail, cv, acc); break;
-      case 2: PvChunk<2>(p, v_rows, count, d0, tail, cv, acc); break;
-      case 3: PvChunk<3>(p, v_rows, count, d0, tail, cv, acc); break;
-      case 4: PvChunk<4>(p, v_rows, count, d0, tail, cv, acc); break;
-      case 5: PvChunk<5>(p, v_rows, count, d0, tail, cv, acc); break;
-      case 6: PvChunk<6>(p, v_rows, count, d0, tail, cv, acc); break;
-      case 7: PvChunk<7>(p, v_rows, count, d0, tail, cv, acc); break;
-      default: PvChunk<8>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 0: PvChunk<0, R>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 1: PvChunk<1, R>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 2: PvChunk<2, R>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 3: PvChunk<3, R>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 4: PvChunk<4, R>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 5: PvChunk<5, R>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 6: PvChunk<6, R>(p, v_rows, count, d0, tail, cv, acc); break;
+      case 7: PvChunk<7, R>(p, v_rows, count, d0, tail, cv, acc); break;
+      default: PvChunk<8, R>(p, v_rows, count, d0, tail, cv, acc); break;
     }
+  }
+}
+
+void PvAccumulate(const float* p, const float* const* v_rows, int count, int head_dim, float c,
+                  float* acc) {
+  PvAccumulateT<RowF32>(p, v_rows, count, head_dim, c, acc);
+}
+
+// The half-precision cache's rows read in place (CpuKernels::dot_keys_half / pv_accumulate_half).
+void DotKeysHalf(DType dtype, const float* q, const void* const* keys, int count, int64_t n,
+                 float* out) {
+  const auto* k = reinterpret_cast<const uint16_t* const*>(keys);
+  if (dtype == DType::kBF16) {
+    DotKeysT<RowBf16>(q, k, count, n, out);
+  } else {
+    CHECK(dtype == DType::kF16);
+    DotKeysT<RowF16>(q, k, count, n, out);
+  }
+}
+
+void PvAccumulateHalf(DType dtype, const float* p, const void* const* v_rows, int count,
+                      int head_dim, float c, float* acc) {
+  const auto* v = reinterpret_cast<const uint16_t* const*>(v_rows);
+  if (dtype == DType::kBF16) {
+    PvAccumulateT<RowBf16>(p, v, count, head_dim, c, acc);
+  } else {
+    CHECK(dtype == DType::kF16);
+    PvAccumulateT<RowF16>(p, v, count, head_dim, c, acc);
   }
 }
 
@@ -1022,6 +1078,8 @@ const CpuKernels& Table() {
       .axpy = Axpy,
       .qk_scores = QkScores,
       .pv_accumulate = PvAccumulate,
+      .dot_keys_half = DotKeysHalf,
+      .pv_accumulate_half = PvAccumulateHalf,
       .load_row = LoadRow,
       .store_row = StoreRow,
   };

@@ -95,4 +95,17 @@ inline __m256i DotI8(__m256i a, __m256i b) {
   return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
 }
 
+// The first n (< kLanes) values of a half-precision row widened (LoadBf16 / LoadF16), the
+// other lanes zero.
+inline V LoadNBf16(const uint16_t* p, int64_t n) {
+  uint16_t t[kLanes] = {};
+  for (int64_t i = 0; i < n; ++i) t[i] = p[i];
+  return LoadBf16(t);
+}
+inline V LoadNF16(const uint16_t* p, int64_t n) {
+  uint16_t t[kLanes] = {};
+  for (int64_t i = 0; i < n; ++i) t[i] = p[i];
+  return LoadF16(t);
+}
+
 }  // namespace ocular::kernels::cpu::avx2

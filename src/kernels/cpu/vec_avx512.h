@@ -104,6 +104,16 @@ inline __m256i DotI8(__m256i a, __m256i b) {
                              _mm256_sign_epi8(b, a));
 }
 
+// The first n (< kLanes) values of a half-precision row widened (LoadBf16 / LoadF16), the
+// other lanes zero.
+inline V LoadNBf16(const uint16_t* p, int64_t n) {
+  const __m256i h = _mm256_maskz_loadu_epi16(static_cast<__mmask16>((1u << n) - 1), p);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+inline V LoadNF16(const uint16_t* p, int64_t n) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(static_cast<__mmask16>((1u << n) - 1), p));
+}
+
 // lround(p) on 16 lanes (round half away from zero), as int32: t = trunc(p); p - t is exact
 // (the fraction bits of p), and |p - t| >= 0.5 moves t one step away from zero. The rounding
 // of the q8_0 / q8_K activation quantizers (ref::QuantizeRowQ8_0 / QuantizeRowQ8_K).
