@@ -276,8 +276,8 @@ void RegisterServe(CLI::App& root, int& exit_code) {
   cmd->add_option("--max-waiting", o->max_waiting, "admission queue length (beyond: 429)")->capture_default_str();
   cmd->add_option("--block-size", o->block_size, "tokens per KV block")->capture_default_str();
   cmd->add_option("--kv-dtype", o->kv_dtype,
-                  "KV cache element type: f32 (exact), bf16 or f16 (twice the tokens in the same budget; "
-                  "decode attention widens each row as it reads it, slower at long contexts)")
+                  "KV cache element type: f32 (exact), bf16 or f16 (twice the tokens in the same budget, "
+                  "rows widened in registers as decode attention reads them)")
       ->capture_default_str();
   cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "disable prefix caching");
   AddMmapFlag(cmd, &o->mmap_weights);

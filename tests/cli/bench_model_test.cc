@@ -70,6 +70,7 @@ TEST(CliBenchModelTest, TinyGgufReportsEveryFigure) {
   EXPECT_NEAR(double(j["decode_roofline_fraction"]), decode * wbytes / 1e9 / bw,
               1e-9 * decode * wbytes / 1e9 / bw);
   EXPECT_EQ(j["precision"], "bf16");
+  EXPECT_EQ(j["kv_dtype"], "f32");
   // q8_0 text weights under bf16 are packed for the int8 GEMV where the CPU has its kernel.
   const bool avx512 = j["compute"].get<std::string>().find("isa=avx512") != std::string::npos;
   EXPECT_EQ(j["text_weights"], avx512 ? "packed" : "copied");
@@ -83,6 +84,23 @@ TEST(CliBenchModelTest, PlacementFollowsPrecisionAndMmap) {
   std::vector<std::string> mapped = TinyArgs(golden);
   mapped.insert(mapped.end(), {"--skip-vision", "--mmap"});
   EXPECT_EQ(BenchJson(mapped)["text_weights"], "mapped");
+}
+
+// --kv-dtype bf16 runs prefill and decode on a half-precision KV cache and reports it; a type
+// the cache cannot hold is one line and exit 2.
+TEST(CliBenchModelTest, KvDtypeIsReportedAndChecked) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  std::vector<std::string> args = TinyArgs(golden);
+  args.insert(args.end(), {"--skip-vision", "--kv-dtype", "bf16"});
+  nlohmann::json j = BenchJson(args);
+  EXPECT_EQ(j["kv_dtype"], "bf16");
+  ExpectTiming(j["decode_tok_s"], "decode_tok_s");
+  std::vector<std::string> bad = TinyArgs(golden);
+  bad.insert(bad.end(), {"--skip-vision", "--kv-dtype", "q8_0"});
+  CliResult r = RunOcular(bad);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("--kv-dtype"), std::string::npos) << r.err;
 }
 
 TEST(CliBenchModelTest, BadImageSizeIsOneLineAndExitTwo) {
