@@ -10,6 +10,7 @@
 #include "kernels/cpu/full_attention.h"
 #include "kernels/cpu/paged_attention.h"
 #include "kernels/kernels.h"
+#include "tensor/half.h"
 
 namespace ocular::kernels {
 namespace {
@@ -50,9 +51,10 @@ struct Scratch {
 // fetch(j0, count, key_ptrs, value_ptrs, scratch).
 // `transposed`: scores as broadcast-FMAs over a transposed key block (worth it for several
 // rows) or as dot products; chosen by the caller so that a row's arithmetic does not depend on
-// which rows share its call. `raw` (kBF16 / kF16, dot products only): fetch leaves the rows as
-// stored in sc.key_raw / value_raw, read by the half-precision kernels (the same bits as
-// widened rows); kF32: f32 rows in key_ptrs / value_ptrs.
+// which rows share its call. `raw` (kBF16 / kF16): fetch leaves the rows as stored in
+// sc.key_raw / value_raw, read by the half-precision kernels (dot products, P V) or widened as
+// the key block is transposed: the same bits as widened rows. kF32: f32 rows in key_ptrs /
+// value_ptrs.
 template <typename Fetch>
 void AttendRows(const cpu::CpuKernels& kern, const QueryRow* rows, int num_rows, int head_dim,
                 float scale, bool transposed, DType raw, Scratch& sc, Fetch&& fetch) {
@@ -68,10 +70,18 @@ void AttendRows(const cpu::CpuKernels& kern, const QueryRow* rows, int num_rows,
   for (int64_t j0 = 0; j0 < max_limit; j0 += kKeyBlock) {
     const int count = static_cast<int>(std::min<int64_t>(kKeyBlock, max_limit - j0));
     fetch(j0, count, sc.key_ptrs.data(), sc.value_ptrs.data(), sc);
-    if (transposed) {
+    if (transposed && raw == DType::kF32) {
       for (int j = 0; j < count; ++j) {
         const float* kj = sc.key_ptrs[j];
         for (int d = 0; d < head_dim; ++d) sc.kt[static_cast<size_t>(d) * kKeyBlock + j] = kj[d];
+      }
+    } else if (transposed) {
+      for (int j = 0; j < count; ++j) {
+        const auto* kj = static_cast<const uint16_t*>(sc.key_raw[j]);
+        for (int d = 0; d < head_dim; ++d) {
+          sc.kt[static_cast<size_t>(d) * kKeyBlock + j] =
+              raw == DType::kBF16 ? Bf16ToF32(kj[d]) : F16ToF32(kj[d]);
+        }
       }
     }
     for (int r = 0; r < num_rows; ++r) {
@@ -276,10 +286,10 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
     }
     // Rows of a sequence with several query tokens always take the transposed method (the
     // tiles' arithmetic too), however its tokens fall into tasks; a decode row takes dot
-    // products unless its group alone fills 4 rows. Dot products read a half-precision cache
-    // in place where the ISA has the kernels (half the bytes of widened rows, no copy).
+    // products unless its group alone fills 4 rows. A half-precision cache is read in place
+    // where the ISA has the kernels (half the bytes of widened rows, no copy).
     const bool transposed = nq >= 2 || n >= 4;
-    const bool raw = c.dtype != DType::kF32 && !transposed && kern.dot_keys_half != nullptr;
+    const bool raw = c.dtype != DType::kF32 && kern.dot_keys_half != nullptr;
     AttendRows(kern, rows, n, hd, a.scale, transposed, raw ? c.dtype : DType::kF32, scratch[thread],
                [&](int64_t j0, int count, const float** kp, const float** vp, Scratch& sc) {
                  // Block and offset of each key, stepped (no division per key).
