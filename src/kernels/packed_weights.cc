@@ -18,11 +18,6 @@ constexpr int kGroupRows = 16;
 
 bool IsKQuant(DType dtype) { return dtype == DType::kQ4_K || dtype == DType::kQ6_K; }
 
-void CheckPackable(DType dtype) {
-  CHECK(dtype == DType::kQ8_0 || dtype == DType::kQ4_0 || IsKQuant(dtype))
-      << "packed GEMV layout is q8_0 / q4_0 / q4_k / q6_k";
-}
-
 // ---- q8_0 / q4_0: block pairs ----
 
 // 4-byte words of quants per row and block.
@@ -127,7 +122,7 @@ int64_t GemvSlabBytes(DType dtype) {
 }
 
 int64_t GemvGroupBytes(DType dtype, int64_t cols) {
-  CheckPackable(dtype);
+  CHECK(GemvPackable(dtype)) << "packed GEMV layout is q8_0 / q4_0 / q4_k / q6_k";
   if (IsKQuant(dtype)) {
     CHECK_EQ(cols % kQK_K, 0);
     return cols / kQK_K * GemvSlabBytes(dtype);

@@ -11,7 +11,6 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -384,7 +383,7 @@ void GemvKPacked(const BlockQ8_K* xq, int64_t xq_stride, const WeightMatrix& w,
                  int64_t group_begin, int64_t group_end, const float* bias, float* y,
                  int64_t y_stride) {
   const int64_t nb = w.cols / kQK_K;
-  const int64_t slab_bytes = kQ4 ? 2304 : 3392;
+  const int64_t slab_bytes = GemvSlabBytes(w.dtype);
   const int64_t gbytes = nb * slab_bytes;
   constexpr int kFirst = M < 4 ? M : 4;
   for (int64_t g = group_begin; g < group_end; ++g) {
@@ -401,13 +400,7 @@ void GemvKPacked(const BlockQ8_K* xq, int64_t xq_stride, const WeightMatrix& w,
         if constexpr (M > 4) Q6KSlab<M - 4, false>(slab, xq + 4 * xq_stride + b, xq_stride, acc + 4);
       }
     }
-    const int64_t j0 = g * 16;
-    const int64_t count = std::min<int64_t>(16, w.rows - j0);
-    const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-    const __m512 bv = bias ? _mm512_maskz_loadu_ps(mask, bias + j0) : _mm512_setzero_ps();
-    for (int i = 0; i < M; ++i) {
-      _mm512_mask_storeu_ps(y + i * y_stride + j0, mask, _mm512_add_ps(acc[i], bv));
-    }
+    avx512::StoreRowGroup<M>(acc, bias, g * 16, w.rows, y, y_stride);
   }
 }
 

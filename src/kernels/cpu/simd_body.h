@@ -597,13 +597,7 @@ void GemvPackedM(const BlockQ8_0* xq, const float* xd, const int32_t* xsum, int6
                                  _mm512_mul_ps(wd, _mm512_set1_ps(xd[i * xq_stride + b])), acc[i]);
       }
     }
-    const int64_t j0 = g * 16;
-    const int64_t count = std::min<int64_t>(16, w.rows - j0);
-    const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-    const __m512 bv = bias ? _mm512_maskz_loadu_ps(mask, bias + j0) : _mm512_setzero_ps();
-    for (int i = 0; i < M; ++i) {
-      _mm512_mask_storeu_ps(y + i * y_stride + j0, mask, _mm512_add_ps(acc[i], bv));
-    }
+    StoreRowGroup<M>(acc, bias, g * 16, w.rows, y, y_stride);
   }
 }
 

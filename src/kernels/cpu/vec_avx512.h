@@ -104,6 +104,17 @@ inline __m256i DotI8(__m256i a, __m256i b) {
                              _mm256_sign_epi8(b, a));
 }
 
+// Output rows of a packed GEMV's 16-row group: y[i, j0 + l] = acc[i][l] (+ bias[j0 + l]) for
+// i < M and the lanes l with j0 + l < rows.
+template <int M>
+inline void StoreRowGroup(const V* acc, const float* bias, int64_t j0, int64_t rows, float* y,
+                          int64_t y_stride) {
+  const int64_t count = rows - j0 < kLanes ? rows - j0 : kLanes;
+  const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
+  const V bv = bias ? _mm512_maskz_loadu_ps(mask, bias + j0) : _mm512_setzero_ps();
+  for (int i = 0; i < M; ++i) _mm512_mask_storeu_ps(y + i * y_stride + j0, mask, _mm512_add_ps(acc[i], bv));
+}
+
 // The first n (< kLanes) values of a half-precision row widened (LoadBf16 / LoadF16), the
 // other lanes zero.
 inline V LoadNBf16(const uint16_t* p, int64_t n) {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
-#include "model/qwen3vl/gen/checkpoint_gen.h"
+#include "model/qwen3vl/gen/q4km_test_util.h"
 #include "model/qwen3vl/model.h"
 #include "model/qwen3vl/prompt_steps_test_util.h"
 #include "tests/support/golden.h"
@@ -34,17 +34,9 @@ TEST(KQuantModel, Q4KMFileUnderInt8FollowsTheExactPath) {
   OCULAR_REQUIRE_GOLDEN(golden);
   ocular::testing::TempDir tmp;
   ThreadPool pool(2);
-  gen::GenOptions o;
-  o.preset = "tiny-k";
-  o.format = "gguf";
-  o.dtype = DType::kQ4_K;
-  o.seed = 3;
-  o.out_dir = tmp.path();
-  o.tokenizer_dir = golden / "models/tiny-a";
-  auto files = gen::GenerateCheckpoint(o, pool);
+  auto files = testing::GenerateTinyKQ4KM(golden, tmp.path(), pool, /*seed=*/3);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
-  const fs::path text = tmp.path() / "tiny-k-q4_k_m.gguf";
-  const fs::path mmproj = tmp.path() / "mmproj-tiny-k-f16.gguf";
+  const fs::path text = files->text, mmproj = files->mmproj;
 
   kernels::ComputeContext ctx(pool);
   auto exact = Qwen3VLModel::Load(text, mmproj, ctx, kernels::Precision::kF32);

@@ -14,7 +14,7 @@
 
 #include "base/thread_pool.h"
 #include "model/qwen3vl/checkpoint.h"
-#include "model/qwen3vl/gen/checkpoint_gen.h"
+#include "model/qwen3vl/gen/q4km_test_util.h"
 #include "model/qwen3vl/model.h"
 #include "model/qwen3vl/prompt_steps_test_util.h"
 #include "tests/support/golden.h"
@@ -127,16 +127,9 @@ TEST(ResidentWeights, PacksTheKQuantTextMatricesOfAQ4KMFile) {
   OCULAR_REQUIRE_GOLDEN(golden);
   ocular::testing::TempDir tmp;
   ThreadPool pool(2);
-  gen::GenOptions o;
-  o.preset = "tiny-k";
-  o.format = "gguf";
-  o.dtype = DType::kQ4_K;
-  o.out_dir = tmp.path();
-  o.tokenizer_dir = golden / "models/tiny-a";
-  auto files = gen::GenerateCheckpoint(o, pool);
+  auto files = testing::GenerateTinyKQ4KM(golden, tmp.path(), pool);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
-  CheckCopy(tmp.path() / "tiny-k-q4_k_m.gguf", tmp.path() / "mmproj-tiny-k-f16.gguf",
-            /*pack=*/true);
+  CheckCopy(files->text, files->mmproj, /*pack=*/true);
 }
 
 // Logits for a prompt and two decode steps of the tiny GGUF q8_0 model, loaded with
