@@ -1,6 +1,7 @@
 #include "kernels/machine_limits.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "base/aligned_buffer.h"
@@ -11,9 +12,22 @@
 namespace ocular::kernels {
 namespace {
 
-double Median(std::vector<double> v) {
+LimitProbe Summarise(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  return {v.back(), v[v.size() / 2]};
+}
+
+// Times `repetitions` calls of `once` after one warm-up call; `work` units per call.
+template <typename F>
+LimitProbe TimeRate(double work, int repetitions, F&& once) {
+  std::vector<double> rates;
+  for (int r = 0; r <= repetitions; ++r) {
+    const int64_t t0 = NowNs();
+    once();
+    const double s = double(NowNs() - t0) * 1e-9;
+    if (r > 0) rates.push_back(work / s);  // the first call is a warm-up
+  }
+  return Summarise(std::move(rates));
 }
 
 // Sums a range with independent accumulators; the compiler vectorises it at -O2/-O3 and it is
@@ -32,7 +46,7 @@ float SumRange(const float* p, int64_t n) {
 
 }  // namespace
 
-double MeasureReadBandwidthGbs(ComputeContext& ctx, int64_t bytes, int repetitions) {
+LimitProbe MeasureReadBandwidthGbs(ComputeContext& ctx, int64_t bytes, int repetitions) {
   const int64_t n = bytes / 4;
   // In 2 MiB pages, as the model's weights are held (resident_weights.h): the limit is what
   // streaming can reach, not what 4 KiB pages allow.
@@ -42,34 +56,47 @@ double MeasureReadBandwidthGbs(ComputeContext& ctx, int64_t bytes, int repetitio
     for (int64_t i = b; i < e; ++i) p[i] = 1.0f;  // touch every page, in parallel
   });
   std::vector<float> sink(static_cast<size_t>(ctx.num_threads()), 0.0f);
-  std::vector<double> gbs;
-  for (int r = 0; r <= repetitions; ++r) {
-    const int64_t t0 = NowNs();
+  const LimitProbe gbs = TimeRate(double(n) * 4 / 1e9, repetitions, [&] {
     ctx.pool().ParallelRange(n, 1 << 18, [&](int64_t b, int64_t e, int t) {
       sink[t] += SumRange(p + b, e - b);
     });
-    const double s = double(NowNs() - t0) * 1e-9;
-    if (r > 0) gbs.push_back(double(n) * 4 / s / 1e9);  // first pass is a warm-up
-  }
+  });
   volatile float keep = sink[0];
   (void)keep;
-  return Median(gbs);
+  return gbs;
 }
 
-double MeasureMatmulPeakGflops(ComputeContext& ctx, int64_t m, int64_t k, int64_t n,
-                               int repetitions) {
+LimitProbe MeasureMatmulPeakGflops(ComputeContext& ctx, int64_t m, int64_t k, int64_t n,
+                                   int repetitions) {
   std::vector<uint16_t> w(static_cast<size_t>(n * k), F32ToBf16(0.01f));  // [n, k] bf16
   std::vector<float> x(static_cast<size_t>(m * k), 0.5f);                // [m, k]
   std::vector<float> y(static_cast<size_t>(m * n));                      // [m, n]
   WeightMatrix wm{DType::kBF16, n, k, w.data(), 0};
-  std::vector<double> gflops;
-  for (int r = 0; r <= repetitions; ++r) {
-    const int64_t t0 = NowNs();
-    MatMul(ctx, x.data(), m, wm, nullptr, y.data(), Precision::kBf16);
-    const double s = double(NowNs() - t0) * 1e-9;
-    if (r > 0) gflops.push_back(2.0 * double(m) * double(n) * double(k) / s / 1e9);
+  return TimeRate(2.0 * double(m) * double(n) * double(k) / 1e9, repetitions,
+                  [&] { MatMul(ctx, x.data(), m, wm, nullptr, y.data(), Precision::kBf16); });
+}
+
+LimitProbe MeasureInt8PeakGops(ComputeContext& ctx, int64_t m, int64_t k, int64_t n,
+                               int repetitions) {
+  if (!GemvPackingPays(ctx)) return {};
+  // q8_0 rows: per 32 values an f16 scale and 32 int8 quants (a spread of values, so no
+  // kernel shortcut for zeros applies).
+  constexpr int64_t kBlock = 34;
+  const int64_t nb = k / 32;
+  std::vector<uint8_t> rows(static_cast<size_t>(n * nb * kBlock));
+  for (int64_t b = 0; b < n * nb; ++b) {
+    uint8_t* blk = rows.data() + b * kBlock;
+    const uint16_t d = F32ToF16(0.01f);
+    std::memcpy(blk, &d, 2);
+    for (int i = 0; i < 32; ++i) blk[2 + i] = static_cast<uint8_t>(int8_t((b * 7 + i * 13) % 255 - 127));
   }
-  return Median(gflops);
+  const WeightMatrix row_major{DType::kQ8_0, n, k, rows.data(), 0};
+  AlignedBuffer packed(static_cast<size_t>(GemvPackedBytes(DType::kQ8_0, n, k)));
+  const WeightMatrix wm = PackForGemv(ctx, row_major, packed.data());
+  std::vector<float> x(static_cast<size_t>(m * k), 0.5f);  // [m, k]
+  std::vector<float> y(static_cast<size_t>(m * n));        // [m, n]
+  return TimeRate(2.0 * double(m) * double(n) * double(k) / 1e9, repetitions,
+                  [&] { MatMul(ctx, x.data(), m, wm, nullptr, y.data(), Precision::kInt8); });
 }
 
 }  // namespace ocular::kernels

@@ -371,7 +371,8 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
   parts.reserve(ws.size());
   const int threads = ctx.num_threads();
   int64_t total_tasks = 0;
-  bool any_q8_0 = false, any_q8_k = false, any_packed = false;
+  bool any_q8_0 = false, any_q8_k = false;
+  bool any_packed_q8_0 = false;  // a packed q8_0 / q4_0 part: needs f32 scales and sums
   for (size_t i = 0; i < ws.size(); ++i) {
     const WeightMatrix& w = *ws[i];
     CheckWeight(w);
@@ -382,14 +383,14 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
     CHECK(!w.packed() || kind != Kind::kGemv) << "packed weights take Precision::kInt8";
     any_q8_0 = any_q8_0 || kind == Kind::kInt8Q8_0;
     any_q8_k = any_q8_k || kind == Kind::kInt8Q8_K;
-    any_packed = any_packed || (w.packed() && kind == Kind::kInt8Q8_0);
+    any_packed_q8_0 = any_packed_q8_0 || (w.packed() && kind == Kind::kInt8Q8_0);
     const int64_t rpt = GemvRowsPerTask(w, threads);
     parts.push_back({&w, ys[i], kind, rpt, total_tasks});
     total_tasks += (w.rows + rpt - 1) / rpt;
   }
   const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
   Q8Input in;  // shared by every int8 part of each activation format
-  if (any_q8_0) in = QuantizeForGemv(ctx, kern, x, k, m, k, any_packed);
+  if (any_q8_0) in = QuantizeForGemv(ctx, kern, x, k, m, k, any_packed_q8_0);
   const BlockQ8_K* xk = any_q8_k ? QuantizeForGemvK(ctx, kern, x, k, m, k) : nullptr;
   ctx.pool().ParallelFor(total_tasks, [&](int64_t t, int) {
     size_t p = parts.size() - 1;

@@ -4,6 +4,7 @@
 // one line with exit status 2.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -64,16 +65,36 @@ TEST(CliBenchModelTest, TinyGgufReportsEveryFigure) {
   EXPECT_LT(wbytes, double(fs::file_size(golden / "models/tiny-a-gguf/tiny-a-q8_0.gguf")));
   EXPECT_GT(bw, 0.0);
   EXPECT_GT(double(j["matrix_peak_gflops"]), 0.0);
+  EXPECT_GE(double(j["matrix_peak_gflops"]), double(j["matrix_peak_median_gflops"]));
   EXPECT_GT(double(j["peak_rss_bytes"]), 0.0);
+  // The bandwidth limit is the best pass of the probes before and after the decode runs.
+  double best = 0;
+  for (const char* when : {"before", "after_decode"}) {
+    SCOPED_TRACE(when);
+    const nlohmann::json& p = j["mem_bw_probes_gbs"][when];
+    ASSERT_TRUE(p.is_object()) << j["mem_bw_probes_gbs"].dump();
+    EXPECT_GT(double(p["median"]), 0.0);
+    EXPECT_GE(double(p["best"]), double(p["median"]));
+    best = std::max(best, double(p["best"]));
+  }
+  EXPECT_EQ(bw, best);
   // The roofline fraction is the decode rate's bytes per second over the bandwidth.
   const double decode = j["decode_tok_s"]["median"];
   EXPECT_NEAR(double(j["decode_roofline_fraction"]), decode * wbytes / 1e9 / bw,
               1e-9 * decode * wbytes / 1e9 / bw);
   EXPECT_EQ(j["precision"], "bf16");
   EXPECT_EQ(j["kv_dtype"], "f32");
-  // q8_0 text weights under bf16 are packed for the int8 GEMV where the CPU has its kernel.
+  // q8_0 text weights under bf16 are packed for the int8 GEMV where the CPU has its kernel;
+  // then prefill takes that path and is set against the int8 peak, else the bf16 one.
   const bool avx512 = j["compute"].get<std::string>().find("isa=avx512") != std::string::npos;
   EXPECT_EQ(j["text_weights"], avx512 ? "packed" : "copied");
+  EXPECT_EQ(j["prefill_peak"], avx512 ? "int8" : "bf16");
+  EXPECT_EQ(j.contains("matrix_peak_int8_gops"), avx512);
+  const double prefill_peak =
+      avx512 ? double(j["matrix_peak_int8_gops"]) : double(j["matrix_peak_gflops"]);
+  EXPECT_GT(prefill_peak, 0.0);
+  EXPECT_NEAR(double(j["prefill_peak_fraction"]), double(j["prefill_gflops"]) / prefill_peak,
+              1e-9 * double(j["prefill_gflops"]) / prefill_peak);
 }
 
 TEST(CliBenchModelTest, PlacementFollowsPrecisionAndMmap) {
@@ -83,7 +104,9 @@ TEST(CliBenchModelTest, PlacementFollowsPrecisionAndMmap) {
   EXPECT_EQ(BenchJson(f32)["text_weights"], "copied");  // the exact path packs nothing
   std::vector<std::string> mapped = TinyArgs(golden);
   mapped.insert(mapped.end(), {"--skip-vision", "--mmap"});
-  EXPECT_EQ(BenchJson(mapped)["text_weights"], "mapped");
+  const nlohmann::json m = BenchJson(mapped);
+  EXPECT_EQ(m["text_weights"], "mapped");
+  EXPECT_EQ(m["prefill_peak"], "bf16");  // mapped q8_0 rows go to the bf16 matmul in prefill
 }
 
 // --kv-dtype bf16 runs prefill and decode on a half-precision KV cache and reports it; a type
