@@ -202,6 +202,11 @@ TEST_F(EngineGolden, HalfPrecisionKvCacheHoldsTwiceTheTokens) {
     auto engine = MakeEngine(o);
     ASSERT_TRUE(engine);
     EXPECT_EQ(engine->kv_capacity_tokens(), 2 * f32->kv_capacity_tokens());
+    // The published figures (what /metrics shows) carry the size before any request.
+    const EngineStats idle = engine->Stats();
+    EXPECT_EQ(idle.kv_capacity_tokens, engine->kv_capacity_tokens());
+    EXPECT_GT(idle.kv_blocks_total, 0);
+    EXPECT_EQ(idle.kv_blocks_used, 0);
     auto h = engine->Submit(cases_[0].request);
     ASSERT_TRUE(h.ok()) << h.status().ToString();
     Outcome out = Collect(**h);

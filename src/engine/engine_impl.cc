@@ -24,7 +24,10 @@ Engine::Impl::Impl(qwen3vl::Qwen3VLModel& model, const tokenizer::Tokenizer& tok
 
 Engine::Impl::~Impl() { Stop(); }
 
-void Engine::Impl::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Engine::Impl::Start() {
+  PublishStats();  // the cache's size is known before the first step (metrics read it at once)
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void Engine::Impl::Stop() {
   {
