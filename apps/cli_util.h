@@ -5,10 +5,12 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "base/status.h"
 #include "model/qwen3vl/resident_weights.h"
+#include "tensor/dtype.h"
 
 namespace ocular::cli {
 
@@ -33,6 +35,20 @@ inline void AddMmapFlag(CLI::App* cmd, bool* mmap) {
 }
 inline qwen3vl::WeightPlacement Placement(bool mmap) {
   return mmap ? qwen3vl::WeightPlacement::kMapped : qwen3vl::WeightPlacement::kCopied;
+}
+
+// --kv-dtype (serve, bench model): the KV cache's element type. "auto" follows --precision:
+// bf16 keeps K and V in bf16 (the model's own dtype, as transformers and vLLM keep them;
+// half the bytes and faster decode attention), f32 keeps them exact. nullopt for a name the
+// cache cannot hold.
+inline constexpr const char* kKvDtypeHelp =
+    "KV cache element type: auto (bf16 under --precision bf16, else f32), f32 (exact), bf16 or f16 "
+    "(half precision: twice the tokens in the same budget, faster decode attention)";
+inline std::optional<DType> KvDtypeFor(const std::string& name, const std::string& precision) {
+  if (name == "auto") return precision == "bf16" ? DType::kBF16 : DType::kF32;
+  const std::optional<DType> d = DTypeFromName(name);
+  if (!d || (*d != DType::kF32 && *d != DType::kBF16 && *d != DType::kF16)) return std::nullopt;
+  return d;
 }
 
 }  // namespace ocular::cli

@@ -36,7 +36,7 @@ struct BenchModelOptions {
   int prefill_tokens = 512;
   int decode_tokens = 128;
   std::string precision = "bf16";
-  std::string kv_dtype = "f32";  // the KV cache's element type (f32, bf16, f16)
+  std::string kv_dtype = "auto";  // the KV cache's element type (KvDtypeFor)
   bool json = false;
   bool skip_vision = false;
   bool mmap_weights = false;  // text weights used in place from the file mapping
@@ -112,10 +112,9 @@ int RunBenchModel(const BenchModelOptions& o) {
   if (o.precision != "f32" && o.precision != "bf16") {
     return Fail("bench", "--precision must be f32 or bf16");
   }
-  const std::optional<DType> kv_dtype = DTypeFromName(o.kv_dtype);
-  if (!kv_dtype.has_value() ||
-      (*kv_dtype != DType::kF32 && *kv_dtype != DType::kBF16 && *kv_dtype != DType::kF16)) {
-    return Fail("bench", "--kv-dtype must be f32, bf16 or f16");
+  const std::optional<DType> kv_dtype = KvDtypeFor(o.kv_dtype, o.precision);
+  if (!kv_dtype.has_value()) {
+    return Fail("bench", "--kv-dtype must be auto, f32, bf16 or f16");
   }
   // Bad sizes are refused before any measurement starts (one line, exit 2).
   std::vector<std::pair<int, int>> image_sizes;
@@ -228,7 +227,7 @@ int RunBenchModel(const BenchModelOptions& o) {
   j["model"] = o.model;
   j["threads"] = pool.num_threads();
   j["precision"] = o.precision;
-  j["kv_dtype"] = o.kv_dtype;
+  j["kv_dtype"] = DTypeName(*kv_dtype);
   j["text_weights"] = o.mmap_weights ? "mapped" : model->text_packed() ? "packed" : "copied";
   j["load_s"] = ToJson(Summarise(load_s));
   j["prefill_tokens"] = np;
@@ -301,7 +300,7 @@ void RegisterBench(CLI::App& root, int& exit_code) {
   model->add_option("--decode-tokens", o->decode_tokens, "Generated tokens")->capture_default_str()
       ->check(CLI::Range(1, 4096));
   model->add_option("--precision", o->precision, "f32 (exact) or bf16 (AMX)")->capture_default_str();
-  model->add_option("--kv-dtype", o->kv_dtype, "KV cache element type: f32, bf16 or f16")
+  model->add_option("--kv-dtype", o->kv_dtype, kKvDtypeHelp)
       ->capture_default_str();
   model->add_option("--image-size", o->image_sizes, "Images to encode, WxH")->capture_default_str();
   model->add_flag("--skip-vision", o->skip_vision, "Do not benchmark the vision encoder");

@@ -69,7 +69,7 @@ struct ServeOptions {
   int64_t min_pixels = 0;
   int64_t max_pixels = 0;
   std::string precision = "f32";
-  std::string kv_dtype = "f32";
+  std::string kv_dtype = "auto";  // auto: bf16 under --precision bf16, else f32
   std::string served_model_name;
   int http_threads = 1024;
   int shutdown_grace_seconds = 30;
@@ -159,8 +159,8 @@ int Run(const ServeOptions& o) {
 
   engine::EngineOptions eo;
   eo.kv_cache_bytes = o.kv_cache_bytes;
-  const std::optional<DType> kv_dtype = DTypeFromName(o.kv_dtype);
-  if (!kv_dtype.has_value()) return Fail("serve", "--kv-dtype must be f32, bf16 or f16");
+  const std::optional<DType> kv_dtype = KvDtypeFor(o.kv_dtype, o.precision);
+  if (!kv_dtype.has_value()) return Fail("serve", "--kv-dtype must be auto, f32, bf16 or f16");
   eo.kv_dtype = *kv_dtype;
   eo.block_size = o.block_size;
   eo.enable_prefix_caching = !o.no_prefix_cache;
@@ -205,7 +205,7 @@ int Run(const ServeOptions& o) {
   std::printf("ocular serve: model %s (template %s, vision %s, %s)\n", ho.served_model_name.c_str(),
               template_origin.c_str(), (*model)->has_vision() ? "yes" : "no", o.precision.c_str());
   std::printf("ocular serve: KV cache %lld tokens (%s), prefix cache %s, feature cache %llu bytes\n",
-              static_cast<long long>((*engine)->kv_capacity_tokens()), o.kv_dtype.c_str(),
+              static_cast<long long>((*engine)->kv_capacity_tokens()), std::string(DTypeName(*kv_dtype)).c_str(),
               o.no_prefix_cache ? "off" : "on",
               static_cast<unsigned long long>(o.feature_cache_bytes));
   std::printf("ocular serve: listening on http://%s:%d\n", o.host.c_str(), *port);
@@ -275,9 +275,7 @@ void RegisterServe(CLI::App& root, int& exit_code) {
   cmd->add_option("--max-running", o->max_running, "requests running at once")->capture_default_str();
   cmd->add_option("--max-waiting", o->max_waiting, "admission queue length (beyond: 429)")->capture_default_str();
   cmd->add_option("--block-size", o->block_size, "tokens per KV block")->capture_default_str();
-  cmd->add_option("--kv-dtype", o->kv_dtype,
-                  "KV cache element type: f32 (exact), bf16 or f16 (twice the tokens in the same budget, "
-                  "rows widened in registers as decode attention reads them)")
+  cmd->add_option("--kv-dtype", o->kv_dtype, kKvDtypeHelp)
       ->capture_default_str();
   cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "disable prefix caching");
   AddMmapFlag(cmd, &o->mmap_weights);

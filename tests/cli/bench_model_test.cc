@@ -83,7 +83,7 @@ TEST(CliBenchModelTest, TinyGgufReportsEveryFigure) {
   EXPECT_NEAR(double(j["decode_roofline_fraction"]), decode * wbytes / 1e9 / bw,
               1e-9 * decode * wbytes / 1e9 / bw);
   EXPECT_EQ(j["precision"], "bf16");
-  EXPECT_EQ(j["kv_dtype"], "f32");
+  EXPECT_EQ(j["kv_dtype"], "bf16");  // --kv-dtype auto follows the precision
   // q8_0 text weights under bf16 are packed for the int8 GEMV where the CPU has its kernel;
   // then prefill takes that path and is set against the int8 peak, else the bf16 one.
   const bool avx512 = j["compute"].get<std::string>().find("isa=avx512") != std::string::npos;
@@ -101,7 +101,9 @@ TEST(CliBenchModelTest, PlacementFollowsPrecisionAndMmap) {
   OCULAR_REQUIRE_GOLDEN(golden);
   std::vector<std::string> f32 = TinyArgs(golden);
   f32.insert(f32.end(), {"--skip-vision", "--precision", "f32"});
-  EXPECT_EQ(BenchJson(f32)["text_weights"], "copied");  // the exact path packs nothing
+  const nlohmann::json exact = BenchJson(f32);
+  EXPECT_EQ(exact["text_weights"], "copied");  // the exact path packs nothing
+  EXPECT_EQ(exact["kv_dtype"], "f32");         // and keeps K and V exact
   std::vector<std::string> mapped = TinyArgs(golden);
   mapped.insert(mapped.end(), {"--skip-vision", "--mmap"});
   const nlohmann::json m = BenchJson(mapped);
@@ -109,15 +111,17 @@ TEST(CliBenchModelTest, PlacementFollowsPrecisionAndMmap) {
   EXPECT_EQ(m["prefill_peak"], "bf16");  // mapped q8_0 rows go to the bf16 matmul in prefill
 }
 
-// --kv-dtype bf16 runs prefill and decode on a half-precision KV cache and reports it; a type
-// the cache cannot hold is one line and exit 2.
+// --kv-dtype f16 / f32 run prefill and decode on that KV cache and report it, whatever the
+// precision; a type the cache cannot hold is one line and exit 2.
 TEST(CliBenchModelTest, KvDtypeIsReportedAndChecked) {
   OCULAR_REQUIRE_GOLDEN(golden);
-  std::vector<std::string> args = TinyArgs(golden);
-  args.insert(args.end(), {"--skip-vision", "--kv-dtype", "bf16"});
-  nlohmann::json j = BenchJson(args);
-  EXPECT_EQ(j["kv_dtype"], "bf16");
-  ExpectTiming(j["decode_tok_s"], "decode_tok_s");
+  for (const char* kv : {"f16", "f32"}) {
+    std::vector<std::string> args = TinyArgs(golden);
+    args.insert(args.end(), {"--skip-vision", "--kv-dtype", kv});
+    nlohmann::json j = BenchJson(args);
+    EXPECT_EQ(j["kv_dtype"], kv);
+    ExpectTiming(j["decode_tok_s"], "decode_tok_s");
+  }
   std::vector<std::string> bad = TinyArgs(golden);
   bad.insert(bad.end(), {"--skip-vision", "--kv-dtype", "q8_0"});
   CliResult r = RunOcular(bad);

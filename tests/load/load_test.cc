@@ -93,6 +93,28 @@ TEST(Load, KvExhaustionPreemptsAndEveryRequestCompletes) {
   EXPECT_EQ(s.Stop(), 0);
 }
 
+// --kv-dtype auto (the default) keeps K and V in bf16 under --precision bf16 and exact under
+// f32: the same budget holds twice the tokens in bf16 (tiny-a: 2 KiB per token in f32, 1 KiB
+// in bf16); an explicit type wins over the precision, and one the cache cannot hold stops the
+// server at start.
+TEST(Load, KvDtypeFollowsThePrecisionUnlessChosen) {
+  OCULAR_REQUIRE_GOLDEN(golden);
+  auto capacity = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), {"--threads", "2", "--kv-cache-bytes", "524288"});
+    ServeProcess s(Binary(), Model(golden), extra);
+    EXPECT_TRUE(s.ok());
+    const double tokens = s.ok() ? s.Metric("ocular_kv_capacity_tokens") : -1;
+    if (s.ok()) EXPECT_EQ(s.Stop(), 0);
+    return tokens;
+  };
+  EXPECT_EQ(capacity({"--precision", "f32"}), 256);
+  EXPECT_EQ(capacity({"--precision", "bf16"}), 512);
+  EXPECT_EQ(capacity({"--precision", "bf16", "--kv-dtype", "f32"}), 256);
+  EXPECT_EQ(capacity({"--precision", "f32", "--kv-dtype", "f16"}), 512);
+  ServeProcess bad(Binary(), Model(golden), {"--precision", "bf16", "--kv-dtype", "q8_0"});
+  EXPECT_FALSE(bad.ok());
+}
+
 // Disconnects while queued, right after sending (prefill) and mid-decode: the work is cancelled
 // and its KV blocks and slots are freed; reports the worst time to free.
 TEST(Load, DisconnectsAtEachStageFreeEverything) {
