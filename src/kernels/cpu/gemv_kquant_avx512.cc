@@ -210,16 +210,19 @@ OCULAR_INLINE __m512i Bcast(const int8_t* p) {
 OCULAR_INLINE __m512i Load(const uint8_t* p) { return _mm512_load_si512(p); }
 
 // Software prefetch: every line of a slab is prefetched once, as the line at its own offset
-// is read; for one activation row 4 KiB ahead into L1, for more (slower through a slab) 8 KiB
-// ahead into L2. From DRAM (bench_kernels, [6144 x 2048], alternated builds): a burst of the
-// whole slab 4 KiB ahead into L1 at the start of each slab read q6_k at m = 4 at 17-23 GB/s
-// and q4_k at 22-25; this (and the q6_k slab in reading order) 33-34 and 32-35. At m = 1,
-// 4 KiB into L1 against 8 KiB into L2: q4_k 34-42 against 32-33 GB/s, q6_k 32-33 against 30-32.
-template <int MC>
+// is read. For more than one activation row (slower through a slab) 8 KiB ahead into L2. For
+// one row: q6_k 8 KiB ahead into L2, q4_k none. From DRAM (bench_kernels, [6144 x 2048]): a
+// burst of the whole slab 4 KiB ahead into L1 at the start of each slab read q6_k at m = 4 at
+// 17-23 GB/s and q4_k at 22-25; per line (and the q6_k slab in reading order) 33-34 and
+// 32-35. At m = 1, with the variants interleaved pass by pass in one process (the host's
+// bandwidth flips within seconds; docs/performance.md): q4_k 34-35 GB/s without prefetch and
+// with 4 KiB into L1 alike in the slow periods, 48 against 44 in the fast ones; q6_k 31-32
+// with 4 or 8 KiB into L2 against 27-28 with 4 KiB into L1 and 24 without.
+template <int MC, bool kQ6K>
 OCULAR_INLINE void Prefetch(const uint8_t* p) {
-  if constexpr (MC == 1) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + 4096), _MM_HINT_T0);
-  } else {
+  if constexpr (MC == 1 && kQ6K) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + 8192), _MM_HINT_T1);
+  } else if constexpr (MC > 1) {
     _mm_prefetch(reinterpret_cast<const char*>(p + 8192), _MM_HINT_T2);
   }
 }
@@ -245,7 +248,7 @@ OCULAR_INLINE __m512i Q4KMin(__m512i b, __m512i c, int s) {
 template <int MC, bool kPrefetchAhead>
 OCULAR_INLINE void Q4KSlab(const uint8_t* slab, const BlockQ8_K* x, int64_t xs, __m512* acc) {
   if constexpr (kPrefetchAhead) {
-    for (int l = 0; l < 4; ++l) Prefetch<MC>(slab + 64 * l);
+    for (int l = 0; l < 4; ++l) Prefetch<MC, false>(slab + 64 * l);
   }
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   const __m512i a = Load(slab + 64), b = Load(slab + 128), c = Load(slab + 192);
@@ -256,7 +259,7 @@ OCULAR_INLINE void Q4KSlab(const uint8_t* slab, const BlockQ8_K* x, int64_t xs, 
     for (int i = 0; i < MC; ++i) dlo[i] = dhi[i] = _mm512_setzero_si512();
     for (int t = 0; t < 8; ++t) {
       const __m512i q = Load(slab + 256 + (8 * ch + t) * 64);
-      if constexpr (kPrefetchAhead) Prefetch<MC>(slab + 256 + (8 * ch + t) * 64);
+      if constexpr (kPrefetchAhead) Prefetch<MC, false>(slab + 256 + (8 * ch + t) * 64);
       const __m512i lo = _mm512_and_si512(q, low4);
       const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
       for (int i = 0; i < MC; ++i) {
@@ -312,7 +315,7 @@ OCULAR_INLINE __m512i Q6KScale(const uint8_t* slab, int s) {
 template <int MC, bool kPrefetchAhead>
 OCULAR_INLINE void Q6KSlab(const uint8_t* slab, const BlockQ8_K* x, int64_t xs, __m512* acc) {
   if constexpr (kPrefetchAhead) {
-    for (int l = 0; l < 5; ++l) Prefetch<MC>(slab + 64 * l);
+    for (int l = 0; l < 5; ++l) Prefetch<MC, true>(slab + 64 * l);
   }
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   __m512i tot[MC];
@@ -329,8 +332,8 @@ OCULAR_INLINE void Q6KSlab(const uint8_t* slab, const BlockQ8_K* x, int64_t xs, 
           const uint8_t* qh_line = part + 64 * tt;
           const uint8_t* ql_line = part + 256 * (p + 1) + 64 * tt;
           if constexpr (kPrefetchAhead) {
-            if (p == 0) Prefetch<MC>(qh_line);
-            Prefetch<MC>(ql_line);
+            if (p == 0) Prefetch<MC, true>(qh_line);
+            Prefetch<MC, true>(ql_line);
           }
           const __m512i ql = Load(ql_line), qh = Load(qh_line);
           // High bits to positions 4-5 of each byte: qh bits 2p.. up by 4 - 2p, bits

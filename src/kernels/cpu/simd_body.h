@@ -533,9 +533,16 @@ void GemvPackedM(const BlockQ8_0* xq, const float* xd, const int32_t* xsum, int6
   constexpr int32_t kOffset = kQ4 ? 8 : 128;
   // Two integer accumulators per activation row while registers allow: shorter chains.
   constexpr bool kSplit = M <= 4;
-  // Software prefetch 4 KiB ahead in the one stream of the group: from DRAM, q4_0 at m = 4
-  // read 23-27 GB/s without it and 34-44 with it (bench_kernels --gemv-rows 1,4).
-  constexpr int kPrefetch = 4096;
+  // Software prefetch in the one stream of the group, 8 KiB ahead into L2, for more than one
+  // activation row; none for one. Measured from DRAM with every variant interleaved pass by
+  // pass in one process (the host's bandwidth flips between ~34 and ~62 GB/s within
+  // seconds, so separate runs cannot compare them; docs/performance.md): q8_0 m = 1 read
+  // 33-35 GB/s without prefetch against 27-29 with 4 KiB into L1, and 52 against 36 in the
+  // fast periods (the L1's few miss buffers held by prefetches cap a core below what its L2
+  // prefetcher streams); q4_0 m = 1 the same or better without; at m = 4 no prefetch is the
+  // slowest (q4_0 18-22 GB/s) and 8 KiB into L2 the fastest (q8_0 31-43, q4_0 26-35 against
+  // 27-32 and 25-32 for 4 KiB into L1).
+  constexpr int kPrefetch = M == 1 ? 0 : 8192;
   const int64_t nb = w.cols / 32;
   const int64_t gbytes = GemvGroupBytes(w.dtype, w.cols);
   const __m512i low4 = _mm512_set1_epi8(0x0f);
@@ -548,10 +555,12 @@ void GemvPackedM(const BlockQ8_0* xq, const float* xd, const int32_t* xsum, int6
       const uint8_t* pair = group + (b / 2) * (64 + 2 * kWords * 64);
       const uint8_t* qb = pair + 64 + (b % 2) * kWords * 64;
       const uint16_t* scales = reinterpret_cast<const uint16_t*>(pair + (b % 2) * 32);
-      for (int t = 0; t < kWords; ++t) {
-        _mm_prefetch(reinterpret_cast<const char*>(qb + kPrefetch + t * 64), _MM_HINT_T0);
+      if constexpr (kPrefetch > 0) {
+        for (int t = 0; t < kWords; ++t) {
+          _mm_prefetch(reinterpret_cast<const char*>(qb + kPrefetch + t * 64), _MM_HINT_T1);
+        }
+        if (b % 2 == 0) _mm_prefetch(reinterpret_cast<const char*>(pair + kPrefetch), _MM_HINT_T1);
       }
-      if (b % 2 == 0) _mm_prefetch(reinterpret_cast<const char*>(pair + kPrefetch), _MM_HINT_T0);
       __m512i s0[M], s1[M];
       for (int i = 0; i < M; ++i) {
         s0[i] = _mm512_setzero_si512();
