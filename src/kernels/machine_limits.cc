@@ -1,13 +1,13 @@
 #include "kernels/machine_limits.h"
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "base/aligned_buffer.h"
 #include "base/clock.h"
 #include "kernels/kernels.h"
 #include "tensor/half.h"
+#include "tensor/quant.h"
 
 namespace ocular::kernels {
 namespace {
@@ -79,16 +79,13 @@ LimitProbe MeasureMatmulPeakGflops(ComputeContext& ctx, int64_t m, int64_t k, in
 LimitProbe MeasureInt8PeakGops(ComputeContext& ctx, int64_t m, int64_t k, int64_t n,
                                int repetitions) {
   if (!GemvPackingPays(ctx)) return {};
-  // q8_0 rows: per 32 values an f16 scale and 32 int8 quants (a spread of values, so no
-  // kernel shortcut for zeros applies).
-  constexpr int64_t kBlock = 34;
-  const int64_t nb = k / 32;
-  std::vector<uint8_t> rows(static_cast<size_t>(n * nb * kBlock));
-  for (int64_t b = 0; b < n * nb; ++b) {
-    uint8_t* blk = rows.data() + b * kBlock;
-    const uint16_t d = F32ToF16(0.01f);
-    std::memcpy(blk, &d, 2);
-    for (int i = 0; i < 32; ++i) blk[2 + i] = static_cast<uint8_t>(int8_t((b * 7 + i * 13) % 255 - 127));
+  // q8_0 rows quantized from a spread of values (no kernel shortcut for zeros applies).
+  const int64_t nb = k / kQK8_0;
+  std::vector<BlockQ8_0> rows(static_cast<size_t>(n * nb));
+  std::vector<float> row(static_cast<size_t>(k));
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t c = 0; c < k; ++c) row[c] = float((r * 7 + c * 13) % 255 - 127) * 0.01f;
+    ocular::ref::QuantizeRowQ8_0(row.data(), rows.data() + r * nb, k);
   }
   const WeightMatrix row_major{DType::kQ8_0, n, k, rows.data(), 0};
   AlignedBuffer packed(static_cast<size_t>(GemvPackedBytes(DType::kQ8_0, n, k)));
