@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "model/qwen3vl/kv_storage.h"
 #include "model/qwen3vl/resident_weights.h"
 #include "tensor/dtype.h"
 
@@ -47,7 +48,7 @@ inline constexpr const char* kKvDtypeHelp =
 inline std::optional<DType> KvDtypeFor(const std::string& name, const std::string& precision) {
   if (name == "auto") return precision == "bf16" ? DType::kBF16 : DType::kF32;
   const std::optional<DType> d = DTypeFromName(name);
-  if (!d || (*d != DType::kF32 && *d != DType::kBF16 && *d != DType::kF16)) return std::nullopt;
+  if (!d || !qwen3vl::KvStorage::HoldsDtype(*d)) return std::nullopt;
   return d;
 }
 

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "cache/kv/kv_capacity.h"
 #include "engine/engine_impl.h"
+#include "model/qwen3vl/kv_storage.h"
 
 namespace ocular::engine {
 
@@ -40,8 +41,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(qwen3vl::Qwen3VLModel& model,
   if (options.max_batch_tokens < 1) return InvalidArgument("--max-batch-tokens must be >= 1");
   if (options.max_running < 1) return InvalidArgument("--max-running must be >= 1");
   RETURN_IF_ERROR(features::ValidateFeatureCacheOptions(options.feature_cache));
-  if (options.kv_dtype != DType::kF32 && options.kv_dtype != DType::kBF16 &&
-      options.kv_dtype != DType::kF16) {
+  if (!qwen3vl::KvStorage::HoldsDtype(options.kv_dtype)) {
     return InvalidArgument("--kv-dtype must be f32, bf16 or f16");
   }
   ASSIGN_OR_RETURN(uint64_t per_token,

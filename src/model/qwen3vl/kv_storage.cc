@@ -10,7 +10,7 @@ int64_t KvStorage::BytesPerToken(int64_t num_layers, int kv_heads, int head_dim,
 KvStorage::KvStorage(int64_t num_layers, int64_t num_blocks, int block_size, int kv_heads,
                      int head_dim, DType dtype)
     : num_blocks_(num_blocks), block_size_(block_size) {
-  CHECK(dtype == DType::kF32 || dtype == DType::kBF16 || dtype == DType::kF16);
+  CHECK(HoldsDtype(dtype));
   CHECK_GT(num_blocks, 0);
   CHECK_GT(block_size, 0);
   const int64_t bytes = num_blocks * block_size * kv_heads * head_dim *

@@ -17,6 +17,11 @@ class KvStorage {
   KvStorage(int64_t num_layers, int64_t num_blocks, int block_size, int kv_heads, int head_dim,
             DType dtype);
 
+  // The element types a cache holds: f32 (exact), bf16, f16.
+  static bool HoldsDtype(DType dtype) {
+    return dtype == DType::kF32 || dtype == DType::kBF16 || dtype == DType::kF16;
+  }
+
   // Bytes one token occupies across all layers (K and V).
   static int64_t BytesPerToken(int64_t num_layers, int kv_heads, int head_dim, DType dtype);
 
