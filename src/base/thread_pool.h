@@ -39,6 +39,32 @@ class ThreadPool {
         const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
+  // Runs fn(task, thread_index) for every task in [0, num_tasks), like ParallelFor, but
+  // hands the tasks out in runs: the tasks are split into num_threads() contiguous runs, each
+  // thread takes the tasks of its own run in order, then helps with the others' (from their
+  // fronts). Where consecutive tasks read consecutive memory (a matrix's rows), each thread
+  // then reads one sequential stream, which the hardware prefetcher follows across task
+  // boundaries; ParallelFor's shared counter interleaves the threads' tasks, so every task
+  // starts a new stream. A descheduled thread's tasks are still taken by the others.
+  template <typename Fn>
+  void ParallelForInRuns(int64_t num_tasks, Fn&& fn) {
+    if (num_tasks <= 0) return;
+    if (num_tasks == 1 || num_threads_ == 1) {
+      for (int64_t t = 0; t < num_tasks; ++t) fn(t, 0);
+      return;
+    }
+    std::vector<TaskRun> runs(static_cast<size_t>(num_threads_));
+    for (int64_t r = 0; r < num_threads_; ++r) {
+      runs[r].next.store(num_tasks * r / num_threads_, std::memory_order_relaxed);
+      runs[r].end = num_tasks * (r + 1) / num_threads_;
+    }
+    ParallelFor(num_threads_, [&](int64_t, int thread) {
+      for (int64_t t = ClaimInRuns(runs, thread); t >= 0; t = ClaimInRuns(runs, thread)) {
+        fn(t, thread);
+      }
+    });
+  }
+
   // Splits [0, n) into about num_threads() contiguous ranges (multiples of `grain`) and runs
   // fn(begin, end, thread_index) on each.
   template <typename Fn>
@@ -63,6 +89,23 @@ class ThreadPool {
   static int DefaultThreadCount();
 
  private:
+  // ParallelForInRuns' runs of tasks, one cache line each.
+  struct alignas(64) TaskRun {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  // The next task for `thread`: its own run first, then the others'; -1 when all are taken.
+  static int64_t ClaimInRuns(std::vector<TaskRun>& runs, int thread) {
+    const size_t n = runs.size();
+    for (size_t i = 0; i < n; ++i) {
+      TaskRun& run = runs[(static_cast<size_t>(thread) + i) % n];
+      if (run.next.load(std::memory_order_relaxed) >= run.end) continue;
+      const int64_t t = run.next.fetch_add(1, std::memory_order_relaxed);
+      if (t < run.end) return t;
+    }
+    return -1;
+  }
+
   using TaskFn = void (*)(void* ctx, int64_t task, int thread);
   void Run(int64_t num_tasks, TaskFn fn, void* ctx);
   // Publishes one job of at most kMaxJobTasks tasks and returns when all of them are done.

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -38,6 +39,67 @@ TEST(ThreadPoolTest, ParallelRangeCoversExactly) {
       for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1);
     }
   }
+}
+
+TEST(ThreadPoolTest, InRunsRunsEveryTaskOnce) {
+  for (int threads : {1, 2, 3, 4}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 2, 3, 5, 17, 1000}) {
+      std::vector<std::atomic<int>> hits(n);
+      pool.ParallelForInRuns(n, [&](int64_t task, int thread) {
+        ASSERT_GE(thread, 0);
+        ASSERT_LT(thread, threads);
+        hits[task].fetch_add(1);
+      });
+      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 1) << "task " << i;
+    }
+  }
+}
+
+// Each thread starts at the front of its own run and walks it in order: with the caller held
+// in its first task until the worker has run two, the worker's first tasks are the first
+// two of the second half, and the caller's first is task 0.
+TEST(ThreadPoolTest, InRunsEachThreadWalksItsOwnRunInOrder) {
+  ThreadPool pool(2);
+  constexpr int64_t kTasks = 10;
+  std::mutex mu;
+  std::vector<int64_t> order[2];
+  std::atomic<int> worker_done{0};
+  pool.ParallelForInRuns(kTasks, [&](int64_t task, int thread) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      order[thread].push_back(task);
+    }
+    if (thread == 1) worker_done.fetch_add(1);
+    if (thread == 0 && task == 0) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (worker_done.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+    }
+  });
+  ASSERT_GE(order[1].size(), 2u);
+  EXPECT_EQ(order[0].front(), 0);
+  EXPECT_EQ(order[1][0], kTasks / 2);
+  EXPECT_EQ(order[1][1], kTasks / 2 + 1);
+  for (const auto& o : order) {
+    for (size_t i = 1; i < o.size(); ++i) {
+      // Within one run, claims are in order (a thread may move on to another run).
+      if ((o[i] < kTasks / 2) == (o[i - 1] < kTasks / 2)) {
+        EXPECT_GT(o[i], o[i - 1]);
+      }
+    }
+  }
+  EXPECT_EQ(order[0].size() + order[1].size(), static_cast<size_t>(kTasks));
+}
+
+TEST(ThreadPoolTest, InRunsNestedInATaskRunsInline) {
+  ThreadPool pool(2);
+  std::atomic<int> total{0};
+  pool.ParallelFor(4, [&](int64_t, int) {
+    pool.ParallelForInRuns(7, [&](int64_t, int) { total.fetch_add(1); });
+  });
+  EXPECT_EQ(total.load(), 28);
 }
 
 TEST(ThreadPoolTest, NestedCallsRunInline) {

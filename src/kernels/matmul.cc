@@ -43,16 +43,18 @@ void CheckWeight(const WeightMatrix& w) {
   }
 }
 
-// Weight rows per GEMV task: ~8 tasks per thread (dynamic scheduling evens out a slow core)
-// and at most ~1 MiB of weights per task, so a thread descheduled in the middle of a large
-// product (the 300 MB LM head) holds up at most a small piece; multiples of 16 rows, at
-// least 16. Rows are computed independently, so the split does not change any result.
+// Weight rows per GEMV task: ~256 KiB of weights (fits a core's L2, where a prefill-sized m
+// re-reads it per 8 activation rows; small enough that the last task of a product, which one
+// thread runs while the other waits, is short), a multiple of 16 rows, and at least one task
+// per thread where the matrix allows. Rows are computed independently, so the split does
+// not change any result. Measured on decode with the two task sizes alternated token by
+// token in one process: 256 KiB and 1 MiB within noise of each other (docs/performance.md).
 int64_t GemvRowsPerTask(const WeightMatrix& w, int threads) {
-  constexpr int64_t kMaxTaskBytes = int64_t{1} << 20;
-  const int64_t n = w.rows;
-  int64_t rows = std::max<int64_t>(16, (n + 8 * threads - 1) / (8 * threads));
-  rows = std::min(rows, std::max<int64_t>(16, kMaxTaskBytes / std::max<int64_t>(1, w.Stride())));
-  return (rows + 15) / 16 * 16;
+  constexpr int64_t kTaskBytes = int64_t{256} << 10;
+  const int64_t by_bytes = kTaskBytes / std::max<int64_t>(1, w.Stride()) / 16 * 16;
+  const int64_t per_thread = (w.rows + threads - 1) / threads;
+  const int64_t rows = std::min(by_bytes, (per_thread + 15) / 16 * 16);
+  return std::max<int64_t>(16, rows);
 }
 
 // The int8 GEMV's activation formats: q8_0 blocks for q8_0 / q4_0 weights, q8_K (256 values,
@@ -76,7 +78,7 @@ void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, i
       kern.gemv(xi, x_stride, mm, w, 0, n, bias, yi, y_stride);
       continue;
     }
-    ctx.pool().ParallelFor(tasks, [&](int64_t t, int) {
+    ctx.pool().ParallelForInRuns(tasks, [&](int64_t t, int) {
       const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
       kern.gemv(xi, x_stride, mm, w, b, e, bias, yi, y_stride);
     });
@@ -188,7 +190,7 @@ void RunGemvQ8K(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x
   const int64_t n = w.rows, nb = w.cols / kQK_K;
   const int64_t rows_per_task = GemvRowsPerTask(w, ctx.num_threads());
   const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
-  ctx.pool().ParallelFor(tasks, [&](int64_t t, int) {
+  ctx.pool().ParallelForInRuns(tasks, [&](int64_t t, int) {
     const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
     GemvQ8KTask(kern, xq, nb, m, w, b, e, bias, y, y_stride);
   });
@@ -225,7 +227,7 @@ void RunGemvQ8(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
   const int threads = ctx.num_threads();
   const int64_t rows_per_task = GemvRowsPerTask(w, threads);
   const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
-  ctx.pool().ParallelFor(tasks, [&](int64_t t, int) {
+  ctx.pool().ParallelForInRuns(tasks, [&](int64_t t, int) {
     const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
     GemvQ8Task(kern, in, m, w, b, e, bias, y, y_stride);
   });
@@ -392,7 +394,7 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
   Q8Input in;  // shared by every int8 part of each activation format
   if (any_q8_0) in = QuantizeForGemv(ctx, kern, x, k, m, k, any_packed_q8_0);
   const BlockQ8_K* xk = any_q8_k ? QuantizeForGemvK(ctx, kern, x, k, m, k) : nullptr;
-  ctx.pool().ParallelFor(total_tasks, [&](int64_t t, int) {
+  ctx.pool().ParallelForInRuns(total_tasks, [&](int64_t t, int) {
     size_t p = parts.size() - 1;
     while (parts[p].first_task > t) --p;
     const Part& part = parts[p];
