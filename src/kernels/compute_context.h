@@ -107,7 +107,8 @@ class ComputeContext {
     kScratchActivations = 0,
     kScratchWeights = 1,
     kScratchActivationsK = 2,  // q8_K activations, beside q8_0 ones in the same product
-    kNumScratchSlots = 3
+    kScratchActivationsSplit = 3,  // pair-split activations of the bf16 GEMV, beside both
+    kNumScratchSlots = 4
   };
   void* Scratch(ScratchSlot slot, size_t bytes);
 

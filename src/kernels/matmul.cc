@@ -10,6 +10,7 @@
 #include "base/aligned_buffer.h"
 #include "base/check.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/gemv_bf16.h"
 #include "kernels/kernels.h"
 #include "kernels/onednn.h"
 #include "tensor/half.h"
@@ -62,6 +63,20 @@ int64_t GemvRowsPerTask(const WeightMatrix& w, int threads) {
 bool TakesQ8_0(DType dt) { return dt == DType::kQ8_0 || dt == DType::kQ4_0; }
 bool TakesQ8_K(DType dt) { return dt == DType::kQ4_K || dt == DType::kQ6_K; }
 
+// bf16 weights whose rows the ISA's pair-split GEMV serves (gemv_bf16.h).
+bool TakesBf16Split(const cpu::CpuKernels& kern, const WeightMatrix& w) {
+  return kern.gemv_bf16_split != nullptr && w.dtype == DType::kBF16 && w.cols % 32 == 0;
+}
+
+// x [m, k] in pair-split order, in scratch (m <= kGemvMaxRowsPerPass).
+const float* SplitForBf16Gemv(ComputeContext& ctx, const float* x, int64_t x_stride, int64_t m,
+                              int64_t k) {
+  auto* xs = static_cast<float*>(ctx.Scratch(ComputeContext::kScratchActivationsSplit,
+                                             static_cast<size_t>(m * k) * sizeof(float)));
+  cpu::SplitPairs(x, x_stride, m, k, xs);
+  return xs;
+}
+
 // Runs the GEMV over all weight rows, split into dynamically scheduled tasks so a slow core
 // does not hold the other one up.
 void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, int64_t x_stride,
@@ -70,17 +85,26 @@ void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, i
   const int threads = ctx.num_threads();
   const int64_t rows_per_task = GemvRowsPerTask(w, threads);
   const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
+  const bool split = TakesBf16Split(kern, w);
   for (int64_t i0 = 0; i0 < m; i0 += kGemvMaxRowsPerPass) {
     const int64_t mm = std::min(kGemvMaxRowsPerPass, m - i0);
     const float* xi = x + i0 * x_stride;
     float* yi = y + i0 * y_stride;
+    const float* xs = split ? SplitForBf16Gemv(ctx, xi, x_stride, mm, w.cols) : nullptr;
+    auto rows = [&](int64_t b, int64_t e) {
+      if (split) {
+        kern.gemv_bf16_split(xs, w.cols, mm, w, b, e, bias, yi, y_stride);
+      } else {
+        kern.gemv(xi, x_stride, mm, w, b, e, bias, yi, y_stride);
+      }
+    };
     if (tasks == 1 || threads == 1) {
-      kern.gemv(xi, x_stride, mm, w, 0, n, bias, yi, y_stride);
+      rows(0, n);
       continue;
     }
     ctx.pool().ParallelForInRuns(tasks, [&](int64_t t, int) {
-      const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
-      kern.gemv(xi, x_stride, mm, w, b, e, bias, yi, y_stride);
+      const int64_t b = t * rows_per_task;
+      rows(b, std::min(n, b + rows_per_task));
     });
   }
 }
@@ -361,7 +385,7 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
     return;
   }
   // One part per weight: its tasks are [first_task, first_task + tasks) of the region.
-  enum class Kind { kGemv, kInt8Q8_0, kInt8Q8_K };
+  enum class Kind { kGemv, kBf16Split, kInt8Q8_0, kInt8Q8_K };
   struct Part {
     const WeightMatrix* w;
     float* y;
@@ -375,14 +399,19 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
   int64_t total_tasks = 0;
   bool any_q8_0 = false, any_q8_k = false;
   bool any_packed_q8_0 = false;  // a packed q8_0 / q4_0 part: needs f32 scales and sums
+  bool any_split = false;        // a bf16 part for the pair-split GEMV
+  const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
   for (size_t i = 0; i < ws.size(); ++i) {
     const WeightMatrix& w = *ws[i];
     CheckWeight(w);
     const bool int8 = precision == Precision::kInt8;
     const Kind kind = int8 && TakesQ8_0(w.dtype)   ? Kind::kInt8Q8_0
                       : int8 && TakesQ8_K(w.dtype) ? Kind::kInt8Q8_K
+                      : TakesBf16Split(kern, w)    ? Kind::kBf16Split
                                                    : Kind::kGemv;
-    CHECK(!w.packed() || kind != Kind::kGemv) << "packed weights take Precision::kInt8";
+    CHECK(!w.packed() || kind == Kind::kInt8Q8_0 || kind == Kind::kInt8Q8_K)
+        << "packed weights take Precision::kInt8";
+    any_split = any_split || kind == Kind::kBf16Split;
     any_q8_0 = any_q8_0 || kind == Kind::kInt8Q8_0;
     any_q8_k = any_q8_k || kind == Kind::kInt8Q8_K;
     any_packed_q8_0 = any_packed_q8_0 || (w.packed() && kind == Kind::kInt8Q8_0);
@@ -390,10 +419,10 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
     parts.push_back({&w, ys[i], kind, rpt, total_tasks});
     total_tasks += (w.rows + rpt - 1) / rpt;
   }
-  const cpu::CpuKernels& kern = cpu::KernelsFor(ctx.isa());
   Q8Input in;  // shared by every int8 part of each activation format
   if (any_q8_0) in = QuantizeForGemv(ctx, kern, x, k, m, k, any_packed_q8_0);
   const BlockQ8_K* xk = any_q8_k ? QuantizeForGemvK(ctx, kern, x, k, m, k) : nullptr;
+  const float* xs = any_split ? SplitForBf16Gemv(ctx, x, k, m, k) : nullptr;
   ctx.pool().ParallelForInRuns(total_tasks, [&](int64_t t, int) {
     size_t p = parts.size() - 1;
     while (parts[p].first_task > t) --p;
@@ -405,6 +434,9 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
       case Kind::kInt8Q8_0: GemvQ8Task(kern, in, m, *part.w, b, e, nullptr, part.y, n); break;
       case Kind::kInt8Q8_K: GemvQ8KTask(kern, xk, k / kQK_K, m, *part.w, b, e, nullptr, part.y, n); break;
       case Kind::kGemv: kern.gemv(x, k, m, *part.w, b, e, nullptr, part.y, n); break;
+      case Kind::kBf16Split:
+        kern.gemv_bf16_split(xs, k, m, *part.w, b, e, nullptr, part.y, n);
+        break;
     }
   });
 }

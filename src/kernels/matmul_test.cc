@@ -143,6 +143,15 @@ TEST_P(MatMulTest, GemvAllDtypesAndEdgeSizes) {
       }
     }
   }
+  // Widths in whole 32-value chunks: the AVX-512 pair-split bf16 GEMV (gemv_bf16.h), one
+  // 64-value step and an odd 32 left over, and a model-sized row.
+  for (int64_t k : {32, 64, 96, 2048}) {
+    for (DType dt : {DType::kBF16, DType::kF16}) {
+      for (int64_t m : {1, 2, 5, 8}) {
+        CheckMatMul(GetParam(), true, dt, m, 37, k, Precision::kF32, m != 2, k % 64 == 0, rng);
+      }
+    }
+  }
   for (int64_t k : {32, 64, 96, 160}) {
     for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
       for (int64_t m : {1, 4, 7}) {

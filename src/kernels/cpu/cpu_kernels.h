@@ -43,6 +43,11 @@ struct CpuKernels {
   void (*gemv_q8k_packed)(const BlockQ8_K* xq, int64_t xq_stride, int64_t m,
                           const WeightMatrix& w, int64_t group_begin, int64_t group_end,
                           const float* bias, float* y, int64_t y_stride);
+  // As gemv for bf16 weights with w.cols % 32 == 0, on x in pair-split order (xs: [m, w.cols],
+  // xs_stride apart; SplitPairs in gemv_bf16.h). Null where the ISA has no such kernel.
+  void (*gemv_bf16_split)(const float* xs, int64_t xs_stride, int64_t m, const WeightMatrix& w,
+                          int64_t row_begin, int64_t row_end, const float* bias, float* y,
+                          int64_t y_stride);
   // x: [n] f32 -> n / 256 q8_K blocks; bit for bit ocular::ref::QuantizeRowQ8_K (finite x).
   void (*quantize_row_q8_k)(const float* x, BlockQ8_K* y, int64_t n);
   void (*dequantize_row)(DType dtype, const void* src, float* dst, int64_t n);

@@ -661,7 +661,10 @@ void QuantizeRowQ8(const float* x, BlockQ8_0* y, int64_t n) {
 #define OCULAR_GEMV_Q8K ::ocular::kernels::cpu::GemvQ8KAvx512
 #define OCULAR_QUANTIZE_Q8K ::ocular::kernels::cpu::QuantizeRowQ8KAvx512
 #define OCULAR_GEMV_Q8K_PACKED ::ocular::kernels::cpu::GemvQ8KPackedAvx512
+// bf16 GEMV on pair-split activations: its own file (gemv_bf16_avx512.cc).
+#define OCULAR_GEMV_BF16_SPLIT ::ocular::kernels::cpu::GemvBf16SplitAvx512
 #else
+#define OCULAR_GEMV_BF16_SPLIT nullptr
 #define OCULAR_GEMVQ8M GemvQ8M
 #define OCULAR_GEMV_PACKED nullptr
 #define OCULAR_GEMV_Q8K ::ocular::kernels::ref::GemvQ8K
@@ -1060,6 +1063,7 @@ const CpuKernels& Table() {
       .quantize_row_q8_0 = QuantizeRowQ8,
       .gemv_q8k = OCULAR_GEMV_Q8K,
       .gemv_q8k_packed = OCULAR_GEMV_Q8K_PACKED,
+      .gemv_bf16_split = OCULAR_GEMV_BF16_SPLIT,
       .quantize_row_q8_k = OCULAR_QUANTIZE_Q8K,
       .dequantize_row = DequantizeRow,
       .dequantize_row_bf16 = DequantizeRowBf16,
@@ -1090,3 +1094,4 @@ const CpuKernels& Table() {
 }
 #undef OCULAR_GEMV_PACKED
 #undef OCULAR_GEMV_Q8K_PACKED
+#undef OCULAR_GEMV_BF16_SPLIT
