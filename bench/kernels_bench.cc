@@ -14,7 +14,9 @@
 //  - ViT attention (one 784- or 3520-token image, 16 heads of 64), f32 and bf16: GFLOP/s of
 //    FullAttention;
 //  - causal paged attention (the text decoder's prefill: 915 tokens, 16 / 8 heads of 128, f32
-//    cache): GFLOP/s of PagedAttention over the unmasked half.
+//    cache): GFLOP/s of PagedAttention over the unmasked half;
+//  - decode paged attention (1 and 4 sequences of one token over 1024 cached ones, a cache
+//    per layer for 16 layers so K and V come from DRAM): GB/s of K + V read.
 // Every figure is the median (min-max) of R runs.
 #include <immintrin.h>
 
@@ -354,15 +356,16 @@ int Main(int argc, char** argv) {
       std::printf("causal paged attention n=%d f32 %7.1f GFLOP/s (%.1f-%.1f) = %5.1f%% of f32 FMA peak %.0f\n",
                   n, s.median, s.min, s.max, 100.0 * s.median / peak.median, peak.median);
     }
-    // Decode steps: 4 sequences of one query token over 1024 cached tokens each (f32 cache,
-    // 16 / 8 heads of 128, scattered 16-slot blocks), with the cache in 4 KiB pages and in
-    // 2 MiB pages (as KvStorage holds it): GB/s of K and V read. One kv head's keys are a
-    // token row (4 KiB) apart, so 4 KiB pages cost about a TLB miss per key.
-    {
-      const int32_t kv_len = 1024, seqs = 4, heads = 16, kv_heads = 8, hd = 128, block = 16;
+    // Decode steps: 1 or 4 sequences of one query token over 1024 cached tokens each (16 / 8
+    // heads of 128, scattered 16-slot blocks), f32 and bf16 caches in 2 MiB pages (as
+    // KvStorage holds them) and the f32 cache in 4 KiB pages: GB/s of K and V read. As in a
+    // decode step, each call reads another layer's cache (16 layers, more than the L3 holds),
+    // so K and V come from DRAM. One kv head's keys are a token row (2-4 KiB) apart.
+    for (const int32_t seqs : {1, 4}) {
+      const int32_t kv_len = 1024, heads = 16, kv_heads = 8, hd = 128, block = 16, layers = 16;
       const int64_t slot_floats = int64_t{kv_heads} * hd;
       const int64_t blocks = int64_t{seqs} * kv_len / block;
-      const size_t bytes = static_cast<size_t>(blocks * block * slot_floats * 4);
+      const size_t bytes = static_cast<size_t>(blocks * block * slot_floats * 4);  // f32, per layer
       std::mt19937 rng(11);
       std::uniform_real_distribution<float> d(-1.0f, 1.0f);
       std::vector<int32_t> order(static_cast<size_t>(blocks));
@@ -370,9 +373,10 @@ int Main(int argc, char** argv) {
       std::shuffle(order.begin(), order.end(), rng);
       std::vector<const int32_t*> tables(seqs);
       for (int s = 0; s < seqs; ++s) tables[s] = order.data() + int64_t{s} * kv_len / block;
-      std::vector<float> q(int64_t{seqs} * heads * hd), o(q.size());  // [4, 16, 128] f32
+      std::vector<float> q(int64_t{seqs} * heads * hd), o(q.size());  // [seqs, 16, 128] f32
       for (float& f : q) f = d(rng);
-      std::vector<int64_t> q_starts = {0, 1, 2, 3};
+      std::vector<int64_t> q_starts(seqs);
+      for (int s = 0; s < seqs; ++s) q_starts[s] = s;
       std::vector<int32_t> q_counts(seqs, 1), kv_lens(seqs, kv_len);
       PagedAttentionArgs a;
       a.q = q.data(), a.out = o.data();
@@ -380,32 +384,42 @@ int Main(int argc, char** argv) {
       a.num_heads = heads, a.scale = 1.0f / std::sqrt(float(hd));
       a.num_seqs = seqs, a.q_starts = q_starts.data(), a.q_counts = q_counts.data();
       a.kv_lens = kv_lens.data(), a.block_tables = tables.data();
-      AlignedBuffer small_pages[2] = {AlignedBuffer(bytes), AlignedBuffer(bytes)};
-      AlignedBuffer huge_pages[2] = {AlignedBuffer::InHugePages(bytes),
-                                     AlignedBuffer::InHugePages(bytes)};
-      for (AlignedBuffer* b : {&small_pages[0], &small_pages[1], &huge_pages[0], &huge_pages[1]}) {
-        for (size_t i = 0; i < bytes / 4; ++i) b->as<float>()[i] = d(rng);
-      }
-      // The same cache in bf16 (a --kv-dtype bf16 server's), 2 MiB pages.
-      AlignedBuffer bf16_pages[2] = {AlignedBuffer::InHugePages(bytes / 2),
-                                     AlignedBuffer::InHugePages(bytes / 2)};
-      for (int i = 0; i < 2; ++i) {
-        ref::ConvertRowF32ToBf16(huge_pages[i].as<float>(), bf16_pages[i].as<uint16_t>(),
-                                 static_cast<int64_t>(bytes / 4));
-      }
-      for (AlignedBuffer* kv : {small_pages, huge_pages, bf16_pages}) {
-        const bool bf16 = kv == bf16_pages;
-        const double kv_bytes = 2.0 * seqs * kv_len * hd * kv_heads * (bf16 ? 2 : 4);
-        PagedKvView cache;
-        cache.block_size = block, cache.num_kv_heads = kv_heads, cache.head_dim = hd;
-        cache.num_blocks = blocks, cache.k = kv[0].data(), cache.v = kv[1].data();
-        cache.dtype = bf16 ? DType::kBF16 : DType::kF32;
+      std::vector<float> row(bytes / 4);
+      for (float& f : row) f = d(rng);
+      struct Variant {
+        DType dtype;
+        bool huge;
+      };
+      for (const Variant v : {Variant{DType::kF32, false}, Variant{DType::kF32, true},
+                              Variant{DType::kBF16, true}}) {
+        const bool bf16 = v.dtype == DType::kBF16;
+        const size_t vbytes = bf16 ? bytes / 2 : bytes;
+        std::vector<AlignedBuffer> bufs;  // [layers][k, v]
+        std::vector<PagedKvView> caches(layers);
+        for (int l = 0; l < layers; ++l) {
+          for (int i = 0; i < 2; ++i) {
+            bufs.push_back(v.huge ? AlignedBuffer::InHugePages(vbytes) : AlignedBuffer(vbytes));
+            if (bf16) {
+              ref::ConvertRowF32ToBf16(row.data(), bufs.back().as<uint16_t>(),
+                                       static_cast<int64_t>(bytes / 4));
+            } else {
+              std::memcpy(bufs.back().data(), row.data(), bytes);
+            }
+          }
+          PagedKvView& c = caches[l];
+          c.block_size = block, c.num_kv_heads = kv_heads, c.head_dim = hd;
+          c.num_blocks = blocks, c.k = bufs[2 * l].data(), c.v = bufs[2 * l + 1].data();
+          c.dtype = v.dtype;
+        }
+        const double kv_bytes = double(layers) * vbytes * 2;
         double us = 0;
         auto run = [&] {
           const int64_t t0 = NowNs();
-          for (int i = 0; i < 20; ++i) PagedAttention(ctx, cache, a);
-          us = Seconds(NowNs() - t0) / 20 * 1e6;
-          return 20 * kv_bytes / Seconds(NowNs() - t0) / 1e9;
+          for (int i = 0; i < 5; ++i) {
+            for (const PagedKvView& c : caches) PagedAttention(ctx, c, a);
+          }
+          us = Seconds(NowNs() - t0) / (5 * layers) * 1e6;
+          return 5 * kv_bytes / Seconds(NowNs() - t0) / 1e9;
         };
         run();
         std::vector<double> times;
@@ -415,9 +429,9 @@ int Main(int argc, char** argv) {
           return gbs;
         });
         std::sort(times.begin(), times.end());
-        std::printf("decode paged attention 4 x 1 token, kv 1024, %s cache, %s pages  %6.1f GB/s (%.1f-%.1f) of K+V, %.0f us per call\n",
-                    bf16 ? "bf16" : "f32 ", kv == small_pages ? "4 KiB" : "2 MiB", s.median, s.min,
-                    s.max, times[times.size() / 2]);
+        std::printf("decode paged attention %d x 1 token, kv 1024, %s cache, %s pages  %6.1f GB/s (%.1f-%.1f) of K+V = %5.1f%% of read bw, %.0f us per layer\n",
+                    seqs, bf16 ? "bf16" : "f32 ", v.huge ? "2 MiB" : "4 KiB", s.median, s.min,
+                    s.max, 100.0 * s.median / bw.median, times[times.size() / 2]);
       }
     }
   }
