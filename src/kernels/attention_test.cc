@@ -557,7 +557,8 @@ TEST_P(AttentionTest, PagedDecodeRowsMatchReferenceAndDoNotDependOnTheBatch) {
 
 // Decode rows over a bf16 or f16 cache (read in place where the ISA has the half-precision
 // kernels) give exactly what an f32 cache holding the same values widened gives, for groups
-// that take the dot-product method (1, 2) and the transposed one (4).
+// of 1, 2 and 4 query heads per kv head (read slot by slot where the ISA has the slot kernels,
+// paged_decode.h; otherwise dot products for 1 and 2, the transposed method for 4).
 TEST_P(AttentionTest, PagedDecodeOnAHalfCacheEqualsItsWidenedCopy) {
   const std::vector<int32_t> kv_lens = {1, 17, 64, 65, 300};
   const std::vector<int32_t> q_counts(kv_lens.size(), 1);

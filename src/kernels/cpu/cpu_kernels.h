@@ -11,6 +11,9 @@
 
 namespace ocular::kernels::cpu {
 
+// Query heads per kv head the slot kernels (dot_slot, pv_slot) serve.
+constexpr int kMaxSlotGroup = 4;
+
 struct CpuKernels {
   // y[i, j] (+ bias[j]) for weight rows j in [row_begin, row_end) and all i < m; one pass over
   // those weight rows. x: [m, w.cols] (x_stride), y: [m, w.rows] (y_stride). m <= 8.
@@ -89,6 +92,17 @@ struct CpuKernels {
                         int64_t n, float* out);
   void (*pv_accumulate_half)(DType dtype, const float* p, const void* const* v_rows, int count,
                              int head_dim, float c, float* acc);
+  // One decode token against one KV cache slot, all kv heads (paged_decode.cc): the slot holds
+  // kv_heads rows of head_dim values of `dtype` (f32, bf16, f16) side by side, read in
+  // address order. q: [kv_heads * group, head_dim] f32 rows; out[r * out_stride] for row
+  // r = h * group + g is bit for bit dot_keys(_half)'s score of q row r against kv head h's
+  // key. group <= kMaxSlotGroup. Null where the ISA has none.
+  void (*dot_slot)(DType dtype, const float* q, int kv_heads, int group, int head_dim,
+                   const void* slot, float* out, int64_t out_stride);
+  // acc[r][d] += p[r * p_stride] * value[h][d] for the same rows of one value slot, each
+  // element's update the FMA pv_accumulate(_half) applies per key. acc: [rows, head_dim].
+  void (*pv_slot)(DType dtype, const float* p, int64_t p_stride, int kv_heads, int group,
+                  int head_dim, const void* slot, float* acc);
   // dst[i] = f32(src[i]) for a KV cache row of `dtype` (f32, bf16, f16).
   void (*load_row)(DType dtype, const void* src, float* dst, int64_t n);
   void (*store_row)(DType dtype, const float* src, void* dst, int64_t n);

@@ -1042,6 +1042,109 @@ void PvAccumulateHalf(DType dtype, const float* p, const void* const* v_rows, in
   }
 }
 
+// ---- Decode attention slot by slot (CpuKernels::dot_slot / pv_slot) -------------------------
+// Each kv head's key row read once for its G query rows, with DotT's arithmetic per row.
+template <typename R, int G>
+void DotSlotT(const float* q, int kv_heads, int64_t n, const typename R::T* slot, float* out,
+              int64_t out_stride) {
+  for (int h = 0; h < kv_heads; ++h) {
+    const typename R::T* k = slot + h * n;
+    const float* qh = q + static_cast<int64_t>(h) * G * n;
+    V s0[G], s1[G];
+    for (int g = 0; g < G; ++g) s0[g] = s1[g] = Zero();
+    int64_t i = 0;
+    for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+      const V w0 = R::Get(k + i), w1 = R::Get(k + i + kLanes);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        s0[g] = Fma(Load(qh + g * n + i), w0, s0[g]);
+        s1[g] = Fma(Load(qh + g * n + i + kLanes), w1, s1[g]);
+      }
+    }
+    for (; i + kLanes <= n; i += kLanes) {
+      const V w0 = R::Get(k + i);
+      for (int g = 0; g < G; ++g) s0[g] = Fma(Load(qh + g * n + i), w0, s0[g]);
+    }
+    if (i < n) {
+      const V w = R::GetN(k + i, n - i);
+      for (int g = 0; g < G; ++g) s1[g] = Fma(LoadN(qh + g * n + i, n - i), w, s1[g]);
+    }
+    for (int g = 0; g < G; ++g) out[(h * G + g) * out_stride] = ReduceSum(Add(s0[g], s1[g]));
+  }
+}
+
+// Each kv head's value row read once for its G rows: acc = Fma(p, v, acc) per element, the
+// update PvChunk applies per key.
+template <typename R, int G>
+void PvSlotT(const float* p, int64_t p_stride, int kv_heads, int64_t n, const typename R::T* slot,
+             float* acc) {
+  for (int h = 0; h < kv_heads; ++h) {
+    const typename R::T* v = slot + h * n;
+    V pr[G];
+    float* ah[G];
+    for (int g = 0; g < G; ++g) {
+      pr[g] = Set1(p[(h * G + g) * p_stride]);
+      ah[g] = acc + static_cast<int64_t>(h * G + g) * n;
+    }
+    int64_t d = 0;
+    for (; d + kLanes <= n; d += kLanes) {
+      const V w = R::Get(v + d);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) Store(ah[g] + d, Fma(pr[g], w, Load(ah[g] + d)));
+    }
+    if (d < n) {
+      const V w = R::GetN(v + d, n - d);
+      for (int g = 0; g < G; ++g) StoreN(ah[g] + d, Fma(pr[g], w, LoadN(ah[g] + d, n - d)), n - d);
+    }
+  }
+}
+
+template <typename R>
+void DotSlotDispatch(const float* q, int kv_heads, int group, int head_dim, const void* slot,
+                     float* out, int64_t out_stride) {
+  const auto* k = static_cast<const typename R::T*>(slot);
+  switch (group) {
+    case 1: return DotSlotT<R, 1>(q, kv_heads, head_dim, k, out, out_stride);
+    case 2: return DotSlotT<R, 2>(q, kv_heads, head_dim, k, out, out_stride);
+    case 3: return DotSlotT<R, 3>(q, kv_heads, head_dim, k, out, out_stride);
+    case 4: return DotSlotT<R, 4>(q, kv_heads, head_dim, k, out, out_stride);
+    default: CHECK(false) << "dot_slot serves 1 to " << kMaxSlotGroup << " heads per kv head";
+  }
+}
+
+void DotSlot(DType dtype, const float* q, int kv_heads, int group, int head_dim,
+             const void* slot, float* out, int64_t out_stride) {
+  switch (dtype) {
+    case DType::kF32: return DotSlotDispatch<RowF32>(q, kv_heads, group, head_dim, slot, out, out_stride);
+    case DType::kBF16: return DotSlotDispatch<RowBf16>(q, kv_heads, group, head_dim, slot, out, out_stride);
+    case DType::kF16: return DotSlotDispatch<RowF16>(q, kv_heads, group, head_dim, slot, out, out_stride);
+    default: CHECK(false) << "unsupported key dtype";
+  }
+}
+
+template <typename R>
+void PvSlotDispatch(const float* p, int64_t p_stride, int kv_heads, int group, int head_dim,
+                    const void* slot, float* acc) {
+  const auto* v = static_cast<const typename R::T*>(slot);
+  switch (group) {
+    case 1: return PvSlotT<R, 1>(p, p_stride, kv_heads, head_dim, v, acc);
+    case 2: return PvSlotT<R, 2>(p, p_stride, kv_heads, head_dim, v, acc);
+    case 3: return PvSlotT<R, 3>(p, p_stride, kv_heads, head_dim, v, acc);
+    case 4: return PvSlotT<R, 4>(p, p_stride, kv_heads, head_dim, v, acc);
+    default: CHECK(false) << "pv_slot serves 1 to " << kMaxSlotGroup << " heads per kv head";
+  }
+}
+
+void PvSlot(DType dtype, const float* p, int64_t p_stride, int kv_heads, int group, int head_dim,
+            const void* slot, float* acc) {
+  switch (dtype) {
+    case DType::kF32: return PvSlotDispatch<RowF32>(p, p_stride, kv_heads, group, head_dim, slot, acc);
+    case DType::kBF16: return PvSlotDispatch<RowBf16>(p, p_stride, kv_heads, group, head_dim, slot, acc);
+    case DType::kF16: return PvSlotDispatch<RowF16>(p, p_stride, kv_heads, group, head_dim, slot, acc);
+    default: CHECK(false) << "unsupported value dtype";
+  }
+}
+
 void LoadRow(DType dtype, const void* src, float* dst, int64_t n) {
   DequantizeRow(dtype, src, dst, n);
 }
@@ -1087,6 +1190,8 @@ const CpuKernels& Table() {
       .pv_accumulate = PvAccumulate,
       .dot_keys_half = DotKeysHalf,
       .pv_accumulate_half = PvAccumulateHalf,
+      .dot_slot = DotSlot,
+      .pv_slot = PvSlot,
       .load_row = LoadRow,
       .store_row = StoreRow,
   };
