@@ -87,6 +87,20 @@ TEST(CliBenchModelTest, TinyGgufReportsEveryFigure) {
   const double decode = j["decode_tok_s"]["median"];
   EXPECT_NEAR(double(j["decode_roofline_fraction"]), decode * wbytes / 1e9 / bw,
               1e-9 * decode * wbytes / 1e9 / bw);
+  // Each run against the probe after it: within what the slowest / fastest run and the
+  // lowest / highest of those probes allow.
+  const nlohmann::json& paired = j["decode_roofline_fraction_paired"];
+  ASSERT_TRUE(paired.is_object()) << j.dump();
+  double after_lo = 1e300, after_hi = 0;
+  for (const auto& p : probes["after_each_decode"]) {
+    after_lo = std::min(after_lo, double(p["best"]));
+    after_hi = std::max(after_hi, double(p["best"]));
+  }
+  const double gb = wbytes / 1e9;
+  EXPECT_LE(double(paired["min"]), double(paired["median"]));
+  EXPECT_LE(double(paired["median"]), double(paired["max"]));
+  EXPECT_GE(double(paired["min"]), double(j["decode_tok_s"]["min"]) * gb / after_hi * (1 - 1e-9));
+  EXPECT_LE(double(paired["max"]), double(j["decode_tok_s"]["max"]) * gb / after_lo * (1 + 1e-9));
   EXPECT_EQ(j["precision"], "bf16");
   EXPECT_EQ(j["kv_dtype"], "bf16");  // --kv-dtype auto follows the precision
   // q8_0 text weights under bf16 are packed for the int8 GEMV where the CPU has its kernel;
