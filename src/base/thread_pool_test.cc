@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -56,9 +57,11 @@ TEST(ThreadPoolTest, InRunsRunsEveryTaskOnce) {
   }
 }
 
-// Each thread starts at the front of its own run and walks it in order: with the caller held
-// in its first task until the worker has run two, the worker's first tasks are the first
-// two of the second half, and the caller's first is task 0.
+// Each thread starts at the front of its own run and walks it in order. The worker takes the
+// second half's tasks first: whichever thread claims first, the caller cannot reach them
+// before the worker has run two (it is held in task 0 until then, and it takes task 0 before
+// anything of the second half). The caller, if it runs task 0 at all, runs it first (on a
+// loaded host the worker may have taken the whole first half before the caller claims).
 TEST(ThreadPoolTest, InRunsEachThreadWalksItsOwnRunInOrder) {
   ThreadPool pool(2);
   constexpr int64_t kTasks = 10;
@@ -79,7 +82,9 @@ TEST(ThreadPoolTest, InRunsEachThreadWalksItsOwnRunInOrder) {
     }
   });
   ASSERT_GE(order[1].size(), 2u);
-  EXPECT_EQ(order[0].front(), 0);
+  if (std::find(order[0].begin(), order[0].end(), 0) != order[0].end()) {
+    EXPECT_EQ(order[0].front(), 0);
+  }
   EXPECT_EQ(order[1][0], kTasks / 2);
   EXPECT_EQ(order[1][1], kTasks / 2 + 1);
   for (const auto& o : order) {
