@@ -1,6 +1,7 @@
 // The Isa::kAvx2 table (AVX2 + FMA + F16C): simd_body.h over 8-lane vectors.
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "base/check.h"
 #include "kernels/cpu/cpu_kernels.h"

@@ -1,6 +1,7 @@
 // The Isa::kAvx512 table (AVX-512 F/BW/VL/DQ): simd_body.h over 16-lane vectors.
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "base/check.h"

@@ -1099,50 +1099,50 @@ void PvSlotT(const float* p, int64_t p_stride, int kv_heads, int64_t n, const ty
   }
 }
 
-template <typename R>
-void DotSlotDispatch(const float* q, int kv_heads, int group, int head_dim, const void* slot,
-                     float* out, int64_t out_stride) {
-  const auto* k = static_cast<const typename R::T*>(slot);
+// f(R{}) with R the row reader of a KV cache dtype (f32, bf16, f16), then
+// f(std::integral_constant<int, G>{}) inside it for the slot kernels' group G: one dispatch
+// for dot_slot and pv_slot.
+template <typename F>
+void WithKvRow(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::kF32: return f(RowF32{});
+    case DType::kBF16: return f(RowBf16{});
+    case DType::kF16: return f(RowF16{});
+    default: CHECK(false) << "unsupported KV cache dtype";
+  }
+}
+
+template <typename F>
+void WithSlotGroup(int group, F&& f) {
   switch (group) {
-    case 1: return DotSlotT<R, 1>(q, kv_heads, head_dim, k, out, out_stride);
-    case 2: return DotSlotT<R, 2>(q, kv_heads, head_dim, k, out, out_stride);
-    case 3: return DotSlotT<R, 3>(q, kv_heads, head_dim, k, out, out_stride);
-    case 4: return DotSlotT<R, 4>(q, kv_heads, head_dim, k, out, out_stride);
-    default: CHECK(false) << "dot_slot serves 1 to " << kMaxSlotGroup << " heads per kv head";
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    default: CHECK(false) << "the slot kernels serve 1 to " << kMaxSlotGroup << " heads per kv head";
   }
 }
 
 void DotSlot(DType dtype, const float* q, int kv_heads, int group, int head_dim,
              const void* slot, float* out, int64_t out_stride) {
-  switch (dtype) {
-    case DType::kF32: return DotSlotDispatch<RowF32>(q, kv_heads, group, head_dim, slot, out, out_stride);
-    case DType::kBF16: return DotSlotDispatch<RowBf16>(q, kv_heads, group, head_dim, slot, out, out_stride);
-    case DType::kF16: return DotSlotDispatch<RowF16>(q, kv_heads, group, head_dim, slot, out, out_stride);
-    default: CHECK(false) << "unsupported key dtype";
-  }
-}
-
-template <typename R>
-void PvSlotDispatch(const float* p, int64_t p_stride, int kv_heads, int group, int head_dim,
-                    const void* slot, float* acc) {
-  const auto* v = static_cast<const typename R::T*>(slot);
-  switch (group) {
-    case 1: return PvSlotT<R, 1>(p, p_stride, kv_heads, head_dim, v, acc);
-    case 2: return PvSlotT<R, 2>(p, p_stride, kv_heads, head_dim, v, acc);
-    case 3: return PvSlotT<R, 3>(p, p_stride, kv_heads, head_dim, v, acc);
-    case 4: return PvSlotT<R, 4>(p, p_stride, kv_heads, head_dim, v, acc);
-    default: CHECK(false) << "pv_slot serves 1 to " << kMaxSlotGroup << " heads per kv head";
-  }
+  WithKvRow(dtype, [&](auto row) {
+    using R = decltype(row);
+    WithSlotGroup(group, [&](auto g) {
+      DotSlotT<R, decltype(g)::value>(q, kv_heads, head_dim,
+                                      static_cast<const typename R::T*>(slot), out, out_stride);
+    });
+  });
 }
 
 void PvSlot(DType dtype, const float* p, int64_t p_stride, int kv_heads, int group, int head_dim,
             const void* slot, float* acc) {
-  switch (dtype) {
-    case DType::kF32: return PvSlotDispatch<RowF32>(p, p_stride, kv_heads, group, head_dim, slot, acc);
-    case DType::kBF16: return PvSlotDispatch<RowBf16>(p, p_stride, kv_heads, group, head_dim, slot, acc);
-    case DType::kF16: return PvSlotDispatch<RowF16>(p, p_stride, kv_heads, group, head_dim, slot, acc);
-    default: CHECK(false) << "unsupported value dtype";
-  }
+  WithKvRow(dtype, [&](auto row) {
+    using R = decltype(row);
+    WithSlotGroup(group, [&](auto g) {
+      PvSlotT<R, decltype(g)::value>(p, p_stride, kv_heads, head_dim,
+                                     static_cast<const typename R::T*>(slot), acc);
+    });
+  });
 }
 
 void LoadRow(DType dtype, const void* src, float* dst, int64_t n) {
