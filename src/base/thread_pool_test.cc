@@ -13,13 +13,21 @@
 namespace ocular {
 namespace {
 
-TEST(ThreadPoolTest, RunsEveryTaskOnce) {
-  for (int threads : {1, 2, 4}) {
+// The pool's two task loops, as one callable each: run(pool, n, fn).
+constexpr auto kParallelFor = [](ThreadPool& pool, int64_t n, auto&& fn) { pool.ParallelFor(n, fn); };
+constexpr auto kInRuns = [](ThreadPool& pool, int64_t n, auto&& fn) {
+  pool.ParallelForInRuns(n, fn);
+};
+
+// Every task runs exactly once, on a valid thread index, for 1 to 4 threads.
+template <typename Run>
+void ExpectEveryTaskOnce(Run run) {
+  for (int threads : {1, 2, 3, 4}) {
     ThreadPool pool(threads);
     EXPECT_EQ(pool.num_threads(), threads);
-    for (int64_t n : {0, 1, 2, 3, 17, 1000}) {
+    for (int64_t n : {0, 1, 2, 3, 5, 17, 1000}) {
       std::vector<std::atomic<int>> hits(n);
-      pool.ParallelFor(n, [&](int64_t task, int thread) {
+      run(pool, n, [&](int64_t task, int thread) {
         ASSERT_GE(thread, 0);
         ASSERT_LT(thread, threads);
         hits[task].fetch_add(1);
@@ -28,6 +36,17 @@ TEST(ThreadPoolTest, RunsEveryTaskOnce) {
     }
   }
 }
+
+// A loop issued from inside a task runs inline on the calling worker (no deadlock).
+template <typename Run>
+void ExpectNestedCallsRunInline(Run run) {
+  ThreadPool pool(2);
+  std::atomic<int> total{0};
+  pool.ParallelFor(4, [&](int64_t, int) { run(pool, 3, [&](int64_t, int) { total.fetch_add(1); }); });
+  EXPECT_EQ(total.load(), 12);
+}
+
+TEST(ThreadPoolTest, RunsEveryTaskOnce) { ExpectEveryTaskOnce(kParallelFor); }
 
 TEST(ThreadPoolTest, ParallelRangeCoversExactly) {
   ThreadPool pool(3);
@@ -42,20 +61,7 @@ TEST(ThreadPoolTest, ParallelRangeCoversExactly) {
   }
 }
 
-TEST(ThreadPoolTest, InRunsRunsEveryTaskOnce) {
-  for (int threads : {1, 2, 3, 4}) {
-    ThreadPool pool(threads);
-    for (int64_t n : {0, 1, 2, 3, 5, 17, 1000}) {
-      std::vector<std::atomic<int>> hits(n);
-      pool.ParallelForInRuns(n, [&](int64_t task, int thread) {
-        ASSERT_GE(thread, 0);
-        ASSERT_LT(thread, threads);
-        hits[task].fetch_add(1);
-      });
-      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 1) << "task " << i;
-    }
-  }
-}
+TEST(ThreadPoolTest, InRunsRunsEveryTaskOnce) { ExpectEveryTaskOnce(kInRuns); }
 
 // Each thread starts at the front of its own run and walks it in order. The worker takes the
 // second half's tasks first: whichever thread claims first, the caller cannot reach them
@@ -98,23 +104,9 @@ TEST(ThreadPoolTest, InRunsEachThreadWalksItsOwnRunInOrder) {
   EXPECT_EQ(order[0].size() + order[1].size(), static_cast<size_t>(kTasks));
 }
 
-TEST(ThreadPoolTest, InRunsNestedInATaskRunsInline) {
-  ThreadPool pool(2);
-  std::atomic<int> total{0};
-  pool.ParallelFor(4, [&](int64_t, int) {
-    pool.ParallelForInRuns(7, [&](int64_t, int) { total.fetch_add(1); });
-  });
-  EXPECT_EQ(total.load(), 28);
-}
+TEST(ThreadPoolTest, InRunsNestedInATaskRunsInline) { ExpectNestedCallsRunInline(kInRuns); }
 
-TEST(ThreadPoolTest, NestedCallsRunInline) {
-  ThreadPool pool(2);
-  std::atomic<int> total{0};
-  pool.ParallelFor(4, [&](int64_t, int) {
-    pool.ParallelFor(3, [&](int64_t, int) { total.fetch_add(1); });
-  });
-  EXPECT_EQ(total.load(), 12);
-}
+TEST(ThreadPoolTest, NestedCallsRunInline) { ExpectNestedCallsRunInline(kParallelFor); }
 
 TEST(ThreadPoolTest, ConcurrentCallersAreSerialised) {
   ThreadPool pool(2);
