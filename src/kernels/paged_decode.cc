@@ -22,6 +22,21 @@ namespace ocular::kernels {
 namespace {
 
 constexpr int kChunk = 64;  // keys per task
+// Half-precision caches: each slot is prefetched into L2 this many bytes ahead of the scoring
+// and P V loops (rounded up to whole slots). A sequence's blocks lie wherever the block pool
+// put them (a serving engine's free list hands blocks back in eviction order, block_pool.h),
+// and each block starts a new stream for the hardware prefetcher; the software prefetch runs
+// across block boundaries. Measured with bench_kernels (16 layers of
+// 1 x 1024 and 4 x 1024 slots, blocks shuffled, pass by pass against no prefetch in one
+// process): bf16 205 -> 150 and 791 -> 603 us per layer, about the same at 4 and 12 KiB;
+// blocks in order: the same or a little faster (the hardware prefetcher streams them
+// already). An f32 cache in 2 MiB pages was 10-30% slower with it, so f32 takes none.
+constexpr int64_t kPrefetchBytes = 8 << 10;
+
+void PrefetchSlot(const void* slot, int64_t bytes) {
+  const char* p = static_cast<const char*>(slot);
+  for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 2);  // into L2
+}
 
 struct Chunk {
   int seq;
@@ -54,6 +69,8 @@ void PagedDecodeAttention(ComputeContext& ctx, const PagedKvView& c, const Paged
   CHECK(group <= cpu::kMaxSlotGroup);
   const int64_t elem = c.dtype == DType::kF32 ? 4 : 2;
   const int64_t slot_bytes = static_cast<int64_t>(kv_heads) * hd * elem;
+  const int ahead =
+      c.dtype == DType::kF32 ? 0 : static_cast<int>((kPrefetchBytes + slot_bytes - 1) / slot_bytes);
 
   std::vector<Chunk> chunks;
   struct Split {
@@ -109,7 +126,15 @@ void PagedDecodeAttention(ComputeContext& ctx, const PagedKvView& c, const Paged
     // Scores, slot by slot: row r = h * group + g (the token's heads are contiguous in q).
     const float* q = a.q + qrow * a.q_stride;
     float* scores = sc.scores.data();
+    // Prefetch: the keys `ahead` slots on; near the end, the first value slots.
     for (int j = 0; j < count; ++j) {
+      if (ahead > 0) {
+        if (j + ahead < count) {
+          PrefetchSlot(sc.k_slots[j + ahead], slot_bytes);
+        } else if (j + ahead - count < count) {
+          PrefetchSlot(sc.v_slots[j + ahead - count], slot_bytes);
+        }
+      }
       kern.dot_slot(c.dtype, q, kv_heads, group, hd, sc.k_slots[j], scores + j, kChunk);
     }
     float* acc = ch.partial < 0 ? sc.acc.data() : part_acc.data() + ch.partial * heads * hd;
@@ -126,6 +151,7 @@ void PagedDecodeAttention(ComputeContext& ctx, const PagedKvView& c, const Paged
     }
     // P V, slot by slot.
     for (int j = 0; j < count; ++j) {
+      if (ahead > 0 && j + ahead < count) PrefetchSlot(sc.v_slots[j + ahead], slot_bytes);
       kern.pv_slot(c.dtype, scores + j, kChunk, kv_heads, group, hd, sc.v_slots[j], acc);
     }
     if (ch.partial >= 0) {
