@@ -80,6 +80,16 @@ int64_t WeightBytesPerToken(const qwen3vl::Qwen3VLModel& model) {
   return total;
 }
 
+// Bytes of K and V read per decoded token, averaged over the decode run: step i (0-based)
+// after a prompt of `prompt` tokens attends prompt + i + 1 cached tokens (its own included),
+// every layer reading each kv head's key and value row of each.
+int64_t KvBytesPerToken(const qwen3vl::TextConfig& tc, DType kv_dtype, int64_t prompt,
+                        int64_t decode_tokens) {
+  const double slot = double(tc.num_layers) * double(tc.num_kv_heads) * double(tc.head_dim) * 2 *
+                      double(GetDTypeInfo(kv_dtype).block_bytes);  // f32 / bf16 / f16: 1 value a block
+  return static_cast<int64_t>(slot * (double(prompt) + double(decode_tokens + 1) / 2));
+}
+
 // Vision FLOPs for n ViT tokens (spec 8.4; multiply-add = 2 FLOPs).
 double VisionFlops(const qwen3vl::VisionConfig& vc, double n) {
   const double d = double(vc.hidden_size), f = double(vc.intermediate_size);
@@ -186,7 +196,10 @@ int RunBenchModel(const BenchModelOptions& o) {
   for (const kernels::LimitProbe& p : bw_after) bw_gbs = std::max(bw_gbs, p.best);
   const Timing prefill = Summarise(prefill_tok_s), decode = Summarise(decode_tok_s);
   const int64_t wbytes = WeightBytesPerToken(*model);
-  const double decode_gbs = double(wbytes) * decode.median / 1e9;
+  const int64_t kvbytes = KvBytesPerToken(tc, *kv_dtype, np, o.decode_tokens);
+  // A decode step reads the weights and the cached K and V: both count against the bandwidth.
+  const int64_t step_bytes = wbytes + kvbytes;
+  const double decode_gbs = double(step_bytes) * decode.median / 1e9;
   const double prefill_gflops = PrefillFlops(tc, double(np)) / np * prefill.median / 1e9;
   // Packed quantized text weights run prefill's products on the int8 GEMV, everything else on
   // the bf16 matmul: the prefill figure is set against the peak of the path it takes.
@@ -241,6 +254,8 @@ int RunBenchModel(const BenchModelOptions& o) {
   j["decode_tokens"] = o.decode_tokens;
   j["decode_tok_s"] = ToJson(decode);
   j["weight_bytes_per_token"] = wbytes;
+  j["kv_bytes_per_token"] = kvbytes;
+  j["decode_bytes_per_token"] = step_bytes;
   j["decode_gbs"] = decode_gbs;
   j["mem_bw_gbs"] = bw_gbs;
   auto probe = [](const kernels::LimitProbe& p) {
@@ -255,7 +270,7 @@ int RunBenchModel(const BenchModelOptions& o) {
   // probe (or the reverse) says more about the host than about the decode.
   std::vector<double> paired;
   for (size_t r = 0; r < bw_after.size() && r < decode_tok_s.size(); ++r) {
-    paired.push_back(double(wbytes) * decode_tok_s[r] / 1e9 / bw_after[r].best);
+    paired.push_back(double(step_bytes) * decode_tok_s[r] / 1e9 / bw_after[r].best);
   }
   const Timing paired_fraction = Summarise(paired);
   j["decode_roofline_fraction_paired"] = ToJson(paired_fraction);
@@ -282,9 +297,11 @@ int RunBenchModel(const BenchModelOptions& o) {
   std::printf("prefill %4lld     %.1f tok/s (%.1f-%.1f)  %.0f GFLOP/s = %.0f%% of the %s peak\n",
               (long long)np, prefill.median, prefill.min, prefill.max, prefill_gflops,
               100 * prefill_gflops / prefill_peak, int8_prefill ? "int8" : "bf16");
-  std::printf("decode  %4d     %.2f tok/s (%.2f-%.2f)  %.1f MB/token -> %.1f GB/s = %.0f%% of bandwidth "
-              "(each run against the probe after it: %.0f%%, %.0f-%.0f%%)\n",
-              o.decode_tokens, decode.median, decode.min, decode.max, wbytes / 1e6, decode_gbs,
+  std::printf("decode  %4d     %.2f tok/s (%.2f-%.2f)  %.1f MB/token (weights %.1f + KV %.1f) -> "
+              "%.1f GB/s = %.0f%% of bandwidth (each run against the probe after it: %.0f%%, "
+              "%.0f-%.0f%%)\n",
+              o.decode_tokens, decode.median, decode.min, decode.max, step_bytes / 1e6,
+              wbytes / 1e6, kvbytes / 1e6, decode_gbs,
               100 * decode_gbs / bw_gbs, 100 * paired_fraction.median, 100 * paired_fraction.min,
               100 * paired_fraction.max);
   for (auto& [size, v] : encode.items()) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -83,10 +84,23 @@ TEST(CliBenchModelTest, TinyGgufReportsEveryFigure) {
     best = std::max(best, double(p["best"]));
   }
   EXPECT_EQ(bw, best);
-  // The roofline fraction is the decode rate's bytes per second over the bandwidth.
+  // K and V read per decoded token: the tiny model's shape from its Hugging Face config
+  // (golden/models/tiny-a, the checkpoint the GGUF was converted from), bf16 slots, steps
+  // 0..3 after 16 prompt tokens attending 17..20 cached tokens (18.5 on average).
+  std::ifstream cfg_file(golden / "models/tiny-a/config.json");
+  const nlohmann::json cfg = nlohmann::json::parse(cfg_file, nullptr, false);
+  ASSERT_FALSE(cfg.is_discarded());
+  const nlohmann::json& tc = cfg.contains("text_config") ? cfg["text_config"] : cfg;
+  const double slot_bytes = double(tc["num_hidden_layers"]) * double(tc["num_key_value_heads"]) *
+                            double(tc["head_dim"]) * 2 /* K and V */ * 2 /* bf16 */;
+  EXPECT_EQ(double(j["kv_bytes_per_token"]), slot_bytes * 18.5);
+  const double step_bytes = j["decode_bytes_per_token"];
+  EXPECT_EQ(step_bytes, wbytes + double(j["kv_bytes_per_token"]));
+  // The roofline fraction is the decode rate's bytes (weights and K / V) per second over the
+  // bandwidth.
   const double decode = j["decode_tok_s"]["median"];
-  EXPECT_NEAR(double(j["decode_roofline_fraction"]), decode * wbytes / 1e9 / bw,
-              1e-9 * decode * wbytes / 1e9 / bw);
+  EXPECT_NEAR(double(j["decode_roofline_fraction"]), decode * step_bytes / 1e9 / bw,
+              1e-9 * decode * step_bytes / 1e9 / bw);
   // Each run against the probe after it: within what the slowest / fastest run and the
   // lowest / highest of those probes allow.
   const nlohmann::json& paired = j["decode_roofline_fraction_paired"];
@@ -96,7 +110,7 @@ TEST(CliBenchModelTest, TinyGgufReportsEveryFigure) {
     after_lo = std::min(after_lo, double(p["best"]));
     after_hi = std::max(after_hi, double(p["best"]));
   }
-  const double gb = wbytes / 1e9;
+  const double gb = step_bytes / 1e9;
   EXPECT_LE(double(paired["min"]), double(paired["median"]));
   EXPECT_LE(double(paired["median"]), double(paired["max"]));
   EXPECT_GE(double(paired["min"]), double(j["decode_tok_s"]["min"]) * gb / after_hi * (1 - 1e-9));
