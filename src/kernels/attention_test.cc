@@ -494,7 +494,9 @@ TEST_P(AttentionTest, PagedCausalPrefillShapesMatchReference) {
 // and bf16 caches: against the reference within Tolerance(), and bit for bit the same when
 // each sequence is attended alone.
 TEST_P(AttentionTest, PagedDecodeRowsMatchReferenceAndDoNotDependOnTheBatch) {
-  const std::vector<int32_t> kv_lens = {1, 15, 16, 17, 33, 200, 509};
+  // 1025 keys: 17 chunks, so with 4 or more heads the chunks' outputs are combined on the
+  // pool (paged_decode.cc), alone and in the batch.
+  const std::vector<int32_t> kv_lens = {1, 15, 16, 17, 33, 200, 509, 1025};
   const std::vector<int32_t> q_counts(kv_lens.size(), 1);
   const int kv_heads = 2;
   for (int group : {1, 2, 4, 8}) {

@@ -108,7 +108,8 @@ class ComputeContext {
     kScratchWeights = 1,
     kScratchActivationsK = 2,  // q8_K activations, beside q8_0 ones in the same product
     kScratchActivationsSplit = 3,  // pair-split activations of the bf16 GEMV, beside both
-    kNumScratchSlots = 4
+    kScratchDecodeAttention = 4,   // paged_decode.cc's per-thread and partial results
+    kNumScratchSlots = 5
   };
   void* Scratch(ScratchSlot slot, size_t bytes);
 

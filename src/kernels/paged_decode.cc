@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <cstdint>
 #include <vector>
 
 #include "base/check.h"
@@ -44,12 +45,12 @@ struct Chunk {
   int64_t partial;  // index of its partial results, or -1: the sequence's only chunk
 };
 
-struct ChunkScratch {
-  std::vector<float> scores;  // [num_heads, kChunk]
-  std::vector<float> acc;     // [num_heads, head_dim] (the only chunk of a sequence)
-  std::vector<const void*> k_slots, v_slots;  // [kChunk] slot starts
-  std::vector<float> row_max, row_sum;        // [num_heads]
-};
+// Combining split sequences' chunks runs on the pool from this many partial output values
+// (below it the fork-join costs about what it saves).
+constexpr int64_t kParallelCombineValues = 16384;
+
+// Bytes rounded up to a cache line, so each scratch array starts on its own line.
+int64_t Lines(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 
 }  // namespace
 
@@ -87,29 +88,46 @@ void PagedDecodeAttention(ComputeContext& ctx, const PagedKvView& c, const Paged
       chunks.push_back({s, 0, len, -1});
       continue;
     }
+    // n chunks of equal size (within one key): the threads' shares stay even when n is
+    // small. The bounds depend only on the sequence's length.
     splits.push_back({s, partials, n});
     for (int64_t i = 0; i < n; ++i) {
-      chunks.push_back({s, i * kChunk, std::min(len, (i + 1) * kChunk), partials++});
+      chunks.push_back({s, len * i / n, len * (i + 1) / n, partials++});
     }
   }
-  // Partial results of split sequences: unnormalised outputs [p, head, hd], maxes and sums
-  // [p, head].
-  std::vector<float> part_acc(static_cast<size_t>(partials * heads * hd));
-  std::vector<float> part_max(static_cast<size_t>(partials * heads));
-  std::vector<float> part_sum(part_max.size());
-  std::vector<ChunkScratch> scratch(static_cast<size_t>(ctx.num_threads()));
-  for (ChunkScratch& s : scratch) {
-    s.scores.resize(static_cast<size_t>(heads) * kChunk);
-    s.acc.resize(static_cast<size_t>(heads) * hd);
-    s.k_slots.resize(kChunk);
-    s.v_slots.resize(kChunk);
-    s.row_max.resize(heads);
-    s.row_sum.resize(heads);
-  }
+  // Scratch, from the context (no allocation or clearing per call): per thread a chunk's
+  // scores [heads, kChunk], the only chunk's output [heads, hd], row maxes and sums [heads]
+  // and slot starts [kChunk] of K and V; for split sequences the chunks' unnormalised outputs
+  // [p, heads, hd], maxes and sums [p, heads].
+  const int threads = ctx.num_threads();
+  const int64_t scores_b = Lines(int64_t{heads} * kChunk * 4), acc_b = Lines(int64_t{heads} * hd * 4);
+  const int64_t rows_b = Lines(int64_t{heads} * 4), slots_b = Lines(kChunk * int64_t{sizeof(void*)});
+  const int64_t thread_b = scores_b + acc_b + 2 * rows_b + 2 * slots_b;
+  const int64_t part_acc_b = Lines(partials * heads * hd * 4), part_row_b = Lines(partials * heads * 4);
+  auto* base = static_cast<uint8_t*>(ctx.Scratch(ComputeContext::kScratchDecodeAttention,
+                                                 static_cast<size_t>(threads * thread_b + part_acc_b + 2 * part_row_b)));
+  struct ChunkScratch {
+    float *scores, *acc, *row_max, *row_sum;
+    const void **k_slots, **v_slots;
+  };
+  auto scratch_of = [&](int thread) {
+    uint8_t* p = base + thread * thread_b;
+    ChunkScratch sc;
+    sc.scores = reinterpret_cast<float*>(p);
+    sc.acc = reinterpret_cast<float*>(p + scores_b);
+    sc.row_max = reinterpret_cast<float*>(p + scores_b + acc_b);
+    sc.row_sum = reinterpret_cast<float*>(p + scores_b + acc_b + rows_b);
+    sc.k_slots = reinterpret_cast<const void**>(p + scores_b + acc_b + 2 * rows_b);
+    sc.v_slots = reinterpret_cast<const void**>(p + scores_b + acc_b + 2 * rows_b + slots_b);
+    return sc;
+  };
+  float* part_acc = reinterpret_cast<float*>(base + threads * thread_b);
+  float* part_max = reinterpret_cast<float*>(base + threads * thread_b + part_acc_b);
+  float* part_sum = reinterpret_cast<float*>(base + threads * thread_b + part_acc_b + part_row_b);
 
   ctx.pool().ParallelForInRuns(static_cast<int64_t>(chunks.size()), [&](int64_t ti, int thread) {
     const Chunk& ch = chunks[ti];
-    ChunkScratch& sc = scratch[thread];
+    const ChunkScratch sc = scratch_of(thread);
     const int count = static_cast<int>(ch.k1 - ch.k0);
     const int32_t* table = a.block_tables[ch.seq];
     const int64_t qrow = a.q_starts[ch.seq];
@@ -125,7 +143,7 @@ void PagedDecodeAttention(ComputeContext& ctx, const PagedKvView& c, const Paged
     }
     // Scores, slot by slot: row r = h * group + g (the token's heads are contiguous in q).
     const float* q = a.q + qrow * a.q_stride;
-    float* scores = sc.scores.data();
+    float* scores = sc.scores;
     // Prefetch: the keys `ahead` slots on; near the end, the first value slots.
     for (int j = 0; j < count; ++j) {
       if (ahead > 0) {
@@ -137,10 +155,10 @@ void PagedDecodeAttention(ComputeContext& ctx, const PagedKvView& c, const Paged
       }
       kern.dot_slot(c.dtype, q, kv_heads, group, hd, sc.k_slots[j], scores + j, kChunk);
     }
-    float* acc = ch.partial < 0 ? sc.acc.data() : part_acc.data() + ch.partial * heads * hd;
+    float* acc = ch.partial < 0 ? sc.acc : part_acc + ch.partial * heads * hd;
     std::fill_n(acc, static_cast<size_t>(heads) * hd, 0.0f);
-    float* row_max = sc.row_max.data();
-    float* row_sum = sc.row_sum.data();
+    float* row_max = sc.row_max;
+    float* row_sum = sc.row_sum;
     for (int r = 0; r < heads; ++r) {
       float* s = scores + static_cast<int64_t>(r) * kChunk;
       for (int j = 0; j < count; ++j) s[j] *= a.scale;
@@ -155,8 +173,8 @@ void PagedDecodeAttention(ComputeContext& ctx, const PagedKvView& c, const Paged
       kern.pv_slot(c.dtype, scores + j, kChunk, kv_heads, group, hd, sc.v_slots[j], acc);
     }
     if (ch.partial >= 0) {
-      std::copy_n(row_max, heads, part_max.data() + ch.partial * heads);
-      std::copy_n(row_sum, heads, part_sum.data() + ch.partial * heads);
+      std::copy_n(row_max, heads, part_max + ch.partial * heads);
+      std::copy_n(row_sum, heads, part_sum + ch.partial * heads);
       return;
     }
     for (int r = 0; r < heads; ++r) {
@@ -166,23 +184,32 @@ void PagedDecodeAttention(ComputeContext& ctx, const PagedKvView& c, const Paged
     }
   });
 
-  // Split sequences: out = sum_c e^(m_c - M) acc_c / sum_c e^(m_c - M) sum_c.
-  for (const Split& sp : splits) {
-    const int64_t qrow = a.q_starts[sp.seq];
-    for (int r = 0; r < heads; ++r) {
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t p = sp.first; p < sp.first + sp.count; ++p) m = std::max(m, part_max[p * heads + r]);
-      float* out = a.out + qrow * a.out_stride + static_cast<int64_t>(r) * hd;
-      std::fill_n(out, hd, 0.0f);
-      float total = 0.0f;
-      for (int64_t p = sp.first; p < sp.first + sp.count; ++p) {
-        const float w = std::exp(part_max[p * heads + r] - m);
-        total += w * part_sum[p * heads + r];
-        kern.axpy(w, part_acc.data() + (p * heads + r) * hd, out, hd);
-      }
-      kern.scale(out, total > 0.0f ? 1.0f / total : 0.0f, hd);
+  // Split sequences: out = sum_c e^(m_c - M) acc_c / sum_c e^(m_c - M) sum_c, one (sequence,
+  // head) row at a time.
+  if (splits.empty()) return;
+  auto combine = [&](int64_t row) {
+    const Split& sp = splits[row / heads];
+    const int r = static_cast<int>(row % heads);
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t p = sp.first; p < sp.first + sp.count; ++p) m = std::max(m, part_max[p * heads + r]);
+    float* out = a.out + a.q_starts[sp.seq] * a.out_stride + static_cast<int64_t>(r) * hd;
+    std::fill_n(out, hd, 0.0f);
+    float total = 0.0f;
+    for (int64_t p = sp.first; p < sp.first + sp.count; ++p) {
+      const float w = std::exp(part_max[p * heads + r] - m);
+      total += w * part_sum[p * heads + r];
+      kern.axpy(w, part_acc + (p * heads + r) * hd, out, hd);
     }
+    kern.scale(out, total > 0.0f ? 1.0f / total : 0.0f, hd);
+  };
+  const int64_t rows = static_cast<int64_t>(splits.size()) * heads;
+  if (partials * heads * hd < kParallelCombineValues) {
+    for (int64_t row = 0; row < rows; ++row) combine(row);
+    return;
   }
+  ctx.pool().ParallelRange(rows, 1, [&](int64_t b, int64_t e, int) {
+    for (int64_t row = b; row < e; ++row) combine(row);
+  });
 }
 
 }  // namespace ocular::kernels
