@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "base/log.h"
@@ -25,6 +26,24 @@ bool RequestAmxPermission() {
   constexpr int kArchReqXcompPerm = 0x1023;
   constexpr int kXfeatureXtiledata = 18;
   return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+
+// "vendor/family/model" from cpuid (e.g. AuthenticAMD/25/17): hosts that report the same
+// features can differ in what each instruction costs (512-bit operations split in two, or
+// not), so a benchmark's log says which one it ran on.
+std::string CpuIdentity() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return "unknown";
+  char vendor[13] = {};
+  std::memcpy(vendor, &b, 4);
+  std::memcpy(vendor + 4, &d, 4);
+  std::memcpy(vendor + 8, &c, 4);
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return vendor;
+  const unsigned base_family = (a >> 8) & 0xf, base_model = (a >> 4) & 0xf;
+  const unsigned family = base_family == 0xf ? base_family + ((a >> 20) & 0xff) : base_family;
+  const unsigned model =
+      base_family == 0x6 || base_family == 0xf ? base_model | (((a >> 16) & 0xf) << 4) : base_model;
+  return std::string(vendor) + "/" + std::to_string(family) + "/" + std::to_string(model);
 }
 
 }  // namespace
@@ -144,6 +163,7 @@ std::string ComputeContext::Describe() const {
   std::string s = "isa=" + std::string(IsaName(isa_)) + " threads=" +
                   std::to_string(pool_.num_threads()) + " cpu=[" + features_.ToString() + "]";
   if (onednn_) s += " onednn=" + onednn_->IsaName();
+  s += " cpuid=" + CpuIdentity();
   return s;
 }
 

@@ -97,7 +97,7 @@ class ComputeContext {
   const ComputeOptions& options() const { return options_; }
   // Null when oneDNN is disabled.
   OneDnnState* onednn() { return onednn_.get(); }
-  // One line for logs: ISA path, features, oneDNN ISA.
+  // One line for logs: ISA path, features, oneDNN ISA, cpuid vendor / family / model.
   std::string Describe() const;
 
   // Reusable scratch memory for kernels (first touch of fresh pages is slow: a 50 MB buffer

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -117,6 +119,22 @@ TEST(CliBenchModelTest, TinyGgufReportsEveryFigure) {
   EXPECT_LE(double(paired["max"]), double(j["decode_tok_s"]["max"]) * gb / after_lo * (1 + 1e-9));
   EXPECT_EQ(j["precision"], "bf16");
   EXPECT_EQ(j["kv_dtype"], "bf16");  // --kv-dtype auto follows the precision
+  // The compute line names the CPU as the kernel reports it in /proc/cpuinfo (vendor, family,
+  // model), so runs on different hosts can be told apart.
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::map<std::string, std::string> cpu;
+  for (std::string line; std::getline(cpuinfo, line) && !line.empty();) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, colon);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    cpu[key] = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+  }
+  ASSERT_TRUE(cpu.count("vendor_id") && cpu.count("cpu family") && cpu.count("model"));
+  EXPECT_NE(j["compute"].get<std::string>().find("cpuid=" + cpu["vendor_id"] + "/" +
+                                                  cpu["cpu family"] + "/" + cpu["model"]),
+            std::string::npos)
+      << j["compute"];
   // q8_0 text weights under bf16 are packed for the int8 GEMV where the CPU has its kernel;
   // then prefill takes that path and is set against the int8 peak, else the bf16 one.
   const bool avx512 = j["compute"].get<std::string>().find("isa=avx512") != std::string::npos;
