@@ -10,6 +10,7 @@
 #include "base/aligned_buffer.h"
 #include "base/check.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/gemv_bf16.h"
 #include "kernels/kernels.h"
 #include "kernels/onednn.h"
@@ -19,7 +20,7 @@
 namespace ocular::kernels {
 namespace {
 
-constexpr int64_t kGemvMaxRowsPerPass = 8;  // x rows one weight pass serves (cpu_kernels.h)
+constexpr int64_t kGemvMaxRowsPerPass = cpu::kGemvMaxRows;  // x rows one weight pass serves
 // Weight tile converted per oneDNN call. Large on purpose: converting on our pool and then
 // running oneDNN on its OpenMP threads alternates two thread teams, and each switch costs the
 // other team's spin-wait on 2 cores; one big tile per matrix keeps the switches to one.

@@ -6,6 +6,7 @@
 
 #include "base/check.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/gemv_bf16.h"
 #include "kernels/cpu/gemv_kquant.h"
 #include "kernels/ref/ref.h"

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include "base/check.h"
+#include "kernels/cpu/gemv_rows.h"
 
 namespace ocular::kernels::cpu {
 namespace {
@@ -81,17 +82,9 @@ void GemvBf16SplitAvx512(const float* xs, int64_t xs_stride, int64_t m, const We
                          int64_t row_begin, int64_t row_end, const float* bias, float* y,
                          int64_t y_stride) {
   CHECK(w.dtype == DType::kBF16 && w.cols % 32 == 0);
-  switch (m) {
-    case 1: return GemvBf16SplitM<1>(xs, xs_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 2: return GemvBf16SplitM<2>(xs, xs_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 3: return GemvBf16SplitM<3>(xs, xs_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 4: return GemvBf16SplitM<4>(xs, xs_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 5: return GemvBf16SplitM<5>(xs, xs_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 6: return GemvBf16SplitM<6>(xs, xs_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 7: return GemvBf16SplitM<7>(xs, xs_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 8: return GemvBf16SplitM<8>(xs, xs_stride, w, row_begin, row_end, bias, y, y_stride);
-    default: CHECK(false) << "gemv serves at most 8 rows";
-  }
+  WithGemvRows(m, [&](auto rows) {
+    GemvBf16SplitM<decltype(rows)::value>(xs, xs_stride, w, row_begin, row_end, bias, y, y_stride);
+  });
 }
 
 }  // namespace ocular::kernels::cpu

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "base/check.h"
+#include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/vec_avx512.h"
 #include "tensor/half.h"
 
@@ -413,41 +414,23 @@ void GemvQ8KAvx512(const BlockQ8_K* xq, int64_t xq_stride, int64_t m, const Weig
                    int64_t row_begin, int64_t row_end, const float* bias, float* y,
                    int64_t y_stride) {
   CHECK(w.dtype == DType::kQ4_K || w.dtype == DType::kQ6_K);
-  switch (m) {
-    case 1: return GemvQ8KM<1>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 2: return GemvQ8KM<2>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 3: return GemvQ8KM<3>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 4: return GemvQ8KM<4>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 5: return GemvQ8KM<5>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 6: return GemvQ8KM<6>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 7: return GemvQ8KM<7>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 8: return GemvQ8KM<8>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    default: CHECK(false) << "gemv serves at most 8 rows";
-  }
+  WithGemvRows(m, [&](auto rows) {
+    GemvQ8KM<decltype(rows)::value>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
+  });
 }
 
 void GemvQ8KPackedAvx512(const BlockQ8_K* xq, int64_t xq_stride, int64_t m,
                          const WeightMatrix& w, int64_t group_begin, int64_t group_end,
                          const float* bias, float* y, int64_t y_stride) {
   CHECK(w.packed() && (w.dtype == DType::kQ4_K || w.dtype == DType::kQ6_K));
-#define OCULAR_KPACKED_CASE(M)                                                                  \
-  case M:                                                                                       \
-    if (w.dtype == DType::kQ4_K) {                                                              \
-      return GemvKPacked<M, true>(xq, xq_stride, w, group_begin, group_end, bias, y, y_stride); \
-    }                                                                                           \
-    return GemvKPacked<M, false>(xq, xq_stride, w, group_begin, group_end, bias, y, y_stride);
-  switch (m) {
-    OCULAR_KPACKED_CASE(1)
-    OCULAR_KPACKED_CASE(2)
-    OCULAR_KPACKED_CASE(3)
-    OCULAR_KPACKED_CASE(4)
-    OCULAR_KPACKED_CASE(5)
-    OCULAR_KPACKED_CASE(6)
-    OCULAR_KPACKED_CASE(7)
-    OCULAR_KPACKED_CASE(8)
-    default: CHECK(false) << "gemv serves at most 8 rows";
-  }
-#undef OCULAR_KPACKED_CASE
+  WithGemvRows(m, [&](auto rows) {
+    constexpr int M = decltype(rows)::value;
+    if (w.dtype == DType::kQ4_K) {
+      GemvKPacked<M, true>(xq, xq_stride, w, group_begin, group_end, bias, y, y_stride);
+    } else {
+      GemvKPacked<M, false>(xq, xq_stride, w, group_begin, group_end, bias, y, y_stride);
+    }
+  });
 }
 
 // d = amax / 127, q = lround(x / d) (avx512::RoundHalfAway) per 256 values; each

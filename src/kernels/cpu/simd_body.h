@@ -322,17 +322,9 @@ void GemvM(const float* x, int64_t x_stride, const WeightMatrix& w, int64_t row_
 
 void Gemv(const float* x, int64_t x_stride, int64_t m, const WeightMatrix& w, int64_t row_begin,
           int64_t row_end, const float* bias, float* y, int64_t y_stride) {
-  switch (m) {
-    case 1: return GemvM<1>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 2: return GemvM<2>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 3: return GemvM<3>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 4: return GemvM<4>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 5: return GemvM<5>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 6: return GemvM<6>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 7: return GemvM<7>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 8: return GemvM<8>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
-    default: CHECK(false) << "gemv serves at most 8 rows";
-  }
+  WithGemvRows(m, [&](auto rows) {
+    GemvM<decltype(rows)::value>(x, x_stride, w, row_begin, row_end, bias, y, y_stride);
+  });
 }
 
 // ---- GEMV on q8_0-quantized activations (Precision::kInt8) -------------------------------
@@ -614,26 +606,14 @@ void GemvQ8Packed(const BlockQ8_0* xq, const float* xd, const int32_t* xsum, int
                   int64_t m, const WeightMatrix& w, int64_t group_begin, int64_t group_end,
                   const float* bias, float* y, int64_t y_stride) {
   CHECK(w.packed());
-#define OCULAR_PACKED_CASE(M)                                                                \
-  case M:                                                                                    \
-    if (w.dtype == DType::kQ4_0) {                                                           \
-      return GemvPackedM<M, true>(xq, xd, xsum, xq_stride, w, group_begin, group_end, bias,  \
-                                  y, y_stride);                                              \
-    }                                                                                        \
-    return GemvPackedM<M, false>(xq, xd, xsum, xq_stride, w, group_begin, group_end, bias, y, \
-                                 y_stride);
-  switch (m) {
-    OCULAR_PACKED_CASE(1)
-    OCULAR_PACKED_CASE(2)
-    OCULAR_PACKED_CASE(3)
-    OCULAR_PACKED_CASE(4)
-    OCULAR_PACKED_CASE(5)
-    OCULAR_PACKED_CASE(6)
-    OCULAR_PACKED_CASE(7)
-    OCULAR_PACKED_CASE(8)
-    default: CHECK(false) << "gemv serves at most 8 rows";
-  }
-#undef OCULAR_PACKED_CASE
+  WithGemvRows(m, [&](auto rows) {
+    constexpr int M = decltype(rows)::value;
+    if (w.dtype == DType::kQ4_0) {
+      GemvPackedM<M, true>(xq, xd, xsum, xq_stride, w, group_begin, group_end, bias, y, y_stride);
+    } else {
+      GemvPackedM<M, false>(xq, xd, xsum, xq_stride, w, group_begin, group_end, bias, y, y_stride);
+    }
+  });
 }
 #define OCULAR_GEMV_PACKED GemvQ8Packed
 
@@ -675,17 +655,9 @@ void QuantizeRowQ8(const float* x, BlockQ8_0* y, int64_t n) { ocular::ref::Quant
 
 void GemvQ8(const BlockQ8_0* xq, int64_t xq_stride, int64_t m, const WeightMatrix& w,
             int64_t row_begin, int64_t row_end, const float* bias, float* y, int64_t y_stride) {
-  switch (m) {
-    case 1: return OCULAR_GEMVQ8M<1>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 2: return OCULAR_GEMVQ8M<2>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 3: return OCULAR_GEMVQ8M<3>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 4: return OCULAR_GEMVQ8M<4>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 5: return OCULAR_GEMVQ8M<5>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 6: return OCULAR_GEMVQ8M<6>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 7: return OCULAR_GEMVQ8M<7>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    case 8: return OCULAR_GEMVQ8M<8>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
-    default: CHECK(false) << "gemv serves at most 8 rows";
-  }
+  WithGemvRows(m, [&](auto rows) {
+    OCULAR_GEMVQ8M<decltype(rows)::value>(xq, xq_stride, w, row_begin, row_end, bias, y, y_stride);
+  });
 }
 #undef OCULAR_GEMVQ8M
 
