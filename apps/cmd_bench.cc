@@ -85,8 +85,9 @@ int64_t WeightBytesPerToken(const qwen3vl::Qwen3VLModel& model) {
 // every layer reading each kv head's key and value row of each.
 int64_t KvBytesPerToken(const qwen3vl::TextConfig& tc, DType kv_dtype, int64_t prompt,
                         int64_t decode_tokens) {
-  const double slot = double(tc.num_layers) * double(tc.num_kv_heads) * double(tc.head_dim) * 2 *
-                      double(GetDTypeInfo(kv_dtype).block_bytes);  // f32 / bf16 / f16: 1 value a block
+  const double slot =
+      double(tc.num_layers) * double(tc.num_kv_heads) * double(tc.head_dim) * 2 *
+      double(GetDTypeInfo(kv_dtype).block_bytes);  // f32 / bf16 / f16: 1 value a block
   return static_cast<int64_t>(slot * (double(prompt) + double(decode_tokens + 1) / 2));
 }
 
@@ -297,13 +298,13 @@ int RunBenchModel(const BenchModelOptions& o) {
   std::printf("prefill %4lld     %.1f tok/s (%.1f-%.1f)  %.0f GFLOP/s = %.0f%% of the %s peak\n",
               (long long)np, prefill.median, prefill.min, prefill.max, prefill_gflops,
               100 * prefill_gflops / prefill_peak, int8_prefill ? "int8" : "bf16");
-  std::printf("decode  %4d     %.2f tok/s (%.2f-%.2f)  %.1f MB/token (weights %.1f + KV %.1f) -> "
-              "%.1f GB/s = %.0f%% of bandwidth (each run against the probe after it: %.0f%%, "
-              "%.0f-%.0f%%)\n",
-              o.decode_tokens, decode.median, decode.min, decode.max, step_bytes / 1e6,
-              wbytes / 1e6, kvbytes / 1e6, decode_gbs,
-              100 * decode_gbs / bw_gbs, 100 * paired_fraction.median, 100 * paired_fraction.min,
-              100 * paired_fraction.max);
+  std::printf(
+      "decode  %4d     %.2f tok/s (%.2f-%.2f)  %.1f MB/token (weights %.1f + KV %.1f) -> "
+      "%.1f GB/s = %.0f%% of bandwidth (each run against the probe after it: %.0f%%, "
+      "%.0f-%.0f%%)\n",
+      o.decode_tokens, decode.median, decode.min, decode.max, step_bytes / 1e6, wbytes / 1e6,
+      kvbytes / 1e6, decode_gbs, 100 * decode_gbs / bw_gbs, 100 * paired_fraction.median,
+      100 * paired_fraction.min, 100 * paired_fraction.max);
   for (auto& [size, v] : encode.items()) {
     std::printf("encode %-10s %.0f ms (%.0f-%.0f), %lld tokens, %.0f GFLOP/s = %.0f%% of peak\n",
                 size.c_str(), v["median"].get<double>(), v["min"].get<double>(),

@@ -106,7 +106,7 @@ class ComputeContext {
   enum ScratchSlot {
     kScratchActivations = 0,
     kScratchWeights = 1,
-    kScratchActivationsK = 2,  // q8_K activations, beside q8_0 ones in the same product
+    kScratchActivationsK = 2,      // q8_K activations, beside q8_0 ones in the same product
     kScratchActivationsSplit = 3,  // pair-split activations of the bf16 GEMV, beside both
     kScratchDecodeAttention = 4,   // paged_decode.cc's per-thread and partial results
     kNumScratchSlots = 5

@@ -1,19 +1,20 @@
 // Decode attention key by key. A cache slot holds every kv head's key (and value) row side
 // by side ([block, slot, kv_head, head_dim]), so reading one kv head's keys reads one row out
 // of every slot: a strided pattern the hardware prefetcher does not follow (~7 GB/s per core
-// measured, against ~30 for a sequential read). Here a task takes a chunk of kChunk keys of
-// one sequence and every head: the scores slot by slot (each slot's rows for all kv heads in
-// address order), then each row's softmax, then P V slot by slot, so each core reads its
-// chunk's K and V sequentially. Each thread takes a contiguous run of chunks
-// (ParallelForInRuns). A sequence longer than one chunk combines its chunks' outputs by
-// their softmax sums; chunk bounds depend only on the sequence's length, so a row's result
-// does not depend on the threads or on the other sequences in the call.
+// measured, against ~30 for a sequential read). Here a task takes a chunk of up to kChunk
+// keys of one sequence (its chunks of equal size) and every head: the scores slot by slot
+// (each slot's rows for all kv heads in address order), then each row's softmax, then P V
+// slot by slot, so each core reads its chunk's K and V sequentially. Each thread takes a
+// contiguous run of chunks (ParallelForInRuns). A sequence longer than one chunk combines
+// its chunks' outputs by their softmax sums; chunk bounds depend only on the sequence's
+// length, so a row's result does not depend on the threads or on the other sequences in the
+// call.
 #include "kernels/paged_decode.h"
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "base/check.h"
@@ -100,12 +101,16 @@ void PagedDecodeAttention(ComputeContext& ctx, const PagedKvView& c, const Paged
   // and slot starts [kChunk] of K and V; for split sequences the chunks' unnormalised outputs
   // [p, heads, hd], maxes and sums [p, heads].
   const int threads = ctx.num_threads();
-  const int64_t scores_b = Lines(int64_t{heads} * kChunk * 4), acc_b = Lines(int64_t{heads} * hd * 4);
-  const int64_t rows_b = Lines(int64_t{heads} * 4), slots_b = Lines(kChunk * int64_t{sizeof(void*)});
+  const int64_t scores_b = Lines(int64_t{heads} * kChunk * 4);
+  const int64_t acc_b = Lines(int64_t{heads} * hd * 4);
+  const int64_t rows_b = Lines(int64_t{heads} * 4);
+  const int64_t slots_b = Lines(kChunk * int64_t{sizeof(void*)});
   const int64_t thread_b = scores_b + acc_b + 2 * rows_b + 2 * slots_b;
-  const int64_t part_acc_b = Lines(partials * heads * hd * 4), part_row_b = Lines(partials * heads * 4);
-  auto* base = static_cast<uint8_t*>(ctx.Scratch(ComputeContext::kScratchDecodeAttention,
-                                                 static_cast<size_t>(threads * thread_b + part_acc_b + 2 * part_row_b)));
+  const int64_t part_acc_b = Lines(partials * heads * hd * 4);
+  const int64_t part_row_b = Lines(partials * heads * 4);
+  const int64_t total_b = threads * thread_b + part_acc_b + 2 * part_row_b;
+  auto* base = static_cast<uint8_t*>(
+      ctx.Scratch(ComputeContext::kScratchDecodeAttention, static_cast<size_t>(total_b)));
   struct ChunkScratch {
     float *scores, *acc, *row_max, *row_sum;
     const void **k_slots, **v_slots;
@@ -191,7 +196,9 @@ void PagedDecodeAttention(ComputeContext& ctx, const PagedKvView& c, const Paged
     const Split& sp = splits[row / heads];
     const int r = static_cast<int>(row % heads);
     float m = -std::numeric_limits<float>::infinity();
-    for (int64_t p = sp.first; p < sp.first + sp.count; ++p) m = std::max(m, part_max[p * heads + r]);
+    for (int64_t p = sp.first; p < sp.first + sp.count; ++p) {
+      m = std::max(m, part_max[p * heads + r]);
+    }
     float* out = a.out + a.q_starts[sp.seq] * a.out_stride + static_cast<int64_t>(r) * hd;
     std::fill_n(out, hd, 0.0f);
     float total = 0.0f;

@@ -132,7 +132,7 @@ TEST(CliBenchModelTest, TinyGgufReportsEveryFigure) {
   }
   ASSERT_TRUE(cpu.count("vendor_id") && cpu.count("cpu family") && cpu.count("model"));
   EXPECT_NE(j["compute"].get<std::string>().find("cpuid=" + cpu["vendor_id"] + "/" +
-                                                  cpu["cpu family"] + "/" + cpu["model"]),
+                                                 cpu["cpu family"] + "/" + cpu["model"]),
             std::string::npos)
       << j["compute"];
   // q8_0 text weights under bf16 are packed for the int8 GEMV where the CPU has its kernel;

@@ -6,8 +6,8 @@
 #include "base/check.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/gemv_rows.h"
-#include "kernels/ref/ref.h"
 #include "kernels/cpu/vec_avx2.h"
+#include "kernels/ref/ref.h"
 #include "tensor/half.h"
 #include "tensor/quant.h"
 

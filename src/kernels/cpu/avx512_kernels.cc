@@ -6,11 +6,11 @@
 
 #include "base/check.h"
 #include "kernels/cpu/cpu_kernels.h"
-#include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/gemv_bf16.h"
 #include "kernels/cpu/gemv_kquant.h"
-#include "kernels/ref/ref.h"
+#include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/vec_avx512.h"
+#include "kernels/ref/ref.h"
 #include "tensor/half.h"
 #include "tensor/quant.h"
 
