@@ -59,6 +59,10 @@ json TextTurn(const json& messages, int max_tokens) {
 class ClusterTest : public ::testing::Test {
  protected:
   void TearDown() override {
+    // On a failure, haproxy's log says whether a replica left the rotation (health checks).
+    if (up_ && HasFailure() && fs::exists(state_ / "haproxy.log")) {
+      std::fprintf(stderr, "--- haproxy.log\n%s\n", ReadFileText(state_ / "haproxy.log").c_str());
+    }
     if (up_) RunClusterScript({"down", "--state", state_.string()}, dir_.path() / "down.log", 90000);
   }
   // Starts the cluster; false (with a failure) when it did not come up.
@@ -88,6 +92,25 @@ class ClusterTest : public ::testing::Test {
     }
     ADD_FAILURE() << "no answer through haproxy";
     return false;
+  }
+
+  // POST through haproxy once its last request has left the backend. Routing is consistent
+  // hashing with bounded loads (hash-balance-factor): a request sent the moment the previous
+  // one's response arrived can find that stream still counted on its server, and a key whose
+  // home server then looks over its bound goes to the next server on the ring. A test that
+  // asserts where a key lands waits for the count to reach zero (and for all three servers to
+  // be in rotation) first.
+  ChatReply Routed(const json& request, const std::string& session = "") {
+    const int stats = PortOf(env_["OCULAR_CLUSTER_STATS_URL"].substr(
+        0, env_["OCULAR_CLUSTER_STATS_URL"].rfind('/')));
+    for (int i = 0; i < 400; ++i) {
+      if (Counter(stats, "haproxy_backend_current_sessions{proxy=\"ocular_replicas\"}") == 0 &&
+          Counter(stats, "haproxy_backend_active_servers{proxy=\"ocular_replicas\"}") == 3) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return PostChat(lb_, request, session);
   }
 
   // The direct port of "replica-<i>" (for its /metrics).
@@ -160,14 +183,14 @@ TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
   for (int s = 0; s < 6; ++s) {
     const std::string session = "conversation-" + std::to_string(s);
     json messages = {{{"role", "user"}, {"content", "Tell me a story about number " + std::to_string(s)}}};
-    ChatReply t1 = PostChat(lb_, TextTurn(messages, 8), session);
+    ChatReply t1 = Routed(TextTurn(messages, 8), session);
     ASSERT_EQ(t1.status, 200);
     ASSERT_FALSE(t1.replica.empty());
     EXPECT_EQ(t1.body["usage"]["session"], session);
     EXPECT_EQ(t1.body["usage"]["replica"], t1.replica);
     messages.push_back({{"role", "assistant"}, {"content", t1.body["choices"][0]["message"]["content"]}});
     messages.push_back({{"role", "user"}, {"content", "And then?"}});
-    ChatReply t2 = PostChat(lb_, TextTurn(messages, 4), session);
+    ChatReply t2 = Routed(TextTurn(messages, 4), session);
     ASSERT_EQ(t2.status, 200);
     EXPECT_EQ(t2.replica, t1.replica) << session;
     EXPECT_GT(t2.body["usage"]["prompt_tokens_details"]["cached_tokens"].get<int64_t>(), 0) << session;
@@ -178,15 +201,15 @@ TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
   {
     json req = TextTurn({{{"role", "user"}, {"content", "hello"}}}, 2);
     req["user"] = "user-42";
-    const std::string first = PostChat(lb_, req).replica;
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(PostChat(lb_, req).replica, first);
+    const std::string first = Routed(req).replica;
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(Routed(req).replica, first);
   }
 
   // 2. An image encoded on one replica is a feature-cache hit on another.
   std::map<std::string, std::string> key_for_replica;
   for (int k = 0; k < 64 && key_for_replica.size() < 3; ++k) {
     const std::string key = "image-session-" + std::to_string(k);
-    ChatReply r = PostChat(lb_, TextTurn({{{"role", "user"}, {"content", "ping"}}}, 1), key);
+    ChatReply r = Routed(TextTurn({{{"role", "user"}, {"content", "ping"}}}, 1), key);
     ASSERT_EQ(r.status, 200);
     key_for_replica.emplace(r.replica, key);
   }
@@ -196,7 +219,7 @@ TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
   const std::string key_c = std::next(key_for_replica.begin(), 2)->second;
   const json shapes = GoldenCase(golden, "image_img_224x224_shapes");
   const json image_request = GoldenRequest(golden, shapes, 16);
-  ChatReply on_a = PostChat(lb_, image_request, key_a);
+  ChatReply on_a = Routed(image_request, key_a);
   ASSERT_EQ(on_a.status, 200);
   EXPECT_EQ(on_a.body["usage"]["media"][0]["cache"], "miss");
   EXPECT_EQ(on_a.body["choices"][0]["message"]["content"], shapes["generated_text"]);
@@ -210,7 +233,7 @@ TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
   // A differently worded question: only the image (not a KV prefix) can be reused.
   json other_question = image_request;
   other_question["messages"][0]["content"][1]["text"] = "Describe it in other words.";
-  ChatReply on_b = PostChat(lb_, other_question, key_b);
+  ChatReply on_b = Routed(other_question, key_b);
   ASSERT_EQ(on_b.status, 200);
   ASSERT_NE(on_b.replica, on_a.replica);
   EXPECT_EQ(on_b.body["usage"]["media"][0]["cache"], "hit") << on_b.body["usage"].dump();
@@ -220,7 +243,7 @@ TEST_F(ClusterTest, SessionRoutingSharedFeaturesDrainAndRedisLoss) {
   json by_reference = image_request;
   by_reference["messages"][0]["content"][0]["image_url"]["url"] =
       "ocular-media:" + on_a.body["usage"]["media"][0]["id"].get<std::string>();
-  ChatReply on_c = PostChat(lb_, by_reference, key_c);
+  ChatReply on_c = Routed(by_reference, key_c);
   ASSERT_EQ(on_c.status, 200) << on_c.body.dump();
   EXPECT_NE(on_c.replica, on_a.replica);
   EXPECT_NE(on_c.replica, on_b.replica);
