@@ -22,6 +22,7 @@
 #include "base/sha256.h"
 #include "base/thread_pool.h"
 #include "kernels/machine_limits.h"
+#include "model/qwen3vl/kv_storage.h"
 #include "model/qwen3vl/model.h"
 #include "model/qwen3vl/sequence.h"
 
@@ -82,13 +83,12 @@ int64_t WeightBytesPerToken(const qwen3vl::Qwen3VLModel& model) {
 
 // Bytes of K and V read per decoded token, averaged over the decode run: step i (0-based)
 // after a prompt of `prompt` tokens attends prompt + i + 1 cached tokens (its own included),
-// every layer reading each kv head's key and value row of each.
+// every layer reading each of them whole.
 int64_t KvBytesPerToken(const qwen3vl::TextConfig& tc, DType kv_dtype, int64_t prompt,
                         int64_t decode_tokens) {
-  const double slot =
-      double(tc.num_layers) * double(tc.num_kv_heads) * double(tc.head_dim) * 2 *
-      double(GetDTypeInfo(kv_dtype).block_bytes);  // f32 / bf16 / f16: 1 value a block
-  return static_cast<int64_t>(slot * (double(prompt) + double(decode_tokens + 1) / 2));
+  const double token = double(qwen3vl::KvStorage::BytesPerToken(
+      tc.num_layers, static_cast<int>(tc.num_kv_heads), static_cast<int>(tc.head_dim), kv_dtype));
+  return static_cast<int64_t>(token * (double(prompt) + double(decode_tokens + 1) / 2));
 }
 
 // Vision FLOPs for n ViT tokens (spec 8.4; multiply-add = 2 FLOPs).

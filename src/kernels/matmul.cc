@@ -9,9 +9,9 @@
 
 #include "base/aligned_buffer.h"
 #include "base/check.h"
+#include "kernels/cpu/const_dispatch.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/gemv_bf16.h"
-#include "kernels/cpu/gemv_rows.h"
 #include "kernels/kernels.h"
 #include "kernels/onednn.h"
 #include "tensor/half.h"

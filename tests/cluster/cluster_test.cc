@@ -85,6 +85,8 @@ class ClusterTest : public ::testing::Test {
     }
     env_ = ReadEnvFile(state_ / "cluster.env");
     lb_ = PortOf(env_["OCULAR_CLUSTER_URL"]);
+    const std::string stats_url = env_["OCULAR_CLUSTER_STATS_URL"];  // .../stats
+    stats_ = PortOf(stats_url.substr(0, stats_url.rfind('/')));
     // haproxy marks servers up after its first checks.
     for (int i = 0; i < 100; ++i) {
       if (PostChat(lb_, TextTurn({{{"role", "user"}, {"content", "hi"}}}, 1)).status == 200) return true;
@@ -101,11 +103,9 @@ class ClusterTest : public ::testing::Test {
   // asserts where a key lands waits for the count to reach zero (and for all three servers to
   // be in rotation) first.
   ChatReply Routed(const json& request, const std::string& session = "") {
-    const int stats = PortOf(env_["OCULAR_CLUSTER_STATS_URL"].substr(
-        0, env_["OCULAR_CLUSTER_STATS_URL"].rfind('/')));
     for (int i = 0; i < 400; ++i) {
-      if (Counter(stats, "haproxy_backend_current_sessions{proxy=\"ocular_replicas\"}") == 0 &&
-          Counter(stats, "haproxy_backend_active_servers{proxy=\"ocular_replicas\"}") == 3) {
+      if (Counter(stats_, "haproxy_backend_current_sessions{proxy=\"ocular_replicas\"}") == 0 &&
+          Counter(stats_, "haproxy_backend_active_servers{proxy=\"ocular_replicas\"}") == 3) {
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -123,6 +123,7 @@ class ClusterTest : public ::testing::Test {
   bool up_ = false;
   std::map<std::string, std::string> env_;
   int lb_ = 0;
+  int stats_ = 0;  // haproxy's stats and /metrics port
 };
 
 struct StreamResult {

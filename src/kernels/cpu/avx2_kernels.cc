@@ -4,8 +4,8 @@
 #include <type_traits>
 
 #include "base/check.h"
+#include "kernels/cpu/const_dispatch.h"
 #include "kernels/cpu/cpu_kernels.h"
-#include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/vec_avx2.h"
 #include "kernels/ref/ref.h"
 #include "tensor/half.h"

@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "base/check.h"
+#include "kernels/cpu/const_dispatch.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/gemv_bf16.h"
 #include "kernels/cpu/gemv_kquant.h"
-#include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/vec_avx512.h"
 #include "kernels/ref/ref.h"
 #include "tensor/half.h"

@@ -4,7 +4,7 @@
 #include <immintrin.h>
 
 #include "base/check.h"
-#include "kernels/cpu/gemv_rows.h"
+#include "kernels/cpu/const_dispatch.h"
 
 namespace ocular::kernels::cpu {
 namespace {

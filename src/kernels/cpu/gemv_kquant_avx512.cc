@@ -15,7 +15,7 @@
 #include <cstring>
 
 #include "base/check.h"
-#include "kernels/cpu/gemv_rows.h"
+#include "kernels/cpu/const_dispatch.h"
 #include "kernels/cpu/vec_avx512.h"
 #include "tensor/half.h"
 

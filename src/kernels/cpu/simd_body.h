@@ -1086,13 +1086,8 @@ void WithKvRow(DType dtype, F&& f) {
 
 template <typename F>
 void WithSlotGroup(int group, F&& f) {
-  switch (group) {
-    case 1: return f(std::integral_constant<int, 1>{});
-    case 2: return f(std::integral_constant<int, 2>{});
-    case 3: return f(std::integral_constant<int, 3>{});
-    case 4: return f(std::integral_constant<int, 4>{});
-    default: CHECK(false) << "the slot kernels serve 1 to " << kMaxSlotGroup << " heads per kv head";
-  }
+  CHECK(WithConstant<kMaxSlotGroup>(group, f))
+      << "the slot kernels serve 1 to " << kMaxSlotGroup << " heads per kv head";
 }
 
 void DotSlot(DType dtype, const float* q, int kv_heads, int group, int head_dim,
