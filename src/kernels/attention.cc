@@ -254,9 +254,10 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
   if (!tiled.empty()) cpu::PagedAttentionTilesAvx512(ctx, c, a, tiled);
   // Decode rows slot by slot across the kv heads (paged_decode.h) where the ISA serves them.
   const bool by_slot = PagedDecodeServes(ctx, c, a);
+  auto on_slots = [&](int s) { return by_slot && a.q_counts[s] == 1; };
   std::vector<int> decoding;
   for (int s = 0; s < a.num_seqs; ++s) {
-    if (by_slot && a.q_counts[s] == 1) decoding.push_back(s);
+    if (on_slots(s)) decoding.push_back(s);
   }
   PagedDecodeAttention(ctx, c, a, decoding);
   // Tasks: (sequence, kv head, block of query rows); a row is one (query token, q head of the
@@ -267,7 +268,7 @@ void PagedAttention(ComputeContext& ctx, const PagedKvView& c, const PagedAttent
   };
   std::vector<Task> tasks;
   for (int s = 0; s < a.num_seqs; ++s) {
-    if (on_tiles(s) || (by_slot && a.q_counts[s] == 1)) continue;  // done above
+    if (on_tiles(s) || on_slots(s)) continue;  // done above
     const int64_t rows = static_cast<int64_t>(a.q_counts[s]) * group;
     for (int h = 0; h < c.num_kv_heads; ++h) {
       for (int64_t r0 = 0; r0 < rows; r0 += kQueryBlock) {
