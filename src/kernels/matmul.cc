@@ -12,6 +12,7 @@
 #include "kernels/cpu/const_dispatch.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/gemv_bf16.h"
+#include "kernels/gemv_tasks.h"
 #include "kernels/kernels.h"
 #include "kernels/onednn.h"
 #include "tensor/half.h"
@@ -45,20 +46,6 @@ void CheckWeight(const WeightMatrix& w) {
   }
 }
 
-// Weight rows per GEMV task: ~256 KiB of weights (fits a core's L2, where a prefill-sized m
-// re-reads it per 8 activation rows; small enough that the last task of a product, which one
-// thread runs while the other waits, is short), a multiple of 16 rows, and at least one task
-// per thread where the matrix allows. Rows are computed independently, so the split does
-// not change any result. Measured on decode with the two task sizes alternated token by
-// token in one process: 256 KiB and 1 MiB within noise of each other (docs/performance.md).
-int64_t GemvRowsPerTask(const WeightMatrix& w, int threads) {
-  constexpr int64_t kTaskBytes = int64_t{256} << 10;
-  const int64_t by_bytes = kTaskBytes / std::max<int64_t>(1, w.Stride()) / 16 * 16;
-  const int64_t per_thread = (w.rows + threads - 1) / threads;
-  const int64_t rows = std::min(by_bytes, (per_thread + 15) / 16 * 16);
-  return std::max<int64_t>(16, rows);
-}
-
 // The int8 GEMV's activation formats: q8_0 blocks for q8_0 / q4_0 weights, q8_K (256 values,
 // one f32 scale, sums of 16) for q4_k / q6_k.
 bool TakesQ8_0(DType dt) { return dt == DType::kQ8_0 || dt == DType::kQ4_0; }
@@ -84,8 +71,7 @@ void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, i
              int64_t m, const WeightMatrix& w, const float* bias, float* y, int64_t y_stride) {
   const int64_t n = w.rows;
   const int threads = ctx.num_threads();
-  const int64_t rows_per_task = GemvRowsPerTask(w, threads);
-  const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
+  const GemvTasks tasks(w, threads);
   const bool split = TakesBf16Split(kern, w);
   for (int64_t i0 = 0; i0 < m; i0 += kGemvMaxRowsPerPass) {
     const int64_t mm = std::min(kGemvMaxRowsPerPass, m - i0);
@@ -99,13 +85,12 @@ void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, i
         kern.gemv(xi, x_stride, mm, w, b, e, bias, yi, y_stride);
       }
     };
-    if (tasks == 1 || threads == 1) {
+    if (tasks.count() <= 1 || threads == 1) {
       rows(0, n);
       continue;
     }
-    ctx.pool().ParallelForInRuns(tasks, [&](int64_t t, int) {
-      const int64_t b = t * rows_per_task;
-      rows(b, std::min(n, b + rows_per_task));
+    ctx.pool().ParallelForInRuns(tasks.count(), [&](int64_t t, int) {
+      tasks.ForRows(t, [&](int, int64_t b, int64_t e) { rows(b, e); });
     });
   }
 }
@@ -212,12 +197,12 @@ void RunGemvQ8K(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x
                 int64_t x_stride, int64_t m, const WeightMatrix& w, const float* bias, float* y,
                 int64_t y_stride) {
   const BlockQ8_K* xq = QuantizeForGemvK(ctx, kern, x, x_stride, m, w.cols);
-  const int64_t n = w.rows, nb = w.cols / kQK_K;
-  const int64_t rows_per_task = GemvRowsPerTask(w, ctx.num_threads());
-  const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
-  ctx.pool().ParallelForInRuns(tasks, [&](int64_t t, int) {
-    const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
-    GemvQ8KTask(kern, xq, nb, m, w, b, e, bias, y, y_stride);
+  const int64_t nb = w.cols / kQK_K;
+  const GemvTasks tasks(w, ctx.num_threads());
+  ctx.pool().ParallelForInRuns(tasks.count(), [&](int64_t t, int) {
+    tasks.ForRows(t, [&](int, int64_t b, int64_t e) {
+      GemvQ8KTask(kern, xq, nb, m, w, b, e, bias, y, y_stride);
+    });
   });
 }
 
@@ -248,13 +233,10 @@ void RunGemvQ8(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
                int64_t x_stride, int64_t m, const WeightMatrix& w, const float* bias, float* y,
                int64_t y_stride) {
   const Q8Input in = QuantizeForGemv(ctx, kern, x, x_stride, m, w.cols, w.packed());
-  const int64_t n = w.rows;
-  const int threads = ctx.num_threads();
-  const int64_t rows_per_task = GemvRowsPerTask(w, threads);
-  const int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
-  ctx.pool().ParallelForInRuns(tasks, [&](int64_t t, int) {
-    const int64_t b = t * rows_per_task, e = std::min(n, b + rows_per_task);
-    GemvQ8Task(kern, in, m, w, b, e, bias, y, y_stride);
+  const GemvTasks tasks(w, ctx.num_threads());
+  ctx.pool().ParallelForInRuns(tasks.count(), [&](int64_t t, int) {
+    tasks.ForRows(
+        t, [&](int, int64_t b, int64_t e) { GemvQ8Task(kern, in, m, w, b, e, bias, y, y_stride); });
   });
 }
 
@@ -385,19 +367,13 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
     for (size_t i = 0; i < ws.size(); ++i) MatMul(ctx, x, m, *ws[i], nullptr, ys[i], precision);
     return;
   }
-  // One part per weight: its tasks are [first_task, first_task + tasks) of the region.
+  if (ws.size() > static_cast<size_t>(GemvTasks::kMaxParts)) {
+    for (size_t i = 0; i < ws.size(); ++i) MatMul(ctx, x, m, *ws[i], nullptr, ys[i], precision);
+    return;
+  }
+  // One part per weight; the tasks cut all of them laid end to end (gemv_tasks.h).
   enum class Kind { kGemv, kBf16Split, kInt8Q8_0, kInt8Q8_K };
-  struct Part {
-    const WeightMatrix* w;
-    float* y;
-    Kind kind;
-    int64_t rows_per_task;
-    int64_t first_task;
-  };
-  std::vector<Part> parts;
-  parts.reserve(ws.size());
-  const int threads = ctx.num_threads();
-  int64_t total_tasks = 0;
+  Kind kinds[GemvTasks::kMaxParts];
   bool any_q8_0 = false, any_q8_k = false;
   bool any_packed_q8_0 = false;  // a packed q8_0 / q4_0 part: needs f32 scales and sums
   bool any_split = false;        // a bf16 part for the pair-split GEMV
@@ -416,29 +392,33 @@ void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
     any_q8_0 = any_q8_0 || kind == Kind::kInt8Q8_0;
     any_q8_k = any_q8_k || kind == Kind::kInt8Q8_K;
     any_packed_q8_0 = any_packed_q8_0 || (w.packed() && kind == Kind::kInt8Q8_0);
-    const int64_t rpt = GemvRowsPerTask(w, threads);
-    parts.push_back({&w, ys[i], kind, rpt, total_tasks});
-    total_tasks += (w.rows + rpt - 1) / rpt;
+    kinds[i] = kind;
   }
+  const GemvTasks tasks(ws, ctx.num_threads());
   Q8Input in;  // shared by every int8 part of each activation format
   if (any_q8_0) in = QuantizeForGemv(ctx, kern, x, k, m, k, any_packed_q8_0);
   const BlockQ8_K* xk = any_q8_k ? QuantizeForGemvK(ctx, kern, x, k, m, k) : nullptr;
   const float* xs = any_split ? SplitForBf16Gemv(ctx, x, k, m, k) : nullptr;
-  ctx.pool().ParallelForInRuns(total_tasks, [&](int64_t t, int) {
-    size_t p = parts.size() - 1;
-    while (parts[p].first_task > t) --p;
-    const Part& part = parts[p];
-    const int64_t n = part.w->rows;
-    const int64_t b = (t - part.first_task) * part.rows_per_task;
-    const int64_t e = std::min(n, b + part.rows_per_task);
-    switch (part.kind) {
-      case Kind::kInt8Q8_0: GemvQ8Task(kern, in, m, *part.w, b, e, nullptr, part.y, n); break;
-      case Kind::kInt8Q8_K: GemvQ8KTask(kern, xk, k / kQK_K, m, *part.w, b, e, nullptr, part.y, n); break;
-      case Kind::kGemv: kern.gemv(x, k, m, *part.w, b, e, nullptr, part.y, n); break;
-      case Kind::kBf16Split:
-        kern.gemv_bf16_split(xs, k, m, *part.w, b, e, nullptr, part.y, n);
-        break;
-    }
+  ctx.pool().ParallelForInRuns(tasks.count(), [&](int64_t t, int) {
+    tasks.ForRows(t, [&](int p, int64_t b, int64_t e) {
+      const WeightMatrix& w = *ws[p];
+      float* y = ys[p];
+      const int64_t n = w.rows;
+      switch (kinds[p]) {
+        case Kind::kInt8Q8_0:
+          GemvQ8Task(kern, in, m, w, b, e, nullptr, y, n);
+          break;
+        case Kind::kInt8Q8_K:
+          GemvQ8KTask(kern, xk, k / kQK_K, m, w, b, e, nullptr, y, n);
+          break;
+        case Kind::kGemv:
+          kern.gemv(x, k, m, w, b, e, nullptr, y, n);
+          break;
+        case Kind::kBf16Split:
+          kern.gemv_bf16_split(xs, k, m, w, b, e, nullptr, y, n);
+          break;
+      }
+    });
   });
 }
 
