@@ -102,6 +102,11 @@ struct Q8Input {
   const float* xd = nullptr;
   const int32_t* xsum = nullptr;
   int64_t nb = 0;  // blocks per row (the row stride of all three)
+
+  Q8Input FromRow(int64_t i) const {  // the rows from activation row i on
+    const int64_t off = i * nb;
+    return {xq + off, xd ? xd + off : nullptr, xsum ? xsum + off : nullptr, nb};
+  }
 };
 
 Q8Input QuantizeForGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
@@ -191,6 +196,27 @@ void GemvQ8KTask(const cpu::CpuKernels& kern, const BlockQ8_K* xq, int64_t nb, i
   }
 }
 
+// Activation rows per GEMV task where m is prefill-sized (8 passes of 8 rows).
+constexpr int64_t kGemvRowsPerTask = 64;
+
+// Runs fn(row_begin, row_end, i0, i1) for every GEMV task: weight rows [row_begin, row_end)
+// against activation rows [i0, i1). A prefill-sized m is cut into blocks of kGemvRowsPerTask
+// rows, a weight tile's blocks consecutive tasks: a thread's run still keeps each tile in its
+// L2 while it goes through the blocks, and a thread done early can take a block (8 passes
+// over a tile) from the other's run instead of waiting for it to finish a whole tile against
+// all m rows (~1.5 ms at m = 512 on a [2048 x 2048] q4_0 product). 512-token q4_0 prefill,
+// the two alternated run by run in one process (two sets of 8 runs): 194 against 184 tok/s
+// (medians), ahead in 6 of 8 pairs; equal on a quiet host, 2-5% ahead per product beside a
+// competing process.
+template <typename Fn>
+void ForGemvTasks(ComputeContext& ctx, const GemvTasks& tasks, int64_t m, Fn&& fn) {
+  const int64_t blocks = (m + kGemvRowsPerTask - 1) / kGemvRowsPerTask;
+  ctx.pool().ParallelForInRuns(tasks.count() * blocks, [&](int64_t t, int) {
+    const int64_t i0 = t % blocks * kGemvRowsPerTask, i1 = std::min(m, i0 + kGemvRowsPerTask);
+    tasks.ForRows(t / blocks, [&](int, int64_t b, int64_t e) { fn(b, e, i0, i1); });
+  });
+}
+
 // Precision::kInt8 GEMV on q4_k / q6_k weights: quantize to q8_K, integer dots (row-major
 // weights: m <= 8; packed: every m).
 void RunGemvQ8K(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
@@ -199,10 +225,8 @@ void RunGemvQ8K(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x
   const BlockQ8_K* xq = QuantizeForGemvK(ctx, kern, x, x_stride, m, w.cols);
   const int64_t nb = w.cols / kQK_K;
   const GemvTasks tasks(w, ctx.num_threads());
-  ctx.pool().ParallelForInRuns(tasks.count(), [&](int64_t t, int) {
-    tasks.ForRows(t, [&](int, int64_t b, int64_t e) {
-      GemvQ8KTask(kern, xq, nb, m, w, b, e, bias, y, y_stride);
-    });
+  ForGemvTasks(ctx, tasks, m, [&](int64_t b, int64_t e, int64_t i0, int64_t i1) {
+    GemvQ8KTask(kern, xq + i0 * nb, nb, i1 - i0, w, b, e, bias, y + i0 * y_stride, y_stride);
   });
 }
 
@@ -234,9 +258,8 @@ void RunGemvQ8(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x,
                int64_t y_stride) {
   const Q8Input in = QuantizeForGemv(ctx, kern, x, x_stride, m, w.cols, w.packed());
   const GemvTasks tasks(w, ctx.num_threads());
-  ctx.pool().ParallelForInRuns(tasks.count(), [&](int64_t t, int) {
-    tasks.ForRows(
-        t, [&](int, int64_t b, int64_t e) { GemvQ8Task(kern, in, m, w, b, e, bias, y, y_stride); });
+  ForGemvTasks(ctx, tasks, m, [&](int64_t b, int64_t e, int64_t i0, int64_t i1) {
+    GemvQ8Task(kern, in.FromRow(i0), i1 - i0, w, b, e, bias, y + i0 * y_stride, y_stride);
   });
 }
 

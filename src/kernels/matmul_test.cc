@@ -405,19 +405,21 @@ TEST_P(MatMulTest, Int8PathIsExactBlockArithmetic) {
 
 // Packed weights serve every m with the int8 GEMV (8 rows per pass), with or without oneDNN,
 // and a row count that is a whole number of groups.
+// m = 131: more than one 64-row block of activation rows per weight tile (matmul.cc's
+// ForGemvTasks), the last one partial.
 TEST_P(MatMulTest, PackedInt8ServesManyRowsInPasses) {
   std::mt19937 rng(17);
   for (bool onednn : {false, true}) {
     testing::PathContext pc(GetParam(), onednn);
     for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
-      for (int64_t m : {9, 19, 40}) {
+      for (int64_t m : {9, 19, 40, 131}) {
         TestWeight tw = MakeWeight(dt, 48, 96, rng, 1);
         PackedWeight pw = Pack(pc.ctx, tw.w);
         CheckInt8BlockArithmetic(pc.ctx, dt, tw, pw.w, m, rng);
       }
     }
     for (DType dt : {DType::kQ4_K, DType::kQ6_K}) {
-      for (int64_t m : {9, 19, 40}) {
+      for (int64_t m : {9, 19, 40, 131}) {
         TestWeight tw = MakeWeight(dt, 48, 512, rng, 1);
         PackedWeight pw = Pack(pc.ctx, tw.w);
         CheckInt8KBlockArithmetic(pc.ctx, tw, pw.w, m, rng);
