@@ -123,9 +123,10 @@ void MatMulStrided(ComputeContext& ctx, const float* x, int64_t x_stride, int64_
 
 // Several products of the same x, y_i = x W_i^T (each as MatMul(ctx, x, m, *ws[i], nullptr,
 // ys[i], precision)), e.g. the q/k/v or gate/up projections of a decoder layer. For GEMV-sized
-// m they run as one parallel region over the rows of all weights, with x quantized once on
-// the int8 path: one fork-join instead of ws.size() (decode issues hundreds per token).
-// Results are bit-identical to the separate calls.
+// m, and for every m when all the weights are packed (the int8 GEMV), they run as one
+// parallel region over the rows of all weights, with x quantized once on the int8 path: one
+// fork-join instead of ws.size() (decode issues hundreds per token). Results are
+// bit-identical to the separate calls.
 //   x: [m, k] f32 with k == ws[i]->cols for all i; ys[i]: [m, ws[i]->rows] f32.
 void MatMulMulti(ComputeContext& ctx, const float* x, int64_t m,
                  std::span<const WeightMatrix* const> ws, std::span<float* const> ys,

@@ -478,8 +478,8 @@ void ExpectMultiEqualsSeparate(ComputeContext& ctx, std::span<const WeightMatrix
 
 // MatMulMulti is the separate MatMul calls in one parallel region: bit-identical results
 // for mixed dtypes (int8 path for the q8_0 / q4_0 weights only), GEMV-sized m and the
-// per-product fallback (m = 9 goes through oneDNN or the blocked kernel), and a weight of
-// zero rows among the others.
+// per-product fallback (m = 9 goes through oneDNN or the blocked kernel), a weight of zero
+// rows among the others, and every m when all the weights are packed.
 TEST_P(MatMulTest, MultiEqualsSeparateProducts) {
   std::mt19937 rng(11);
   testing::PathContext pc(GetParam());
@@ -501,6 +501,14 @@ TEST_P(MatMulTest, MultiEqualsSeparateProducts) {
       ExpectMultiEqualsSeparate(pc.ctx, ws, m, p, rng);
       if (::testing::Test::HasFatalFailure()) return;
     }
+  }
+  // Every weight packed: fused for every m (one activation quantization, tasks over all the
+  // weights and over 64-row blocks of m).
+  const WeightMatrix* all_packed[2] = {&pa.w, &pd.w};
+  for (int64_t m : {9, 70, 131}) {
+    SCOPED_TRACE(::testing::Message() << "all packed, m=" << m);
+    ExpectMultiEqualsSeparate(pc.ctx, all_packed, m, Precision::kInt8, rng);
+    if (::testing::Test::HasFatalFailure()) return;
   }
 }
 
@@ -527,6 +535,13 @@ TEST_P(MatMulTest, MultiWithKQuantsEqualsSeparateProducts) {
   for (int64_t m : {1, 5, 8}) {
     SCOPED_TRACE(::testing::Message() << "packed m=" << m);
     ExpectMultiEqualsSeparate(pc.ctx, packed, m, Precision::kInt8, rng);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  // All three packed (q8_0 and q8_K activations side by side): fused for every m.
+  const WeightMatrix* all_packed[3] = {&pa.w, &pb.w, &pc6.w};
+  for (int64_t m : {9, 131}) {
+    SCOPED_TRACE(::testing::Message() << "all packed, m=" << m);
+    ExpectMultiEqualsSeparate(pc.ctx, all_packed, m, Precision::kInt8, rng);
     if (::testing::Test::HasFatalFailure()) return;
   }
 }
