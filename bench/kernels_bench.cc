@@ -10,7 +10,9 @@
 //    q6_k int8 on q8_K activations;
 //  - large matmul [512 x 2048] x [2048 x 6144] (prefill-like) in f32 and bf16 compute with
 //    bf16 and q8_0 weights: GFLOP/s against the measured f32 FMA peak (x2 for bf16 dot
-//    products where the CPU has AVX512_BF16; AMX, where present, reports oneDNN's ISA);
+//    products where the CPU has AVX512_BF16; AMX, where present, reports oneDNN's ISA); and
+//    q8_0 / q4_0 weights packed for the int8 GEMV (AVX-512): GOP/s against the measured
+//    vpdpbusd peak;
 //  - ViT attention (one 784- or 3520-token image, 16 heads of 64), f32 and bf16: GFLOP/s of
 //    FullAttention;
 //  - causal paged attention (the text decoder's prefill: 915 tokens, 16 / 8 heads of 128, f32
@@ -108,6 +110,34 @@ double FmaPeakGflops(ComputeContext& ctx) {
   return static_cast<double>(iters) * 8 * lanes * 2 * ctx.num_threads() / s / 1e9;
 }
 
+// 512-bit vpdpbusd (64 u8 x s8 products each) on register-only chains (12 independent per
+// thread): the int8 ceiling the packed GEMV's prefill-sized products run against.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) double DotPeakVnni(int64_t iters) {
+  __m512i a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_epi32(i);
+  const __m512i w = _mm512_set1_epi8(3), x = _mm512_set1_epi8(-2);
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) a[i] = _mm512_dpbusd_epi32(a[i], w, x);
+  }
+  __m512i s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_epi32(s, a[i]);
+  alignas(64) int32_t t[16];
+  _mm512_store_si512(t, s);
+  return static_cast<double>(t[0]);
+}
+
+// GOP/s (2 per multiply-add) of all threads, AVX-512 hosts only (0 elsewhere).
+double Int8DotPeakGops(ComputeContext& ctx) {
+  if (ctx.isa() != Isa::kAvx512) return 0;
+  const int64_t iters = 10'000'000;
+  std::vector<double> sink(ctx.num_threads());
+  const int64_t t0 = NowNs();
+  ctx.pool().ParallelFor(ctx.num_threads(), [&](int64_t, int t) { sink[t] = DotPeakVnni(iters); });
+  const double s = Seconds(NowNs() - t0);
+  return static_cast<double>(iters) * 12 * 64 * 2 * ctx.num_threads() / s / 1e9;
+}
+
 // Weight storage of `count` [rows, cols] matrices of `dtype` filled with valid random values.
 struct WeightSet {
   std::vector<AlignedBuffer> bufs;
@@ -200,6 +230,11 @@ int Main(int argc, char** argv) {
   const Stats peak = Measure(reps, [&] { return FmaPeakGflops(ctx); });
   std::printf("f32 FMA peak            %7.1f GFLOP/s (%.1f-%.1f)\n", peak.median, peak.min,
               peak.max);
+  const Stats dot_peak = Measure(reps, [&] { return Int8DotPeakGops(ctx); });
+  if (dot_peak.median > 0) {
+    std::printf("int8 dot peak           %7.1f GOP/s (%.1f-%.1f), vpdpbusd\n", dot_peak.median,
+                dot_peak.min, dot_peak.max);
+  }
 
   const int64_t rows = 6144, cols = 2048;
   std::vector<float> x(8 * cols, 0.5f), y(8 * rows);
@@ -278,6 +313,28 @@ int Main(int argc, char** argv) {
                   std::string(DTypeName(dt)).c_str(), bf ? "bf16" : "f32 ", s.median, s.min,
                   s.max, 100.0 * s.median / ref_peak, bf ? "bf16-dot" : "f32 FMA", ref_peak);
     }
+  }
+
+  // The packed int8 GEMV at prefill-sized m (the text decoder's q8_0 / q4_0 prefill):
+  // GOP/s against the vpdpbusd peak.
+  for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
+    if ((!only.empty() && only != "matmul") || dot_peak.median <= 0 || !GemvPackingPays(ctx)) break;
+    WeightSet ws = MakeWeights(dt, rows, cols, 1);
+    AlignedBuffer b = AlignedBuffer::InHugePages(GemvPackedBytes(dt, rows, cols));
+    const WeightMatrix packed = PackForGemv(ctx, ws.mats[0], b.data());
+    auto run = [&] {
+      const int64_t t0 = NowNs();
+      MatMul(ctx, xa.data(), mm, packed, nullptr, ya.data(), Precision::kInt8);
+      return flops / Seconds(NowNs() - t0) / 1e9;
+    };
+    run();
+    const Stats s = Measure(reps, run);
+    std::printf(
+        "matmul [%lld x %lld] x %-5s int8 packed %7.1f GOP/s (%.1f-%.1f) = %5.1f%% of the int8 dot "
+        "peak %.0f\n",
+        static_cast<long long>(mm), static_cast<long long>(cols),
+        std::string(DTypeName(dt)).c_str(), s.median, s.min, s.max,
+        100.0 * s.median / dot_peak.median, dot_peak.median);
   }
 
   // ViT attention: one image's segment (n tokens: 448x448 and 1280x720 images), 16 heads of
