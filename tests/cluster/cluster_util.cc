@@ -102,16 +102,24 @@ int ChildProcess::Wait(int timeout_ms) {
 bool StartRedis(ChildProcess& p, const fs::path& dir, int* port) {
   const std::string binary = FindOnPath("redis-server");
   if (binary.empty()) return false;
-  *port = FreeLoopbackPort();
-  if (!p.Start({binary, "--bind", "127.0.0.1", "--port", std::to_string(*port), "--save", "",
-                "--appendonly", "no", "--dir", dir.string(), "--daemonize", "no", "--loglevel",
-                "warning"},
-               dir / "redis.log")) {
-    return false;
-  }
-  for (int i = 0; i < 100; ++i) {
-    if (PortOpen(*port)) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The free port is released before redis binds it, and in between anything (a parallel
+  // test's outgoing connection) can take it: redis then exits ("Failed listening"), and
+  // another port is tried.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    *port = FreeLoopbackPort();
+    if (!p.Start({binary, "--bind", "127.0.0.1", "--port", std::to_string(*port), "--save", "",
+                  "--appendonly", "no", "--dir", dir.string(), "--daemonize", "no",
+                  "--loglevel", "warning"},
+                 dir / "redis.log")) {
+      return false;
+    }
+    for (int i = 0; i < 100; ++i) {
+      if (PortOpen(*port)) return true;
+      if (p.Wait(0) != -1) break;  // exited: its port was taken
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    p.Signal(SIGKILL);
+    p.Wait(5000);
   }
   return false;
 }
