@@ -108,8 +108,8 @@ bool StartRedis(ChildProcess& p, const fs::path& dir, int* port) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     *port = FreeLoopbackPort();
     if (!p.Start({binary, "--bind", "127.0.0.1", "--port", std::to_string(*port), "--save", "",
-                  "--appendonly", "no", "--dir", dir.string(), "--daemonize", "no",
-                  "--loglevel", "warning"},
+                  "--appendonly", "no", "--dir", dir.string(), "--daemonize", "no", "--loglevel",
+                  "warning"},
                  dir / "redis.log")) {
       return false;
     }
