@@ -16,19 +16,19 @@ int64_t GroupBytes(const WeightMatrix& w) {
 
 GemvTasks::GemvTasks(std::span<const WeightMatrix* const> ws, int threads, int64_t task_bytes) {
   CHECK_LE(ws.size(), static_cast<size_t>(kMaxParts)) << "too many matrices for one GEMV";
-  for (const WeightMatrix* w : ws) {
-    rows_[num_parts_] = w->rows;
-    group_bytes_[num_parts_] = std::max<int64_t>(1, GroupBytes(*w));
-    ++num_parts_;
-  }
+  for (const WeightMatrix* w : ws) AddPart(*w);
   Init(threads, task_bytes);
 }
 
 GemvTasks::GemvTasks(const WeightMatrix& w, int threads, int64_t task_bytes) {
-  rows_[0] = w.rows;
-  group_bytes_[0] = std::max<int64_t>(1, GroupBytes(w));
-  num_parts_ = 1;
+  AddPart(w);
   Init(threads, task_bytes);
+}
+
+void GemvTasks::AddPart(const WeightMatrix& w) {
+  rows_[num_parts_] = w.rows;
+  group_bytes_[num_parts_] = std::max<int64_t>(1, GroupBytes(w));
+  ++num_parts_;
 }
 
 void GemvTasks::Init(int threads, int64_t task_bytes) {

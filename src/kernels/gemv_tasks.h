@@ -51,6 +51,7 @@ class GemvTasks {
     int part;     // num_parts_ at the end
     int64_t row;  // a multiple of 16 below rows_[part]
   };
+  void AddPart(const WeightMatrix& w);
   void Init(int threads, int64_t task_bytes);
   Cut CutAt(int64_t t) const;
 

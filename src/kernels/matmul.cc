@@ -69,9 +69,7 @@ const float* SplitForBf16Gemv(ComputeContext& ctx, const float* x, int64_t x_str
 // does not hold the other one up.
 void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, int64_t x_stride,
              int64_t m, const WeightMatrix& w, const float* bias, float* y, int64_t y_stride) {
-  const int64_t n = w.rows;
-  const int threads = ctx.num_threads();
-  const GemvTasks tasks(w, threads);
+  const GemvTasks tasks(w, ctx.num_threads());
   const bool split = TakesBf16Split(kern, w);
   for (int64_t i0 = 0; i0 < m; i0 += kGemvMaxRowsPerPass) {
     const int64_t mm = std::min(kGemvMaxRowsPerPass, m - i0);
@@ -85,10 +83,7 @@ void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, i
         kern.gemv(xi, x_stride, mm, w, b, e, bias, yi, y_stride);
       }
     };
-    if (tasks.count() <= 1 || threads == 1) {
-      rows(0, n);
-      continue;
-    }
+    // One task or one thread: ParallelForInRuns runs the tasks inline.
     ctx.pool().ParallelForInRuns(tasks.count(), [&](int64_t t, int) {
       tasks.ForRows(t, [&](int, int64_t b, int64_t e) { rows(b, e); });
     });
