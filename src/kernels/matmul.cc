@@ -91,16 +91,23 @@ void RunGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const float* x, i
 }
 
 // The int8 GEMV's activations, quantized once per product: [m, nb] q8_0 blocks and, for
-// packed weights, each block's scale in f32 and the sum of its values ([m, nb] each).
+// packed weights, each block's scale in f32 and its offset terms for the packed kernel
+// (cpu_kernels.h: minus the sum of its values times 8 for q4_0 weights, 128 for q8_0; [m, nb]
+// each).
 struct Q8Input {
   const BlockQ8_0* xq = nullptr;
   const float* xd = nullptr;
-  const int32_t* xsum = nullptr;
-  int64_t nb = 0;  // blocks per row (the row stride of all three)
+  const int32_t* xoff_q4 = nullptr;
+  const int32_t* xoff_q8 = nullptr;
+  int64_t nb = 0;  // blocks per row (the row stride of all of them)
 
   Q8Input FromRow(int64_t i) const {  // the rows from activation row i on
     const int64_t off = i * nb;
-    return {xq + off, xd ? xd + off : nullptr, xsum ? xsum + off : nullptr, nb};
+    auto at = [off](auto* p) { return p ? p + off : nullptr; };
+    return {xq + off, at(xd), at(xoff_q4), at(xoff_q8), nb};
+  }
+  const int32_t* Offsets(DType weights) const {
+    return weights == DType::kQ4_0 ? xoff_q4 : xoff_q8;
   }
 };
 
@@ -110,11 +117,12 @@ Q8Input QuantizeForGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const 
   in.nb = k / kQK8_0;
   const size_t blocks = static_cast<size_t>(m * in.nb);
   const size_t q_bytes = (blocks * sizeof(BlockQ8_0) + 63) / 64 * 64;
-  auto* s = static_cast<uint8_t*>(ctx.Scratch(ComputeContext::kScratchActivations,
-                                              q_bytes + (packed ? blocks * 8 : 0)));
+  auto* s = static_cast<uint8_t*>(
+      ctx.Scratch(ComputeContext::kScratchActivations, q_bytes + (packed ? blocks * 12 : 0)));
   auto* xq = reinterpret_cast<BlockQ8_0*>(s);
   auto* xd = packed ? reinterpret_cast<float*>(s + q_bytes) : nullptr;
-  auto* xsum = packed ? reinterpret_cast<int32_t*>(xd + blocks) : nullptr;
+  auto* xoff_q4 = packed ? reinterpret_cast<int32_t*>(xd + blocks) : nullptr;
+  auto* xoff_q8 = packed ? xoff_q4 + blocks : nullptr;
   auto rows = [&](int64_t b, int64_t e, int) {
     for (int64_t i = b; i < e; ++i) {
       kern.quantize_row_q8_0(x + i * x_stride, xq + i * in.nb, k);
@@ -123,7 +131,8 @@ Q8Input QuantizeForGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const 
         xd[j] = F16ToF32(xq[j].d);
         int32_t sum = 0;
         for (int c = 0; c < kQK8_0; ++c) sum += xq[j].qs[c];
-        xsum[j] = sum;
+        xoff_q4[j] = -8 * sum;
+        xoff_q8[j] = -128 * sum;
       }
     }
   };
@@ -135,7 +144,8 @@ Q8Input QuantizeForGemv(ComputeContext& ctx, const cpu::CpuKernels& kern, const 
   }
   in.xq = xq;
   in.xd = xd;
-  in.xsum = xsum;
+  in.xoff_q4 = xoff_q4;
+  in.xoff_q8 = xoff_q8;
   return in;
 }
 
@@ -236,7 +246,7 @@ void GemvQ8Task(const cpu::CpuKernels& kern, const Q8Input& in, int64_t m, const
     if (!w.packed()) {
       kern.gemv_q8(in.xq + off, in.nb, mm, w, b, e, bias, yi, y_stride);
     } else if (kern.gemv_q8_packed != nullptr) {
-      kern.gemv_q8_packed(in.xq + off, in.xd + off, in.xsum + off, in.nb, mm, w, b / 16,
+      kern.gemv_q8_packed(in.xq + off, in.xd + off, in.Offsets(w.dtype) + off, in.nb, mm, w, b / 16,
                           (e + 15) / 16, bias, yi, y_stride);
     } else {
       ForUnpackedRows(w, b, e, [&](const WeightMatrix& view, int64_t j0) {

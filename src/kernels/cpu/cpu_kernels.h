@@ -26,13 +26,13 @@ struct CpuKernels {
                   int64_t row_begin, int64_t row_end, const float* bias, float* y,
                   int64_t y_stride);
   // As gemv_q8 over WeightLayout::kGemvPacked weights, for the row groups [group_begin,
-  // group_end) (16 rows each); xd / xsum: [m, w.cols / 32] (xq_stride apart, as xq) each
-  // activation block's scale in f32 and the sum of its 32 values. Null where the ISA has no
-  // packed kernel (matmul.cc then unpacks the groups for gemv_q8).
-  void (*gemv_q8_packed)(const BlockQ8_0* xq, const float* xd, const int32_t* xsum,
-                         int64_t xq_stride, int64_t m, const WeightMatrix& w,
-                         int64_t group_begin, int64_t group_end, const float* bias, float* y,
-                         int64_t y_stride);
+  // group_end) (16 rows each); xd / xoff: [m, w.cols / 32] (xq_stride apart, as xq) each
+  // activation block's scale in f32 and its offset term: minus the sum of its 32 values
+  // times the packed weights' unsigned offset (8 for q4_0, 128 for q8_0). Null where the ISA
+  // has no packed kernel (matmul.cc then unpacks the groups for gemv_q8).
+  void (*gemv_q8_packed)(const BlockQ8_0* xq, const float* xd, const int32_t* xoff,
+                         int64_t xq_stride, int64_t m, const WeightMatrix& w, int64_t group_begin,
+                         int64_t group_end, const float* bias, float* y, int64_t y_stride);
   // x: [n] f32 -> n / 32 q8_0 blocks; bit for bit ocular::ref::QuantizeRowQ8_0 (finite x).
   void (*quantize_row_q8_0)(const float* x, BlockQ8_0* y, int64_t n);
   // As gemv_q8 for q4_k / q6_k weights with activations quantized to q8_K blocks

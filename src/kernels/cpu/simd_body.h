@@ -515,14 +515,15 @@ void GemvQ8M512(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w,
 // one 4-value word of 16 rows, so a vpdpbusd against the broadcast activation word advances
 // 16 rows, and the per-block scale work (convert, scale product, fma) is one vector op per
 // 16 rows instead of per row. Unsigned weights (q4_0 nibbles, q8_0 values + 128) go straight
-// into vpdpbusd; the offset comes off as offset x (sum of the block's activations). Integer
-// block dots are exact; each row's f32 terms are summed in block order.
+// into vpdpbusd; the offset comes off as offset x (sum of the block's activations), the
+// integer accumulators starting from that term (xoff, precomputed per activation block and
+// broadcast from memory: no per-block subtraction). Integer block dots are exact; each row's
+// f32 terms are summed in block order.
 template <int M, bool kQ4>
-void GemvPackedM(const BlockQ8_0* xq, const float* xd, const int32_t* xsum, int64_t xq_stride,
-                 const WeightMatrix& w, int64_t group_begin, int64_t group_end,
-                 const float* bias, float* y, int64_t y_stride) {
+void GemvPackedM(const BlockQ8_0* xq, const float* xd, const int32_t* xoff, int64_t xq_stride,
+                 const WeightMatrix& w, int64_t group_begin, int64_t group_end, const float* bias,
+                 float* y, int64_t y_stride) {
   constexpr int kWords = kQ4 ? 4 : 8;
-  constexpr int32_t kOffset = kQ4 ? 8 : 128;
   // Two integer accumulators per activation row while registers allow: shorter chains.
   constexpr bool kSplit = M <= 4;
   // Software prefetch in the one stream of the group, 8 KiB ahead into L2, for more than one
@@ -555,7 +556,7 @@ void GemvPackedM(const BlockQ8_0* xq, const float* xd, const int32_t* xsum, int6
       }
       __m512i s0[M], s1[M];
       for (int i = 0; i < M; ++i) {
-        s0[i] = _mm512_setzero_si512();
+        s0[i] = _mm512_set1_epi32(xoff[i * xq_stride + b]);
         if constexpr (kSplit) s1[i] = _mm512_setzero_si512();
       }
       auto word = [&](int i, int byte) {
@@ -592,8 +593,7 @@ void GemvPackedM(const BlockQ8_0* xq, const float* xd, const int32_t* xsum, int6
       const __m512 wd =
           _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(scales)));
       for (int i = 0; i < M; ++i) {
-        __m512i s = kSplit ? _mm512_add_epi32(s0[i], s1[i]) : s0[i];
-        s = _mm512_sub_epi32(s, _mm512_set1_epi32(kOffset * xsum[i * xq_stride + b]));
+        const __m512i s = kSplit ? _mm512_add_epi32(s0[i], s1[i]) : s0[i];
         acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
                                  _mm512_mul_ps(wd, _mm512_set1_ps(xd[i * xq_stride + b])), acc[i]);
       }
@@ -602,16 +602,16 @@ void GemvPackedM(const BlockQ8_0* xq, const float* xd, const int32_t* xsum, int6
   }
 }
 
-void GemvQ8Packed(const BlockQ8_0* xq, const float* xd, const int32_t* xsum, int64_t xq_stride,
+void GemvQ8Packed(const BlockQ8_0* xq, const float* xd, const int32_t* xoff, int64_t xq_stride,
                   int64_t m, const WeightMatrix& w, int64_t group_begin, int64_t group_end,
                   const float* bias, float* y, int64_t y_stride) {
   CHECK(w.packed());
   WithGemvRows(m, [&](auto rows) {
     constexpr int M = decltype(rows)::value;
     if (w.dtype == DType::kQ4_0) {
-      GemvPackedM<M, true>(xq, xd, xsum, xq_stride, w, group_begin, group_end, bias, y, y_stride);
+      GemvPackedM<M, true>(xq, xd, xoff, xq_stride, w, group_begin, group_end, bias, y, y_stride);
     } else {
-      GemvPackedM<M, false>(xq, xd, xsum, xq_stride, w, group_begin, group_end, bias, y, y_stride);
+      GemvPackedM<M, false>(xq, xd, xoff, xq_stride, w, group_begin, group_end, bias, y, y_stride);
     }
   });
 }
