@@ -511,6 +511,18 @@ void GemvQ8M512(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w,
 }
 #define OCULAR_GEMVQ8M GemvQ8M512
 
+// acc + the u8 x s8 word products of w and the activation word at p broadcast to all 16
+// lanes, the broadcast embedded in vpdpbusd's memory operand. GCC emits a separate
+// vpbroadcastd for _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi32(word)); one instruction
+// fewer per product: the packed GEMV at m = 512, alternated pass by pass in one process,
+// +1.8% (q4_0) and +2.6% (q8_0), m = 1-4 the same or faster.
+inline __m512i DpbusdBroadcast(__m512i acc, __m512i w, const void* p) {
+  asm("vpdpbusd %2%{1to16%}, %1, %0"
+      : "+v"(acc)
+      : "v"(w), "m"(*static_cast<const int32_t*>(p)));
+  return acc;
+}
+
 // The int8 GEMV over WeightLayout::kGemvPacked weights (kernels.h): each 64-byte load holds
 // one 4-value word of 16 rows, so a vpdpbusd against the broadcast activation word advances
 // 16 rows, and the per-block scale work (convert, scale product, fma) is one vector op per
@@ -559,22 +571,18 @@ void GemvPackedM(const BlockQ8_0* xq, const float* xd, const int32_t* xoff, int6
         s0[i] = _mm512_set1_epi32(xoff[i * xq_stride + b]);
         if constexpr (kSplit) s1[i] = _mm512_setzero_si512();
       }
-      auto word = [&](int i, int byte) {
-        int32_t v;
-        std::memcpy(&v, xq[i * xq_stride + b].qs + byte, 4);
-        return _mm512_set1_epi32(v);
-      };
+      auto word = [&](int i, int byte) { return xq[i * xq_stride + b].qs + byte; };
       if constexpr (kQ4) {
         for (int t = 0; t < 4; ++t) {
           const __m512i q = _mm512_load_si512(qb + t * 64);
           const __m512i lo = _mm512_and_si512(q, low4);
           const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
           for (int i = 0; i < M; ++i) {
-            s0[i] = _mm512_dpbusd_epi32(s0[i], lo, word(i, 4 * t));
+            s0[i] = DpbusdBroadcast(s0[i], lo, word(i, 4 * t));
             if constexpr (kSplit) {
-              s1[i] = _mm512_dpbusd_epi32(s1[i], hi, word(i, 16 + 4 * t));
+              s1[i] = DpbusdBroadcast(s1[i], hi, word(i, 16 + 4 * t));
             } else {
-              s0[i] = _mm512_dpbusd_epi32(s0[i], hi, word(i, 16 + 4 * t));
+              s0[i] = DpbusdBroadcast(s0[i], hi, word(i, 16 + 4 * t));
             }
           }
         }
@@ -583,9 +591,9 @@ void GemvPackedM(const BlockQ8_0* xq, const float* xd, const int32_t* xoff, int6
           const __m512i q = _mm512_load_si512(qb + t * 64);
           for (int i = 0; i < M; ++i) {
             if (kSplit && t % 2 == 1) {
-              s1[i] = _mm512_dpbusd_epi32(s1[i], q, word(i, 4 * t));
+              s1[i] = DpbusdBroadcast(s1[i], q, word(i, 4 * t));
             } else {
-              s0[i] = _mm512_dpbusd_epi32(s0[i], q, word(i, 4 * t));
+              s0[i] = DpbusdBroadcast(s0[i], q, word(i, 4 * t));
             }
           }
         }
