@@ -511,18 +511,6 @@ void GemvQ8M512(const BlockQ8_0* xq, int64_t xq_stride, const WeightMatrix& w,
 }
 #define OCULAR_GEMVQ8M GemvQ8M512
 
-// acc + the u8 x s8 word products of w and the activation word at p broadcast to all 16
-// lanes, the broadcast embedded in vpdpbusd's memory operand. GCC emits a separate
-// vpbroadcastd for _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi32(word)); one instruction
-// fewer per product: the packed GEMV at m = 512, alternated pass by pass in one process,
-// +1.8% (q4_0) and +2.6% (q8_0), m = 1-4 the same or faster.
-inline __m512i DpbusdBroadcast(__m512i acc, __m512i w, const void* p) {
-  asm("vpdpbusd %2%{1to16%}, %1, %0"
-      : "+v"(acc)
-      : "v"(w), "m"(*static_cast<const int32_t*>(p)));
-  return acc;
-}
-
 // The int8 GEMV over WeightLayout::kGemvPacked weights (kernels.h): each 64-byte load holds
 // one 4-value word of 16 rows, so a vpdpbusd against the broadcast activation word advances
 // 16 rows, and the per-block scale work (convert, scale product, fma) is one vector op per
