@@ -14,6 +14,7 @@
 
 #include "base/aligned_buffer.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/gemv_bf16.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref.h"
@@ -163,6 +164,41 @@ TEST_P(MatMulTest, GemvAllDtypesAndEdgeSizes) {
     for (DType dt : {DType::kQ4_K, DType::kQ6_K}) {
       for (int64_t m : {1, 5}) {
         CheckMatMul(GetParam(), true, dt, m, 19, k, Precision::kF32, m == 1, 1, rng);
+      }
+    }
+  }
+}
+
+// The bf16 GEMV's one-row path over long rows (gemv_bf16_avx512.cc: groups of rows read half
+// a row at a time) gives every row the bits the row-at-a-time loop gives it (a row range of
+// one row takes that loop), for row counts around the group of 4, ranges not starting at 0,
+// and halves that are not equal; and stays within the f32 bound of the reference.
+TEST_P(MatMulTest, Bf16LongRowsEqualRowAtATime) {
+  const cpu::CpuKernels& kern = cpu::KernelsFor(GetParam());
+  if (kern.gemv_bf16_split == nullptr) GTEST_SKIP() << "no bf16 split GEMV on this path";
+  std::mt19937 rng(23);
+  for (int64_t k : {4096, 4160, 6144, 8192}) {
+    for (int64_t n : {1, 3, 4, 5, 9, 18}) {
+      SCOPED_TRACE(::testing::Message() << "k=" << k << " n=" << n);
+      TestWeight tw = MakeWeight(DType::kBF16, n, k, rng, 0);
+      const std::vector<float> x = testing::RandomFloats(rng, k);
+      const std::vector<float> bias = testing::RandomFloats(rng, n);
+      std::vector<float> xs(static_cast<size_t>(k));
+      cpu::SplitPairs(x.data(), k, 1, k, xs.data());
+      std::vector<float> all(n + 1, -7.0f), tail(n + 1, -7.0f), one(n + 1, -7.0f);
+      kern.gemv_bf16_split(xs.data(), k, 1, tw.w, 0, n, bias.data(), all.data(), n);
+      kern.gemv_bf16_split(xs.data(), k, 1, tw.w, 1, n, bias.data(), tail.data(), n);
+      for (int64_t j = 0; j < n; ++j) {
+        kern.gemv_bf16_split(xs.data(), k, 1, tw.w, j, j + 1, bias.data(), one.data(), n);
+      }
+      ASSERT_EQ(0, std::memcmp(all.data(), one.data(), (n + 1) * sizeof(float)));
+      ASSERT_EQ(0, std::memcmp(tail.data() + 1, one.data() + 1, n * sizeof(float)));
+      ASSERT_EQ(tail[0], -7.0f);
+      std::vector<float> want(n);
+      ref::MatMul(x.data(), k, 1, tw.w, bias.data(), want.data(), n);
+      const std::vector<double> s = AbsProducts(x.data(), k, 1, tw.w, bias.data());
+      for (int64_t j = 0; j < n; ++j) {
+        ASSERT_NEAR(all[j], want[j], (k + 4) * kU32 * s[j] + 1e-30) << "row " << j;
       }
     }
   }
