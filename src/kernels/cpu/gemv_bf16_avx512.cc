@@ -9,6 +9,29 @@
 namespace ocular::kernels::cpu {
 namespace {
 
+// bf16 weights widened to f32: the even-position values of 32 (the low halves of the 32-bit
+// lanes) by one shift, the odd ones (the high halves) by one mask.
+inline __m512 EvenBf16(__m512i v) { return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)); }
+inline __m512 OddBf16(__m512i v) {
+  return _mm512_castsi512_ps(
+      _mm512_and_si512(v, _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u))));
+}
+
+// a[0..3] += the 64 weights of `row` from column c against the pair-split activations: the
+// one-row step of both loops below (a[0] and a[2] the even halves, a[1] and a[3] the odd).
+inline void Fma64(const uint16_t* row, const float* xs, int64_t c, __m512* a) {
+  const __m512i v0 = _mm512_loadu_si512(row + c);
+  const __m512i v1 = _mm512_loadu_si512(row + c + 32);
+  a[0] = _mm512_fmadd_ps(EvenBf16(v0), _mm512_loadu_ps(xs + c), a[0]);
+  a[1] = _mm512_fmadd_ps(OddBf16(v0), _mm512_loadu_ps(xs + c + 16), a[1]);
+  a[2] = _mm512_fmadd_ps(EvenBf16(v1), _mm512_loadu_ps(xs + c + 32), a[2]);
+  a[3] = _mm512_fmadd_ps(OddBf16(v1), _mm512_loadu_ps(xs + c + 48), a[3]);
+}
+
+inline float Sum4(const __m512* a) {
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])));
+}
+
 // One activation row against long rows (k >= kHalvedRowCols, k % 64 == 0): groups of
 // kHalvedRows rows, each row in two halves, the group's first halves before its second
 // halves, so the activation half they share (<= 16 KiB of f32 at 8,192 columns) stays in the
@@ -31,9 +54,6 @@ int64_t GemvBf16HalvedRows(const float* xs, const WeightMatrix& w, int64_t row_b
   const int64_t stride = w.Stride();
   const auto* base = static_cast<const uint8_t*>(w.data);
   auto row_at = [&](int64_t j) { return reinterpret_cast<const uint16_t*>(base + j * stride); };
-  const __m512i high = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
-  auto even = [](__m512i v) { return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)); };
-  auto odd = [&](__m512i v) { return _mm512_castsi512_ps(_mm512_and_si512(v, high)); };
   int64_t j = row_begin;
   for (; j + kHalvedRows <= row_end; j += kHalvedRows) {
     __m512 a[kHalvedRows][4];
@@ -50,20 +70,11 @@ int64_t GemvBf16HalvedRows(const float* xs, const WeightMatrix& w, int64_t row_b
         for (int64_t c = c0; c < c1; c += 64) {
           _mm_prefetch(reinterpret_cast<const char*>(next + (c - c0)), _MM_HINT_T1);
           _mm_prefetch(reinterpret_cast<const char*>(next + (c - c0) + 32), _MM_HINT_T1);
-          const __m512i v0 = _mm512_loadu_si512(row + c);
-          const __m512i v1 = _mm512_loadu_si512(row + c + 32);
-          a[r][0] = _mm512_fmadd_ps(even(v0), _mm512_loadu_ps(xs + c), a[r][0]);
-          a[r][1] = _mm512_fmadd_ps(odd(v0), _mm512_loadu_ps(xs + c + 16), a[r][1]);
-          a[r][2] = _mm512_fmadd_ps(even(v1), _mm512_loadu_ps(xs + c + 32), a[r][2]);
-          a[r][3] = _mm512_fmadd_ps(odd(v1), _mm512_loadu_ps(xs + c + 48), a[r][3]);
+          Fma64(row, xs, c, a[r]);
         }
       }
     }
-    for (int r = 0; r < kHalvedRows; ++r) {
-      const float s = _mm512_reduce_add_ps(
-          _mm512_add_ps(_mm512_add_ps(a[r][0], a[r][1]), _mm512_add_ps(a[r][2], a[r][3])));
-      y[j + r] = s + (bias ? bias[j + r] : 0.0f);
-    }
+    for (int r = 0; r < kHalvedRows; ++r) y[j + r] = Sum4(a[r]) + (bias ? bias[j + r] : 0.0f);
   }
   return j;
 }
@@ -78,9 +89,6 @@ void GemvBf16SplitM(const float* xs, int64_t xs_stride, const WeightMatrix& w,
   const int64_t k = w.cols;
   const int64_t stride = w.Stride();
   const auto* base = static_cast<const uint8_t*>(w.data);
-  const __m512i high = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
-  auto even = [](__m512i v) { return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)); };
-  auto odd = [&](__m512i v) { return _mm512_castsi512_ps(_mm512_and_si512(v, high)); };
   int64_t j = row_begin;
   if constexpr (M == 1) {
     if (k >= kHalvedRowCols && k % 64 == 0) j = GemvBf16HalvedRows(xs, w, j, row_end, bias, y);
@@ -88,29 +96,22 @@ void GemvBf16SplitM(const float* xs, int64_t xs_stride, const WeightMatrix& w,
   for (; j < row_end; ++j) {
     const auto* row = reinterpret_cast<const uint16_t*>(base + j * stride);
     if constexpr (M == 1) {
-      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
       int64_t c = 0;
-      for (; c + 64 <= k; c += 64) {
-        const __m512i v0 = _mm512_loadu_si512(row + c);
-        const __m512i v1 = _mm512_loadu_si512(row + c + 32);
-        a0 = _mm512_fmadd_ps(even(v0), _mm512_loadu_ps(xs + c), a0);
-        a1 = _mm512_fmadd_ps(odd(v0), _mm512_loadu_ps(xs + c + 16), a1);
-        a2 = _mm512_fmadd_ps(even(v1), _mm512_loadu_ps(xs + c + 32), a2);
-        a3 = _mm512_fmadd_ps(odd(v1), _mm512_loadu_ps(xs + c + 48), a3);
-      }
+      for (; c + 64 <= k; c += 64) Fma64(row, xs, c, a);
       if (c < k) {  // k % 64 == 32
         const __m512i v0 = _mm512_loadu_si512(row + c);
-        a0 = _mm512_fmadd_ps(even(v0), _mm512_loadu_ps(xs + c), a0);
-        a1 = _mm512_fmadd_ps(odd(v0), _mm512_loadu_ps(xs + c + 16), a1);
+        a[0] = _mm512_fmadd_ps(EvenBf16(v0), _mm512_loadu_ps(xs + c), a[0]);
+        a[1] = _mm512_fmadd_ps(OddBf16(v0), _mm512_loadu_ps(xs + c + 16), a[1]);
       }
-      const float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-      y[j] = s + (bias ? bias[j] : 0.0f);
+      y[j] = Sum4(a) + (bias ? bias[j] : 0.0f);
     } else {
       __m512 acc[M][2];
       for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
       for (int64_t c = 0; c < k; c += 32) {
         const __m512i v = _mm512_loadu_si512(row + c);
-        const __m512 we = even(v), wo = odd(v);
+        const __m512 we = EvenBf16(v), wo = OddBf16(v);
         for (int i = 0; i < M; ++i) {
           const float* xi = xs + i * xs_stride + c;
           acc[i][0] = _mm512_fmadd_ps(we, _mm512_loadu_ps(xi), acc[i][0]);
