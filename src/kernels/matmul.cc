@@ -205,14 +205,14 @@ void GemvQ8KTask(const cpu::CpuKernels& kern, const BlockQ8_K* xq, int64_t nb, i
 constexpr int64_t kGemvRowsPerTask = 64;
 
 // Runs fn(part, row_begin, row_end, i0, i1) for every GEMV task: weight rows [row_begin,
-// row_end) of matrix `part` (of a MatMulMulti; 0 otherwise) against activation rows [i0, i1). A prefill-sized m is cut into blocks of kGemvRowsPerTask
-// rows, a weight tile's blocks consecutive tasks: a thread's run still keeps each tile in its
-// L2 while it goes through the blocks, and a thread done early can take a block (8 passes
-// over a tile) from the other's run instead of waiting for it to finish a whole tile against
-// all m rows (~1.5 ms at m = 512 on a [2048 x 2048] q4_0 product). 512-token q4_0 prefill,
-// the two alternated run by run in one process (two sets of 8 runs): 194 against 184 tok/s
-// (medians), ahead in 6 of 8 pairs; equal on a quiet host, 2-5% ahead per product beside a
-// competing process.
+// row_end) of matrix `part` (of a MatMulMulti; 0 otherwise) against activation rows [i0,
+// i1). A prefill-sized m is cut into blocks of kGemvRowsPerTask rows, a weight tile's blocks
+// consecutive tasks: a thread's run still keeps each tile in its L2 while it goes through
+// the blocks, and a thread done early can take a block (8 passes over a tile) from the
+// other's run instead of waiting for it to finish a whole tile against all m rows (~1.5 ms
+// at m = 512 on a [2048 x 2048] q4_0 product). 512-token q4_0 prefill, the two alternated
+// run by run in one process (two sets of 8 runs): 194 against 184 tok/s (medians), ahead in
+// 6 of 8 pairs; equal on a quiet host, 2-5% ahead per product beside a competing process.
 template <typename Fn>
 void ForGemvTasks(ComputeContext& ctx, const GemvTasks& tasks, int64_t m, Fn&& fn) {
   const int64_t blocks = (m + kGemvRowsPerTask - 1) / kGemvRowsPerTask;

@@ -398,7 +398,7 @@ void GemvKPacked(const BlockQ8_K* xq, int64_t xq_stride, const WeightMatrix& w,
   // alternated: ahead in 6 of 8 runs. Not for q6_k, whose slabs run below the bandwidth
   // (~26 GB/s here in the slow level, bound by their unpacking): with it there too, Q4_K_M
   // steps were ahead in only 4 of 8 runs.
-  const bool prefetch_x = kQ4 && M == 1 && gbytes >= 32 * 1024;
+  const bool prefetch_x = kQ4 && M == 1 && gbytes >= avx512::kActivationPrefetchGroupBytes;
   for (int64_t g = group_begin; g < group_end; ++g) {
     const uint8_t* group = static_cast<const uint8_t*>(w.data) + g * gbytes;
     __m512 acc[M];

@@ -548,7 +548,7 @@ void GemvPackedM(const BlockQ8_0* xq, const float* xd, const int32_t* xoff, int6
   // columns: 18 KiB) keep the activation and lost 1-3% with it. Whole decode steps
   // alternated step by step: q4_0 ahead in 6 of 8 runs (+1-4% in the fast level), q8_0 in 8
   // of 8 (+1-9%).
-  const bool prefetch_x = M == 1 && gbytes >= 32 * 1024;
+  const bool prefetch_x = M == 1 && gbytes >= kActivationPrefetchGroupBytes;
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   for (int64_t g = group_begin; g < group_end; ++g) {
     const uint8_t* group = static_cast<const uint8_t*>(w.data) + g * gbytes;

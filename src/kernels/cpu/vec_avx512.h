@@ -97,6 +97,11 @@ inline void Nibbles16(const uint8_t* p, V* lo, V* hi) {
   hi[0] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(b, 4), m)));
 }
 
+// One-row packed int8 GEMVs prefetch the activation into L1 against weight groups at least
+// this long: the group streamed between two uses of an activation line would evict it from a
+// 32 KiB L1 (measurements in simd_body.h's GemvPackedM).
+constexpr int64_t kActivationPrefetchGroupBytes = 32 * 1024;
+
 // acc + the u8 x s8 word products of w and the activation word at p broadcast to all 16
 // lanes, the broadcast embedded in vpdpbusd's memory operand. GCC emits a separate
 // vpbroadcastd for _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi32(word)); one instruction
